@@ -1,0 +1,115 @@
+// Prefect `secret` block documents: { value: "<file content>" }. The value is compared with what
+// the server holds (read with include_secrets) and never leaves this module in a plan or a log.
+import type { DesiredSecret } from '../config/types.js';
+import { ApiError } from '../errors.js';
+import { unwrap, unwrapOptional, type Api } from '../prefect/client.js';
+import type { components } from '../prefect/schema.js';
+import { chunks } from '../reconcile/json.js';
+import type { Diff, Kind } from '../reconcile/types.js';
+
+type BlockDocument = components['schemas']['BlockDocument'];
+
+export const SECRET_BLOCK_TYPE = 'secret';
+const PAGE = 200;
+
+/** The block type and schema new secret documents are created with, looked up once per run. */
+interface SecretType {
+  blockTypeId: string;
+  blockSchemaId: string;
+}
+
+export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
+  let secretType: SecretType | undefined;
+
+  async function lookUpType(api: Api): Promise<SecretType> {
+    if (secretType) return secretType;
+    const blockType = await unwrapOptional(
+      api.client.GET('/block_types/slug/{slug}', { params: { path: { slug: SECRET_BLOCK_TYPE } } }),
+    );
+    if (!blockType) {
+      throw new Error(
+        `the server has no "${SECRET_BLOCK_TYPE}" block type; Prefect registers it at start-up unless PREFECT_SERVER_REGISTER_BLOCKS_ON_START is off`,
+      );
+    }
+    const schemas = await unwrap(
+      api.client.POST('/block_schemas/filter', {
+        body: { block_schemas: { operator: 'and_', block_type_id: { any_: [blockType.id] } }, limit: 1, offset: 0 },
+      }),
+    );
+    const schema = schemas[0];
+    if (!schema) throw new Error(`the "${SECRET_BLOCK_TYPE}" block type has no schema on the server`);
+    secretType = { blockTypeId: blockType.id, blockSchemaId: schema.id };
+    return secretType;
+  }
+
+  const kind: Kind<DesiredSecret, BlockDocument> = {
+    name: 'secret',
+    key: (desired) => desired.name,
+
+    async read(api, desired) {
+      await lookUpType(api);
+      const found = new Map<string, BlockDocument>();
+      for (const names of chunks(desired.map((d) => d.name), PAGE)) {
+        for (let offset = 0; ; offset += PAGE) {
+          const page = await unwrap(
+            api.client.POST('/block_documents/filter', {
+              body: {
+                block_types: { slug: { any_: [SECRET_BLOCK_TYPE] } },
+                block_documents: { operator: 'and_', name: { any_: names }, is_anonymous: { eq_: false } },
+                include_secrets: true,
+                sort: 'NAME_ASC',
+                limit: PAGE,
+                offset,
+              },
+            }),
+          );
+          for (const document of page) if (document.name) found.set(document.name, document);
+          if (page.length < PAGE) break;
+        }
+      }
+      return found;
+    },
+
+    diff(desired, current): Diff {
+      if (!current) return { action: 'create', changes: [{ field: 'value', secret: true }] };
+      const same = (current.data as { value?: unknown } | undefined)?.value === desired.value;
+      return same ? { action: 'noop', changes: [] } : { action: 'update', changes: [{ field: 'value', secret: true }] };
+    },
+
+    async apply(api, item, desired, current) {
+      const type = await lookUpType(api);
+      let document = current;
+      if (item.action === 'create' && !document) {
+        const created = await api.client.POST('/block_documents/', {
+          body: {
+            name: desired.name,
+            block_type_id: type.blockTypeId,
+            block_schema_id: type.blockSchemaId,
+            data: { value: desired.value },
+            is_anonymous: false,
+          },
+        });
+        if (created.response.status !== 409) {
+          await unwrap(created);
+          return;
+        }
+        // Created by someone else since we read: update that document instead.
+        document = await unwrapOptional(
+          api.client.GET('/block_types/slug/{slug}/block_documents/name/{block_document_name}', {
+            params: { path: { slug: SECRET_BLOCK_TYPE, block_document_name: desired.name }, query: { include_secrets: true } },
+          }),
+        );
+        if (!document) throw new ApiError({ status: 409, method: 'POST', path: '/block_documents/', detail: 'created concurrently, then gone' });
+        if (kind.diff(desired, document).action === 'noop') return;
+      }
+      if (!document) throw new Error(`secret ${desired.name} was planned as an update but is missing`);
+      await unwrap(
+        api.client.PATCH('/block_documents/{id}', {
+          params: { path: { id: document.id } },
+          body: { data: { value: desired.value }, merge_existing_data: false },
+        }),
+      );
+    },
+  };
+  return kind;
+}

@@ -1,0 +1,212 @@
+// The command line: parse arguments and environment, run, print the report, and map the outcome
+// to an exit code. This is the only place that exits the process.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ApiError, ConfigError, ConnectionError, UsageError } from './errors.js';
+import { EXIT } from './exit-codes.js';
+import { createLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
+import { renderIssues, renderPlan, renderResults } from './report.js';
+import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome } from './run.js';
+
+export interface MainIO {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Overrides the logger (tests capture it). */
+  logger?: Logger;
+  fetch?: RunContext['fetch'];
+  stderrIsTTY?: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
+    return parsed;
+  };
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+interface CliOptions {
+  variables: string[];
+  secrets: string[];
+  secretsDir: string[];
+  secret: string[];
+  limits: string[];
+  fromEnv: string[];
+  stringValues?: boolean;
+  keepTrailingNewline?: boolean;
+  apiUrl?: string;
+  waitTimeout: number;
+  requestTimeout: number;
+  retries: number;
+  concurrency: number;
+  output: 'text' | 'json';
+  logLevel?: string;
+  detailedExitcode?: boolean;
+}
+
+function addInputOptions(command: Command): Command {
+  return command
+    .option('-v, --variables <file>', 'vars TOML file; repeat for several (later files win)', collect, [])
+    .option('-s, --secrets <NAME_FILE...>', 'environment variables holding secret file paths (S3_USER_FILE -> block "s3-user")', collect, [])
+    .option('--secrets-dir <dir>', 'every file in this directory becomes a secret named after the file', collect, [])
+    .option('--secret <name=path>', 'one secret block from a file', collect, [])
+    .option('-l, --limits <file>', 'limits manifest TOML (tag concurrency limits); repeatable', collect, [])
+    .option('--from-env <NAME>', 'declare a variable whose value comes only from the environment variable NAME', collect, [])
+    .option('--string-values', 'write every variable value as a string, as the old tool did')
+    .option('--keep-trailing-newline', 'keep the final newline of secret files')
+    .option('--output <format>', 'report format: text or json', 'text')
+    .option('--log-level <level>', 'debug, info, warn, error (also Prefect names; default from PREFECT_LOGGING_LEVEL, else warn)');
+}
+
+function addServerOptions(command: Command): Command {
+  return command
+    .option('--api-url <url>', 'the Prefect API URL (default: $PREFECT_API_URL)')
+    .option('--wait-timeout <seconds>', 'how long to wait for the server to be ready', positiveNumber('--wait-timeout'), 120)
+    .option('--request-timeout <seconds>', 'timeout of one request', positiveNumber('--request-timeout'), 90)
+    .option('--retries <n>', 'retries of a request that failed for a transient reason', positiveNumber('--retries'), 6)
+    .option('--concurrency <n>', 'writes in flight at once', positiveNumber('--concurrency'), 1);
+}
+
+function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOptions) => Promise<void>): Command {
+  const program = new Command('openem-config')
+    .description('Bring a Prefect 3 server to the state declared in files: variables, secret blocks and tag concurrency limits.')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  const commands: Array<[RunCommand, string]> = [
+    ['apply', 'read, validate, then change the server to match the inputs (default)'],
+    ['plan', 'show what apply would change; sends no write'],
+    ['validate', 'check the inputs offline; no server needed'],
+  ];
+  for (const [name, description] of commands) {
+    const sub = program.command(name, { isDefault: name === 'apply' }).description(description);
+    addInputOptions(sub);
+    if (name !== 'validate') addServerOptions(sub);
+    if (name === 'plan') sub.option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none');
+    sub.addOption(new Option('--retry-min-delay <ms>').hideHelp().argParser(positiveNumber('--retry-min-delay')));
+    sub.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    sub.action(async (options: CliOptions) => {
+      await execute(name, options);
+    });
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; bin/openem-config passes it to process.exit. */
+export async function main(io: MainIO): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, async (command, options) => {
+    exitCode = await execute(command, options, io);
+  });
+  try {
+    await program.parseAsync(io.argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok;
+      return EXIT.invalidInput;
+    }
+    throw error;
+  }
+  return exitCode;
+}
+
+function resolveLogLevel(options: CliOptions, env: Record<string, string | undefined>): LogLevel | string {
+  const name = options.logLevel ?? env.PREFECT_LOGGING_LEVEL;
+  if (!name) return 'warn';
+  return parseLogLevel(name) ?? name;
+}
+
+async function execute(command: RunCommand, options: CliOptions, io: MainIO): Promise<number> {
+  const json = options.output === 'json';
+  const level = resolveLogLevel(options, io.env);
+  const fail = (code: number, message: string, extra: Record<string, unknown> = {}): number => {
+    if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: code, error: { message, ...extra } }, null, 2)}\n`);
+    io.stderr(`error: ${message}\n`);
+    return code;
+  };
+  if (options.output !== 'text' && options.output !== 'json') return fail(EXIT.invalidInput, `--output must be text or json, not "${options.output}"`);
+  if (!parseLogLevel(level)) return fail(EXIT.invalidInput, `unknown log level "${level}"; use debug, info, warn or error`);
+  const logger = io.logger ?? createLogger({ level: parseLogLevel(level)!, pretty: io.stderrIsTTY ?? false });
+
+  const runOptions: RunOptions = {
+    command,
+    variables: options.variables,
+    secrets: options.secrets,
+    secretsDirs: options.secretsDir,
+    secretPairs: options.secret,
+    limits: options.limits,
+    fromEnv: options.fromEnv,
+    stringValues: options.stringValues ?? false,
+    keepTrailingNewline: options.keepTrailingNewline ?? false,
+    apiUrl: options.apiUrl,
+    waitTimeoutMs: (options.waitTimeout ?? 120) * 1000,
+    requestTimeoutMs: (options.requestTimeout ?? 90) * 1000,
+    retries: options.retries ?? 6,
+    retryMinDelayMs: (options as { retryMinDelay?: number }).retryMinDelay,
+    concurrency: options.concurrency ?? 1,
+  };
+
+  let outcome: RunOutcome;
+  try {
+    outcome = await run(runOptions, { env: io.env, logger, fetch: io.fetch });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: EXIT.invalidInput, error: { message: 'invalid input', issues: error.issues } }, null, 2)}\n`);
+      io.stderr(renderIssues(error.issues));
+      io.stderr(`${error.issues.length} problem${error.issues.length === 1 ? '' : 's'} in the inputs; nothing was sent to the server.\n`);
+      return EXIT.invalidInput;
+    }
+    if (error instanceof UsageError) return fail(EXIT.invalidInput, error.message);
+    if (error instanceof ConnectionError) {
+      return fail(error.reason === 'unauthorized' ? EXIT.unauthorized : EXIT.unreachable, error.message, { reason: error.reason });
+    }
+    if (error instanceof ApiError) return fail(EXIT.applyFailed, error.message, { status: error.status });
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    return fail(EXIT.internal, `unexpected error (please report it): ${message}`);
+  }
+
+  const readFailed = outcome.planned?.some((kind) => kind.error) ?? false;
+  const applyFailed = outcome.results?.some((result) => result.outcome === 'failed') ?? false;
+  const pending = outcome.planned?.some((kind) => kind.items.some((item) => item.action !== 'noop')) ?? false;
+  let code: number = EXIT.ok;
+  if (readFailed || applyFailed) code = EXIT.applyFailed;
+  else if (command === 'plan' && options.detailedExitcode && pending) code = EXIT.changesPending;
+
+  for (const warning of outcome.warnings) if (!json) io.stderr(renderIssues([warning]));
+  if (json) {
+    io.stdout(`${JSON.stringify(toJson(outcome, code), null, 2)}\n`);
+  } else if (command === 'validate') {
+    const d = outcome.desired;
+    io.stdout(`Inputs are valid: ${d.variables} variables, ${d.secrets} secrets, ${d.tagLimits} tag limits.\n`);
+  } else if (command === 'plan') {
+    io.stdout(renderPlan(outcome.planned ?? []));
+  } else {
+    io.stdout(renderResults(outcome.results ?? [], outcome.summary ?? new Map(), outcome.planned ?? []));
+  }
+  return code;
+}
+
+function toJson(outcome: RunOutcome, exitCode: number): Record<string, unknown> {
+  return {
+    command: outcome.command,
+    ok: exitCode === EXIT.ok || exitCode === EXIT.changesPending,
+    exitCode,
+    server: outcome.server,
+    desired: outcome.desired,
+    warnings: outcome.warnings,
+    errors: outcome.planned?.filter((kind) => kind.error).map((kind) => ({ kind: kind.name, error: kind.error })),
+    items: outcome.results ?? outcome.planned?.flatMap((kind) => kind.items),
+    summary: outcome.summary ? Object.fromEntries(outcome.summary) : undefined,
+    requests: outcome.requests,
+  };
+}

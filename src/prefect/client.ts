@@ -1,0 +1,69 @@
+// The typed Prefect client: openapi-fetch over the generated schema, sending through PrefectHttp.
+// `unwrap` is where an HTTP status becomes a value, `undefined` (404 on a read) or an ApiError.
+import createClient, { type Client } from 'openapi-fetch';
+import { ApiError } from '../errors.js';
+import { PrefectHttp, responseOrigins, type HttpOptions } from './http.js';
+import type { paths } from './schema.js';
+
+export type PrefectClient = Client<paths>;
+
+export interface Api {
+  client: PrefectClient;
+  http: PrefectHttp;
+}
+
+export function createApi(options: HttpOptions): Api {
+  const http = new PrefectHttp(options);
+  const client = createClient<paths>({ baseUrl: http.apiUrl, fetch: http.fetch });
+  return { client, http };
+}
+
+interface FetchResult<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/** The data of a successful response; throws ApiError with the server's detail otherwise. */
+export async function unwrap<T>(result: FetchResult<T> | Promise<FetchResult<T>>): Promise<T> {
+  const { data, error, response } = await result;
+  if (response.ok) return data as T;
+  throw toApiError(response, error);
+}
+
+/** Like unwrap, but a 404 is the answer "it does not exist". */
+export async function unwrapOptional<T>(result: FetchResult<T> | Promise<FetchResult<T>>): Promise<T | undefined> {
+  const { data, error, response } = await result;
+  if (response.ok) return data as T;
+  if (response.status === 404) return undefined;
+  throw toApiError(response, error);
+}
+
+function toApiError(response: Response, error: unknown): ApiError {
+  const origin = responseOrigins.get(response) ?? { method: 'request', path: new URL(response.url || 'http://unknown/').pathname };
+  return new ApiError({ status: response.status, ...origin, detail: describeErrorBody(error) });
+}
+
+/**
+ * The server's explanation, without ever echoing what we sent: Prefect's 422 bodies carry
+ * `request_body` and each validation error's `input`, which can hold a secret value.
+ */
+export function describeErrorBody(error: unknown): string {
+  if (error === undefined || error === null || error === '') return 'no detail';
+  if (typeof error === 'string') return error.slice(0, 500);
+  if (typeof error !== 'object') return String(error);
+  const body = error as { detail?: unknown; exception_message?: unknown; exception_detail?: unknown };
+  const parts: string[] = [];
+  if (typeof body.detail === 'string') parts.push(body.detail);
+  else if (Array.isArray(body.detail)) parts.push(...body.detail.map(describeValidationItem));
+  if (typeof body.exception_message === 'string') parts.push(body.exception_message);
+  if (Array.isArray(body.exception_detail)) parts.push(...body.exception_detail.map(describeValidationItem));
+  return parts.length > 0 ? parts.join('; ').slice(0, 1000) : 'no detail';
+}
+
+function describeValidationItem(item: unknown): string {
+  if (!item || typeof item !== 'object') return String(item);
+  const { loc, msg } = item as { loc?: unknown; msg?: unknown };
+  const where = Array.isArray(loc) ? loc.join('.') : '';
+  return `${where ? `${where}: ` : ''}${typeof msg === 'string' ? msg : 'invalid'}`;
+}

@@ -1,0 +1,282 @@
+// The one seam between the program and the network: authentication, CSRF tokens, timeouts,
+// retries with backoff, and the request log. Every API call goes through `PrefectHttp.fetch`.
+import { randomUUID } from 'node:crypto';
+import pRetry, { AbortError } from 'p-retry';
+import { ConnectionError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface HttpOptions {
+  /** PREFECT_API_URL, e.g. http://127.0.0.1:4200/api (no trailing slash needed). */
+  apiUrl: string;
+  /** Prefect Cloud key: `Authorization: Bearer`. */
+  apiKey?: string | undefined;
+  /** Self-hosted basic auth `user:password`: `Authorization: Basic`. */
+  authString?: string | undefined;
+  requestTimeoutMs: number;
+  /** Attempts after the first for a retryable failure. */
+  retries: number;
+  /** Smallest backoff; doubled each attempt, with jitter. */
+  retryMinDelayMs?: number;
+  logger: Logger;
+  /** Where requests really go; the global fetch unless a test observes them. */
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+export interface RequestRecord {
+  method: string;
+  /** Path below the API URL, without the query string. */
+  path: string;
+  status: number | 'error';
+  write: boolean;
+  attempts: number;
+  ms: number;
+}
+
+/** Which request produced a response, so an error about it can name the request. */
+export const responseOrigins = new WeakMap<Response, { method: string; path: string }>();
+
+const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
+const READ_ONLY_POST = /\/(filter|count|paginate)$/;
+
+/** True when the request may change the server: any non-GET except Prefect's read-only POST routes. */
+export function isWrite(method: string, path: string): boolean {
+  const upper = method.toUpperCase();
+  if (upper === 'GET' || upper === 'HEAD' || upper === 'OPTIONS') return false;
+  return !(upper === 'POST' && READ_ONLY_POST.test(path));
+}
+
+class RetryableError extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs?: number) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds; capped so a hostile header cannot stall us for hours. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), 120_000);
+}
+
+export class PrefectHttp {
+  readonly apiUrl: string;
+  readonly requests: RequestRecord[] = [];
+  private readonly options: HttpOptions;
+  private readonly send: (request: Request) => Promise<Response>;
+  private csrf: { enabled: boolean; token?: string; expiresAt?: number } | undefined;
+  private readonly csrfClient = randomUUID();
+
+  constructor(options: HttpOptions) {
+    this.options = options;
+    this.apiUrl = options.apiUrl.replace(/\/+$/, '');
+    this.send = options.fetch ?? ((request) => globalThis.fetch(request));
+  }
+
+  get writes(): number {
+    return this.requests.filter((r) => r.write).length;
+  }
+
+  get reads(): number {
+    return this.requests.filter((r) => !r.write).length;
+  }
+
+  private authHeaders(): Record<string, string> {
+    if (this.options.apiKey) return { Authorization: `Bearer ${this.options.apiKey}` };
+    if (this.options.authString) {
+      return { Authorization: `Basic ${Buffer.from(this.options.authString, 'utf8').toString('base64')}` };
+    }
+    return {};
+  }
+
+  /** The fetch handed to openapi-fetch: adds credentials and CSRF headers, retries, logs. */
+  readonly fetch = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const path = url.pathname.startsWith(new URL(this.apiUrl).pathname)
+      ? url.pathname.slice(new URL(this.apiUrl).pathname.length) || '/'
+      : url.pathname;
+    const write = isWrite(request.method, path);
+    const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(request.method.toUpperCase());
+    const body = request.body ? await request.arrayBuffer() : undefined;
+    const started = Date.now();
+    let attempts = 0;
+    let csrfRefreshed = false;
+    const log = this.options.logger;
+
+    const attempt = async (): Promise<Response> => {
+      attempts += 1;
+      const headers = new Headers(request.headers);
+      for (const [name, value] of Object.entries(this.authHeaders())) headers.set(name, value);
+      if (!headers.has('content-type') && body) headers.set('content-type', 'application/json');
+      // Prefect's CSRF middleware guards every non-GET method, read-only filter POSTs included.
+      if (unsafe) {
+        for (const [name, value] of Object.entries(await this.csrfHeaders())) headers.set(name, value);
+      }
+      let response: Response;
+      try {
+        response = await this.send(
+          new Request(request.url, {
+            method: request.method,
+            headers,
+            body: body ?? null,
+            signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+          }),
+        );
+      } catch (error) {
+        throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
+      }
+      if (response.status === 403 && unsafe && this.csrf?.enabled && !csrfRefreshed) {
+        const text = await response.clone().text();
+        if (/csrf/i.test(text)) {
+          csrfRefreshed = true;
+          this.csrf = undefined;
+          throw new RetryableError('CSRF token rejected; fetching a new one', 0);
+        }
+      }
+      if (RETRY_STATUSES.has(response.status)) {
+        const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+        await response.body?.cancel();
+        throw new RetryableError(`HTTP ${response.status}`, retryAfter);
+      }
+      return response;
+    };
+
+    try {
+      const response = await pRetry(attempt, {
+        retries: this.options.retries,
+        minTimeout: this.options.retryMinDelayMs ?? 500,
+        maxTimeout: 30_000,
+        factor: 2,
+        randomize: true,
+        shouldRetry: ({ error }) => error instanceof RetryableError,
+        onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
+          if (!(error instanceof RetryableError) || retriesLeft === 0) return;
+          const retryAfter = error.retryAfterMs;
+          log.warn(
+            { event: 'http.retry', method: request.method, path, attempt: attemptNumber, reason: error.message, retryAfterMs: retryAfter },
+            `retrying ${request.method} ${path} after ${error.message}`,
+          );
+          if (retryAfter !== undefined && retryAfter > retryDelay) {
+            await new Promise((done) => setTimeout(done, retryAfter - retryDelay));
+          }
+        },
+      });
+      this.record({ method: request.method, path, status: response.status, write, attempts, ms: Date.now() - started });
+      responseOrigins.set(response, { method: request.method, path });
+      return response;
+    } catch (error) {
+      this.record({ method: request.method, path, status: 'error', write, attempts, ms: Date.now() - started });
+      if (error instanceof RetryableError) {
+        throw new ConnectionError(
+          'unreachable',
+          `${request.method} ${this.apiUrl}${path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`,
+        );
+      }
+      throw error instanceof AbortError ? error.originalError : error;
+    }
+  };
+
+  private record(entry: RequestRecord): void {
+    this.requests.push(entry);
+    this.options.logger.debug({ event: 'http', ...entry }, `${entry.method} ${entry.path} ${entry.status}`);
+  }
+
+  /**
+   * CSRF protection is off by default in Prefect; when it is on, every write needs a token.
+   * The first write asks for one; 404/422 mean the server does not use CSRF.
+   */
+  private async csrfHeaders(): Promise<Record<string, string>> {
+    if (this.csrf && (!this.csrf.enabled || (this.csrf.expiresAt ?? Infinity) > Date.now() + 30_000)) {
+      return this.csrf.enabled && this.csrf.token
+        ? { 'Prefect-Csrf-Token': this.csrf.token, 'Prefect-Csrf-Client': this.csrfClient }
+        : {};
+    }
+    const url = `${this.apiUrl}/csrf-token?client=${encodeURIComponent(this.csrfClient)}`;
+    let response: Response;
+    try {
+      response = await this.send(
+        new Request(url, { headers: this.authHeaders(), signal: AbortSignal.timeout(this.options.requestTimeoutMs) }),
+      );
+    } catch (error) {
+      throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
+    }
+    this.record({ method: 'GET', path: '/csrf-token', status: response.status, write: false, attempts: 1, ms: 0 });
+    if (response.status === 404 || response.status === 422) {
+      await response.body?.cancel();
+      this.csrf = { enabled: false };
+      return {};
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new RetryableError(`HTTP ${response.status} from /csrf-token`);
+    }
+    const token = (await response.json()) as { token: string; expiration?: string };
+    const expiresAt = token.expiration ? Date.parse(token.expiration) : undefined;
+    this.csrf = { enabled: true, token: token.token, expiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined };
+    this.options.logger.debug({ event: 'csrf.token' }, 'CSRF protection is on; obtained a token');
+    return { 'Prefect-Csrf-Token': token.token, 'Prefect-Csrf-Client': this.csrfClient };
+  }
+
+  /**
+   * Polls /health, then /ready, until both answer OK or the timeout expires, then checks that
+   * the credentials are accepted. Returns the server's release (from /admin/version).
+   */
+  async waitUntilReady(timeoutMs: number, pollMs = 1000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer yet';
+    for (const probe of ['/health', '/ready']) {
+      for (;;) {
+        try {
+          const response = await this.send(
+            new Request(`${this.apiUrl}${probe}`, {
+              headers: this.authHeaders(),
+              signal: AbortSignal.timeout(Math.min(this.options.requestTimeoutMs, 10_000)),
+            }),
+          );
+          const text = (await response.text()).slice(0, 200);
+          this.record({ method: 'GET', path: probe, status: response.status, write: false, attempts: 1, ms: 0 });
+          if (response.ok) break;
+          last = `HTTP ${response.status} ${text}`;
+        } catch (error) {
+          last = describeNetworkError(error, 10_000);
+        }
+        if (Date.now() + pollMs > deadline) {
+          throw new ConnectionError(
+            last.startsWith('HTTP') ? 'not-ready' : 'unreachable',
+            `the Prefect API at ${this.apiUrl} was not ready within ${Math.round(timeoutMs / 1000)} s ` +
+              `(GET ${probe}: ${last}). Check PREFECT_API_URL (it ends in /api) and that the server is running.`,
+          );
+        }
+        this.options.logger.info({ event: 'wait', probe, last }, `waiting for ${this.apiUrl}${probe}: ${last}`);
+        await new Promise((done) => setTimeout(done, pollMs));
+      }
+    }
+    const response = await this.fetch(new Request(`${this.apiUrl}/admin/version`));
+    if (response.status === 401 || response.status === 403) {
+      const hint = this.options.apiKey || this.options.authString
+        ? 'the credentials were refused: check PREFECT_API_AUTH_STRING (user:password) or PREFECT_API_KEY'
+        : 'the server requires credentials: set PREFECT_API_AUTH_STRING (user:password, or PREFECT_API_AUTH_STRING_FILE) or PREFECT_API_KEY';
+      throw new ConnectionError('unauthorized', `${this.apiUrl} answered ${response.status}: ${hint}`);
+    }
+    if (!response.ok) {
+      throw new ConnectionError(
+        'not-ready',
+        `GET ${this.apiUrl}/admin/version answered ${response.status}; is PREFECT_API_URL the Prefect API (it ends in /api)?`,
+      );
+    }
+    return String(await response.json());
+  }
+}
+
+function describeNetworkError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no response within ${Math.round(timeoutMs / 1000)} s`;
+    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+    return error.message;
+  }
+  return String(error);
+}

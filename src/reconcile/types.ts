@@ -1,0 +1,49 @@
+// The shape every managed kind shares: desired spec -> key -> read current -> pure diff -> apply.
+import type { Api } from '../prefect/client.js';
+
+export type Action = 'create' | 'update' | 'noop';
+
+export interface FieldChange {
+  field: string;
+  from?: unknown;
+  to?: unknown;
+  /** The values are secret: only the fact of a change is shown. */
+  secret?: boolean;
+}
+
+/** One line of the plan: plain data, safe to print and to serialise (no secret values). */
+export interface PlanItem {
+  kind: string;
+  key: string;
+  action: Action;
+  changes: FieldChange[];
+}
+
+export interface Diff {
+  action: Action;
+  changes: FieldChange[];
+}
+
+export interface Kind<Desired, Current> {
+  /** Singular, as shown in plan lines: `variable`, `secret`, `tag-limit`. */
+  readonly name: string;
+  key(desired: Desired): string;
+  /** Reads, in bulk, what the server has for these desired objects, by key. */
+  read(api: Api, desired: Desired[]): Promise<Map<string, Current>>;
+  /** Pure: what has to change to turn `current` into `desired`. */
+  diff(desired: Desired, current: Current | undefined): Diff;
+  /** Sends the writes for one planned item. */
+  apply(api: Api, item: PlanItem, desired: Desired, current: Current | undefined): Promise<void>;
+}
+
+export interface ItemResult extends PlanItem {
+  outcome: 'created' | 'updated' | 'unchanged' | 'failed';
+  error?: string;
+}
+
+export interface KindSummary {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+}

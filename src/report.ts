@@ -1,0 +1,55 @@
+// What the user reads on stdout: one line per change and a summary per kind, or one JSON document.
+// Secret values never reach this module: their changes carry only `secret: true`.
+import { formatIssue, type ConfigIssue } from './errors.js';
+import type { PlannedKind } from './reconcile/driver.js';
+import type { FieldChange, ItemResult, KindSummary, PlanItem } from './reconcile/types.js';
+
+const SYMBOL: Record<PlanItem['action'], string> = { create: '+', update: '~', noop: '=' };
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'null';
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function describeChange(change: FieldChange, action: PlanItem['action']): string {
+  if (change.secret) return action === 'create' ? `${change.field} (hidden)` : `${change.field} changed (hidden)`;
+  if (action === 'create') return `${change.field} = ${show(change.to)}`;
+  return `${change.field}: ${show(change.from)} -> ${show(change.to)}`;
+}
+
+export function planLine(item: PlanItem): string {
+  const details = item.changes.map((change) => describeChange(change, item.action)).join(', ');
+  return `${SYMBOL[item.action]} ${item.kind} ${item.key}${details ? `: ${details}` : ''}`;
+}
+
+export function renderPlan(planned: PlannedKind[]): string {
+  const lines: string[] = [];
+  for (const kind of planned) {
+    if (kind.error) lines.push(`! ${kind.name}s could not be read: ${kind.error}`);
+    for (const item of kind.items) if (item.action !== 'noop') lines.push(planLine(item));
+  }
+  const items = planned.flatMap((kind) => kind.items);
+  const count = (action: PlanItem['action']): number => items.filter((item) => item.action === action).length;
+  if (count('create') + count('update') === 0 && !planned.some((kind) => kind.error)) lines.push('No changes: the server matches the inputs.');
+  lines.push(`Plan: ${count('create')} to create, ${count('update')} to update, ${count('noop')} unchanged.`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderResults(results: ItemResult[], summary: Map<string, KindSummary>, planned: PlannedKind[]): string {
+  const lines: string[] = [];
+  for (const kind of planned) if (kind.error) lines.push(`! ${kind.name}s could not be read: ${kind.error}`);
+  for (const result of results) {
+    if (result.outcome === 'unchanged') continue;
+    if (result.outcome === 'failed') lines.push(`! ${result.kind} ${result.key}: ${result.error ?? 'failed'}`);
+    else lines.push(planLine(result));
+  }
+  for (const [kind, counts] of summary) {
+    lines.push(`${kind}s: ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed`);
+  }
+  if (summary.size === 0 && !planned.some((kind) => kind.error)) lines.push('Nothing declared.');
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderIssues(issues: ConfigIssue[]): string {
+  return issues.map((issue) => `${issue.severity === 'warning' ? 'warning' : 'error'}: ${formatIssue(issue)}`).join('\n') + '\n';
+}

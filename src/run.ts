@@ -1,0 +1,134 @@
+// Load and validate every input, then (for plan and apply) reconcile the kinds in dependency order.
+// Nothing here exits the process or prints: the outcome goes back to main.ts as data.
+import { loadConnection, type Connection } from './config/connection.js';
+import { loadLimits } from './config/limits.js';
+import { loadSecrets } from './config/secrets.js';
+import type { DesiredState } from './config/types.js';
+import { loadVariables } from './config/variables.js';
+import { IssueList, UsageError, type ConfigIssue } from './errors.js';
+import { createSecretsKind } from './kinds/secrets.js';
+import { tagLimitsKind } from './kinds/tag-limits.js';
+import { variablesKind } from './kinds/variables.js';
+import type { Logger } from './log.js';
+import { createApi } from './prefect/client.js';
+import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
+import type { ItemResult, KindSummary } from './reconcile/types.js';
+
+export type Command = 'apply' | 'plan' | 'validate';
+
+export interface RunOptions {
+  command: Command;
+  variables: string[];
+  secrets: string[];
+  secretsDirs: string[];
+  secretPairs: string[];
+  limits: string[];
+  fromEnv: string[];
+  stringValues: boolean;
+  keepTrailingNewline: boolean;
+  apiUrl?: string | undefined;
+  waitTimeoutMs: number;
+  requestTimeoutMs: number;
+  retries: number;
+  retryMinDelayMs?: number;
+  concurrency: number;
+}
+
+export interface RunContext {
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  /** Replaces the network for tests that observe or fake requests. */
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+export interface RunOutcome {
+  command: Command;
+  warnings: ConfigIssue[];
+  desired: { variables: number; secrets: number; tagLimits: number };
+  server?: { url: string; version: string };
+  planned?: PlannedKind[];
+  results?: ItemResult[];
+  summary?: Map<string, KindSummary>;
+  requests?: { reads: number; writes: number };
+}
+
+/** Reads and validates every input file; throws ConfigError with all problems at once. */
+export function loadInputs(options: RunOptions, env: Record<string, string | undefined>): { state: DesiredState; connection?: Connection; warnings: ConfigIssue[] } {
+  const declared =
+    options.variables.length + options.secrets.length + options.secretsDirs.length + options.secretPairs.length + options.limits.length + options.fromEnv.length;
+  if (declared === 0) {
+    throw new UsageError('nothing to do: give at least one input (-v VARS.toml, -s NAME_FILE..., --secrets-dir, --secret, -l LIMITS.toml). See --help.');
+  }
+  const issues = new IssueList();
+  const variables = loadVariables(options.variables, { env, stringValues: options.stringValues, fromEnv: options.fromEnv }, issues);
+  const secrets = loadSecrets(
+    {
+      env,
+      fileEnvNames: options.secrets,
+      dirs: options.secretsDirs,
+      pairs: options.secretPairs,
+      keepTrailingNewline: options.keepTrailingNewline,
+    },
+    issues,
+  );
+  const { tagLimits } = loadLimits(options.limits, issues);
+  const connection = options.command === 'validate' ? undefined : loadConnection(env, options.apiUrl, issues);
+  issues.throwIfAny();
+  return { state: { variables, secrets, tagLimits }, connection, warnings: issues.warnings };
+}
+
+export async function run(options: RunOptions, context: RunContext): Promise<RunOutcome> {
+  const { logger } = context;
+  const { state, connection, warnings } = loadInputs(options, context.env);
+  for (const warning of warnings) logger.warn({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
+  const outcome: RunOutcome = {
+    command: options.command,
+    warnings,
+    desired: { variables: state.variables.length, secrets: state.secrets.length, tagLimits: state.tagLimits.length },
+  };
+  logger.info({ event: 'inputs.valid', ...outcome.desired }, 'inputs are valid');
+  if (options.command === 'validate' || !connection) return outcome;
+
+  const api = createApi({
+    apiUrl: connection.apiUrl,
+    apiKey: connection.apiKey,
+    authString: connection.authString,
+    requestTimeoutMs: options.requestTimeoutMs,
+    retries: options.retries,
+    retryMinDelayMs: options.retryMinDelayMs,
+    logger,
+    fetch: context.fetch,
+  });
+  const version = await api.http.waitUntilReady(options.waitTimeoutMs);
+  outcome.server = { url: connection.apiUrl, version };
+  logger.info({ event: 'server.ready', url: connection.apiUrl, version }, `Prefect ${version} at ${connection.apiUrl} is ready`);
+
+  // Dependency order: secrets and variables before what may refer to them.
+  const kinds: KindInput[] = [
+    { kind: variablesKind, desired: state.variables } as KindInput,
+    { kind: createSecretsKind(), desired: state.secrets } as KindInput,
+    { kind: tagLimitsKind, desired: state.tagLimits } as KindInput,
+  ];
+  outcome.planned = await planKinds(api, kinds, logger);
+  const pending = outcome.planned.flatMap((kind) => kind.items).filter((item) => item.action !== 'noop').length;
+  logger.info({ event: 'plan', pending }, `${pending} change${pending === 1 ? '' : 's'} to make`);
+
+  if (options.command === 'apply') {
+    let lastProgress = Date.now();
+    outcome.results = await applyPlan(api, outcome.planned, {
+      concurrency: options.concurrency,
+      logger,
+      onProgress: (done, total) => {
+        if (Date.now() - lastProgress < 5000 && done !== total) return;
+        lastProgress = Date.now();
+        logger.info({ event: 'progress', done, total }, `${done}/${total} changes applied`);
+      },
+    });
+    outcome.summary = summarize(outcome.results);
+    for (const [kind, c] of outcome.summary) {
+      logger.info({ event: 'summary', kind, ...c }, `${kind}s: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.failed} failed`);
+    }
+  }
+  outcome.requests = { reads: api.http.reads, writes: api.http.writes };
+  return outcome;
+}

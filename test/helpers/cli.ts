@@ -1,0 +1,67 @@
+// Runs the CLI in-process, the way bin/openem-config does, and captures everything it says:
+// stdout, stderr, every log line at the chosen level, and every HTTP request it sent.
+import { Writable } from 'node:stream';
+import { main } from '../../src/main.js';
+import { createLogger, type LogLevel } from '../../src/log.js';
+import { isWrite } from '../../src/prefect/http.js';
+
+export interface SentRequest {
+  method: string;
+  path: string;
+  write: boolean;
+  status: number | 'error';
+  body: string;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  logs: string;
+  requests: SentRequest[];
+  writes: SentRequest[];
+  /** Everything the run produced, for secret-leak checks. */
+  all: string;
+}
+
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  logLevel?: LogLevel;
+  /** Fails retried requests fast in tests. */
+  fastRetries?: boolean;
+}
+
+export async function runCli(argv: string[], options: CliOptions = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  let logs = '';
+  const requests: SentRequest[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs += chunk.toString();
+      done();
+    },
+  });
+  const logger = createLogger({ level: options.logLevel ?? 'debug', pretty: false, destination: sink });
+  const recordingFetch = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const apiPath = url.pathname.replace(/^\/api(?=\/)/, '');
+    const body = request.body ? await request.clone().text() : '';
+    const entry: SentRequest = { method: request.method, path: apiPath, write: isWrite(request.method, apiPath), status: 'error', body };
+    requests.push(entry);
+    const response = await globalThis.fetch(request);
+    entry.status = response.status;
+    return response;
+  };
+  const extra = options.fastRetries === false ? [] : ['--retry-min-delay', '5'];
+  const code = await main({
+    argv: [...argv, ...extra],
+    env: { ...options.env },
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    logger,
+    fetch: recordingFetch,
+  });
+  const writes = requests.filter((r) => r.write);
+  return { code, stdout, stderr, logs, requests, writes, all: `${stdout}\n${stderr}\n${logs}` };
+}

@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { ApiError, ConnectionError } from '../../src/errors.js';
+import { createApi, describeErrorBody, unwrap, unwrapOptional } from '../../src/prefect/client.js';
+import { isWrite, parseRetryAfter, PrefectHttp } from '../../src/prefect/http.js';
+
+function capture() {
+  let text = '';
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _e, done) {
+        text += chunk.toString();
+        done();
+      },
+    }),
+  );
+  return { logger, text: () => text };
+}
+
+/** A scripted server: each call takes the next answer; records what was sent. */
+function scripted(answers: Array<Response | Error | (() => Promise<Response>)>) {
+  const seen: Array<{ method: string; url: string; headers: Headers; body: string }> = [];
+  const fetch = async (request: Request): Promise<Response> => {
+    seen.push({ method: request.method, url: request.url, headers: request.headers, body: request.body ? await request.text() : '' });
+    const next = answers.shift();
+    if (!next) throw new Error('unexpected request');
+    if (next instanceof Error) throw next;
+    if (typeof next === 'function') return next();
+    return next;
+  };
+  return { fetch, seen };
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+const base = { apiUrl: 'http://prefect.test/api', requestTimeoutMs: 1000, retries: 3, retryMinDelayMs: 1 };
+
+describe('isWrite', () => {
+  it('treats filter, count and paginate POSTs as reads', () => {
+    expect(isWrite('POST', '/variables/filter')).toBe(false);
+    expect(isWrite('POST', '/variables/count')).toBe(false);
+    expect(isWrite('POST', '/deployments/paginate')).toBe(false);
+    expect(isWrite('GET', '/variables/name/x')).toBe(false);
+    expect(isWrite('POST', '/variables/')).toBe(true);
+    expect(isWrite('PATCH', '/variables/name/x')).toBe(true);
+    expect(isWrite('DELETE', '/block_documents/1')).toBe(true);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds and HTTP dates, and caps hostile values', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 5000)).toBe(5000);
+    expect(parseRetryAfter('999999')).toBe(120_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+});
+
+describe('PrefectHttp', () => {
+  it('retries 503 and honours Retry-After, logging each retry at warn', async () => {
+    const { logger, text } = capture();
+    const server = scripted([json(503, {}, { 'retry-after': '0.05' }), json(502, {}), json(200, [])]);
+    const api = createApi({ ...base, logger, fetch: server.fetch });
+    const started = Date.now();
+    const data = await unwrap(api.client.POST('/variables/filter', { body: { limit: 1, offset: 0, sort: 'NAME_ASC' } }));
+    expect(data).toEqual([]);
+    expect(server.seen).toHaveLength(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(text()).toContain('"event":"http.retry"');
+    expect(text()).toContain('"level":40');
+    expect(server.seen.every((s) => s.body === server.seen[0]!.body)).toBe(true);
+  });
+
+  it('retries network errors and gives up with a ConnectionError', async () => {
+    const { logger } = capture();
+    const reset = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET', message: 'socket hang up' } });
+    const server = scripted([reset, reset, reset, reset]);
+    const api = createApi({ ...base, logger, fetch: server.fetch });
+    await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'x' } } }))).rejects.toThrow(ConnectionError);
+    expect(server.seen).toHaveLength(4);
+  });
+
+  it('never retries other 4xx and reports the server detail', async () => {
+    const { logger } = capture();
+    const server = scripted([
+      json(404, { detail: 'Not Found' }),
+      json(422, {
+        exception_message: 'Invalid request received.',
+        exception_detail: [{ loc: ['body', 'name'], msg: 'String should match pattern', input: 'SECRET-INPUT' }],
+        request_body: { value: 'SECRET-BODY' },
+      }),
+    ]);
+    const api = createApi({ ...base, logger, fetch: server.fetch });
+    const error = await unwrap(api.client.POST('/variables/', { body: { name: 'X', value: 1 } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(422);
+    expect((error as ApiError).message).toBe(
+      'POST /variables/ answered 422: Invalid request received.; body.name: String should match pattern',
+    );
+    expect((error as ApiError).message).not.toContain('SECRET');
+    expect(server.seen).toHaveLength(2);
+  });
+
+  it('turns a 404 on a read into undefined', async () => {
+    const { logger } = capture();
+    const server = scripted([json(404, { detail: 'Variable not found.' })]);
+    const api = createApi({ ...base, logger, fetch: server.fetch });
+    expect(await unwrapOptional(api.client.GET('/variables/name/{name}', { params: { path: { name: 'x' } } }))).toBeUndefined();
+  });
+
+  it('times out a slow response and retries it', async () => {
+    const { logger } = capture();
+    const server = scripted([
+      async () => {
+        await new Promise((done) => setTimeout(done, 200));
+        return json(200, []);
+      },
+      json(200, ['ok']),
+    ]);
+    const api = createApi({ ...base, requestTimeoutMs: 50, logger, fetch: (request) => {
+      // The first answer comes after the timeout; AbortSignal must cut it short.
+      return Promise.race([server.fetch(request), new Promise<Response>((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)))]);
+    } });
+    expect(await unwrap(api.client.POST('/variables/filter', { body: { offset: 0, sort: 'NAME_ASC' } }))).toEqual(['ok']);
+  });
+
+  it('sends basic auth and bearer credentials', async () => {
+    const { logger } = capture();
+    const basic = scripted([json(200, [])]);
+    await unwrap(createApi({ ...base, authString: 'u:p', logger, fetch: basic.fetch }).client.POST('/variables/filter', { body: { offset: 0, sort: 'NAME_ASC' } }));
+    expect(basic.seen[0]!.headers.get('authorization')).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    const bearer = scripted([json(200, [])]);
+    await unwrap(createApi({ ...base, apiKey: 'pnu_key', logger, fetch: bearer.fetch }).client.POST('/variables/filter', { body: { offset: 0, sort: 'NAME_ASC' } }));
+    expect(bearer.seen[0]!.headers.get('authorization')).toBe('Bearer pnu_key');
+  });
+
+  it('fetches a CSRF token before the first write, and a new one when it is rejected', async () => {
+    const { logger } = capture();
+    const token = (t: string) => json(200, { token: t, client: 'c', expiration: new Date(Date.now() + 3600_000).toISOString() });
+    const server = scripted([
+      token('t1'),
+      json(201, { name: 'a' }),
+      json(403, { detail: 'Invalid CSRF token or client identifier.' }),
+      token('t2'),
+      json(201, { name: 'b' }),
+    ]);
+    const api = createApi({ ...base, logger, fetch: server.fetch });
+    await unwrap(api.client.POST('/variables/', { body: { name: 'a', value: 1 } }));
+    await unwrap(api.client.POST('/variables/', { body: { name: 'b', value: 1 } }));
+    expect(server.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
+      'GET /api/csrf-token',
+      'POST /api/variables/',
+      'POST /api/variables/',
+      'GET /api/csrf-token',
+      'POST /api/variables/',
+    ]);
+    expect(server.seen[1]!.headers.get('prefect-csrf-token')).toBe('t1');
+    expect(server.seen[4]!.headers.get('prefect-csrf-token')).toBe('t2');
+  });
+
+  it('treats a 422 from /csrf-token as protection off and asks only once', async () => {
+    const { logger } = capture();
+    const server = scripted([json(422, { detail: 'CSRF protection is disabled.' }), json(201, {}), json(201, {})]);
+    const api = createApi({ ...base, logger, fetch: server.fetch });
+    await unwrap(api.client.POST('/variables/', { body: { name: 'a', value: 1 } }));
+    await unwrap(api.client.POST('/variables/', { body: { name: 'b', value: 1 } }));
+    expect(server.seen).toHaveLength(3);
+    expect(server.seen[1]!.headers.get('prefect-csrf-token')).toBeNull();
+  });
+
+  it('waits for /health and /ready, then checks credentials', async () => {
+    const { logger } = capture();
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    const server = scripted([refused, json(200, true), json(503, { message: 'Database is not available' }), json(200, { message: 'OK' }), json(200, '3.7.2')]);
+    const http = new PrefectHttp({ ...base, logger, fetch: server.fetch });
+    expect(await http.waitUntilReady(5000, 5)).toBe('3.7.2');
+  });
+
+  it('names the URL and the last answer when the server never becomes ready', async () => {
+    const { logger } = capture();
+    const server = { fetch: async () => json(503, { message: 'Database is not available' }) };
+    const http = new PrefectHttp({ ...base, logger, fetch: server.fetch });
+    const error = await http.waitUntilReady(50, 10).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe('not-ready');
+    expect((error as Error).message).toContain('http://prefect.test/api');
+    expect((error as Error).message).toContain('Database is not available');
+  });
+
+  it('reports refused credentials as unauthorized', async () => {
+    const { logger } = capture();
+    const server = scripted([json(200, true), json(200, { message: 'OK' }), json(401, { exception_message: 'Unauthorized' })]);
+    const http = new PrefectHttp({ ...base, authString: 'u:wrong', logger, fetch: server.fetch });
+    const error = await http.waitUntilReady(1000, 5).catch((e: unknown) => e);
+    expect((error as ConnectionError).reason).toBe('unauthorized');
+    expect((error as Error).message).not.toContain('u:wrong');
+  });
+});
+
+describe('describeErrorBody', () => {
+  it('keeps the detail and drops inputs', () => {
+    expect(describeErrorBody({ detail: 'Variable not found.' })).toBe('Variable not found.');
+    expect(describeErrorBody({ detail: [{ loc: ['body', 'x'], msg: 'bad', input: 'hidden' }] })).toBe('body.x: bad');
+    expect(describeErrorBody(undefined)).toBe('no detail');
+  });
+});

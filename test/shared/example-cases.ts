@@ -1,0 +1,164 @@
+// Cases that run both against the msw fake and against a real Prefect server: the fake stays
+// honest only as long as the same assertions pass on both.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/exit-codes.js';
+import { runCli } from '../helpers/cli.js';
+import { clearServer, readState } from './server.js';
+
+export interface Target {
+  apiUrl(): string;
+  /** Environment the CLI needs for this server besides PREFECT_API_URL (credentials). */
+  env?: () => Record<string, string>;
+}
+
+const repo = resolve(import.meta.dirname, '..', '..');
+export const exampleVars = join(repo, 'vars', 'vars_dev.toml');
+export const exampleLimits = join(repo, 'vars', 'concurrency-limits.toml');
+
+/** The six secrets of the archiver, written the way `echo value > file` writes them. */
+export const SECRET_VALUES: Record<string, string> = {
+  S3_USER_FILE: 'archiver-s3-user',
+  S3_PASSWORD_FILE: 's3 pa$$word with "quotes" and ünïcödé',
+  GITHUB_USER_FILE: 'archiver-bot',
+  GITHUB_PASSWORD_FILE: 'ghp_exampleTokenValue1234567890',
+  SCICAT_USER_FILE: 'ingestor',
+  SCICAT_PASSWORD_FILE: "sc1cat'pass\\word",
+};
+
+export function writeSecretFiles(values: Record<string, string> = SECRET_VALUES): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'openem-secrets-'));
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    const path = join(dir, name.toLowerCase().replace(/_file$/, '.txt'));
+    writeFileSync(path, `${value}\n`);
+    env[name] = path;
+  }
+  return env;
+}
+
+/** The old tool's command line, unchanged. */
+export const OLD_COMMAND_LINE = ['-v', exampleVars, '-s', ...Object.keys(SECRET_VALUES), '-l', exampleLimits];
+
+export const EXAMPLE_ENV = {
+  S3_ENDPOINT: 'http://minio:9000',
+  S3_EXTERNAL_ENDPOINT: 'https://s3.example.org',
+  SCICAT_ENDPOINT: 'https://scicat.example.org/backend',
+};
+
+export function defineExampleCases(target: Target): void {
+  describe('the example configuration with the old command line', () => {
+    let env: Record<string, string>;
+    const run = (argv: string[], extraEnv: Record<string, string> = {}) =>
+      runCli(argv, { env: { PREFECT_API_URL: target.apiUrl(), ...target.env?.(), ...env, ...extraEnv } });
+
+    beforeEach(async () => {
+      await clearServer(target.apiUrl(), authHeaders(target));
+      env = { ...writeSecretFiles(), ...EXAMPLE_ENV };
+    });
+
+    it('applies and reads back with the declared values, types, secrets and limits', async () => {
+      const result = await run(OLD_COMMAND_LINE);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(EXIT.ok);
+      const state = await readState(target.apiUrl(), authHeaders(target));
+      expect(state.variables).toEqual({
+        archiver_scratch_folder: { value: '/scratch', tags: ['openem-config'] },
+        archiver_target_size_gb: { value: 20, tags: ['openem-config'] },
+        archiver_num_workers: { value: 2, tags: ['openem-config'] },
+        s3_region: { value: 'eu-central-1', tags: ['openem-config'] },
+        s3_archival_bucket: { value: 'dev-archive', tags: ['openem-config'] },
+        s3_landingzone_bucket: { value: 'dev-landing', tags: ['openem-config'] },
+        s3_url_expiration_days: { value: 7, tags: ['openem-config'] },
+        s3_endpoint: { value: 'http://minio:9000', tags: ['openem-config'] },
+        s3_external_endpoint: { value: 'https://s3.example.org', tags: ['openem-config'] },
+        // The environment overrides the file, as with the old tool.
+        scicat_endpoint: { value: 'https://scicat.example.org/backend', tags: ['openem-config'] },
+        scicat_api_prefix: { value: '/api/v3', tags: ['openem-config'] },
+        scicat_datasets_api_prefix: { value: '/api/v3', tags: ['openem-config'] },
+        scicat_jobs_api_prefix: { value: '/api/v3', tags: ['openem-config'] },
+      });
+      expect(state.secrets).toEqual({
+        's3-user': SECRET_VALUES.S3_USER_FILE,
+        's3-password': SECRET_VALUES.S3_PASSWORD_FILE,
+        'github-user': SECRET_VALUES.GITHUB_USER_FILE,
+        'github-password': SECRET_VALUES.GITHUB_PASSWORD_FILE,
+        'scicat-user': SECRET_VALUES.SCICAT_USER_FILE,
+        'scicat-password': SECRET_VALUES.SCICAT_PASSWORD_FILE,
+      });
+      expect(state.tagLimits).toEqual({ 'write-to-lts-share': 4, 'read-from-lts-share': 4 });
+      expect(result.stdout).toContain('variables: 13 created, 0 updated, 0 unchanged, 0 failed');
+      expect(result.stdout).toContain('secrets: 6 created, 0 updated, 0 unchanged, 0 failed');
+      expect(result.stdout).toContain('tag-limits: 2 created, 0 updated, 0 unchanged, 0 failed');
+    });
+
+    it('sends no write on a second apply, and plan reports no changes', async () => {
+      expect((await run(OLD_COMMAND_LINE)).code).toBe(EXIT.ok);
+      const second = await run(OLD_COMMAND_LINE);
+      expect(second.code).toBe(EXIT.ok);
+      expect(second.writes).toEqual([]);
+      // Reads stay in bulk: readiness (3), one filter per kind, the secret block type and schema.
+      expect(second.requests.length).toBeLessThanOrEqual(8);
+      expect(second.stdout).toContain('variables: 0 created, 0 updated, 13 unchanged, 0 failed');
+      const plan = await run(['plan', '--detailed-exitcode', ...OLD_COMMAND_LINE]);
+      expect(plan.code).toBe(EXIT.ok);
+      expect(plan.writes).toEqual([]);
+      expect(plan.stdout).toContain('No changes');
+    });
+
+    it('writes exactly once when one value changes', async () => {
+      expect((await run(OLD_COMMAND_LINE)).code).toBe(EXIT.ok);
+      const plan = await run(['plan', '--detailed-exitcode', ...OLD_COMMAND_LINE], { SCICAT_ENDPOINT: 'https://other.example.org' });
+      expect(plan.code).toBe(EXIT.changesPending);
+      expect(plan.writes).toEqual([]);
+      expect(plan.stdout).toContain(
+        '~ variable scicat_endpoint: value: "https://scicat.example.org/backend" -> "https://other.example.org"',
+      );
+      const changed = await run(OLD_COMMAND_LINE, { SCICAT_ENDPOINT: 'https://other.example.org' });
+      expect(changed.code).toBe(EXIT.ok);
+      expect(changed.writes.map((w) => `${w.method} ${w.path}`)).toEqual(['PATCH /variables/name/scicat_endpoint']);
+      expect((await readState(target.apiUrl(), authHeaders(target))).variables.scicat_endpoint?.value).toBe('https://other.example.org');
+    });
+
+    it('updates a changed secret with one write and shows it only as changed', async () => {
+      expect((await run(OLD_COMMAND_LINE)).code).toBe(EXIT.ok);
+      const rotated = writeSecretFiles({ ...SECRET_VALUES, GITHUB_PASSWORD_FILE: 'rotated token value' });
+      const result = await run(['--output', 'json', ...OLD_COMMAND_LINE], rotated);
+      expect(result.code).toBe(EXIT.ok);
+      expect(result.writes.map((w) => w.method)).toEqual(['PATCH']);
+      expect(result.writes[0]?.path).toMatch(/^\/block_documents\/[0-9a-f-]{36}$/);
+      expect(result.all).not.toContain('rotated token value');
+      expect(result.all).not.toContain(SECRET_VALUES.GITHUB_PASSWORD_FILE);
+      const report = JSON.parse(result.stdout) as { items: Array<{ kind: string; key: string; outcome: string; changes: unknown[] }> };
+      expect(report.items.find((i) => i.key === 'github-password')).toMatchObject({
+        kind: 'secret',
+        outcome: 'updated',
+        changes: [{ field: 'value', secret: true }],
+      });
+      expect((await readState(target.apiUrl(), authHeaders(target))).secrets['github-password']).toBe('rotated token value');
+    });
+
+    it('prints no secret value at debug level, in any output', async () => {
+      const result = await run(['--log-level', 'debug', ...OLD_COMMAND_LINE]);
+      expect(result.code).toBe(EXIT.ok);
+      expect(result.logs).toContain('"event":"http"');
+      for (const value of Object.values(SECRET_VALUES)) expect(result.all).not.toContain(value);
+    });
+
+    it('rejects invalid input before any request', async () => {
+      const result = await run(['-v', join(repo, 'vars', 'missing.toml'), '-s', 'S3_USER_FILE', 'NOT_SET_FILE', '-l', exampleLimits]);
+      expect(result.code).toBe(EXIT.invalidInput);
+      expect(result.requests).toEqual([]);
+      expect(result.stderr).toContain('missing.toml');
+      expect(result.stderr).toContain('NOT_SET_FILE');
+      expect(await readState(target.apiUrl(), authHeaders(target))).toEqual({ variables: {}, secrets: {}, tagLimits: {} });
+    });
+  });
+}
+
+export function authHeaders(target: Target): Record<string, string> {
+  const auth = target.env?.().PREFECT_API_AUTH_STRING;
+  return auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {};
+}
