@@ -276,6 +276,7 @@ function describeNetworkError(error: unknown, timeoutMs: number): string {
     if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no response within ${Math.round(timeoutMs / 1000)} s`;
     const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+    if (cause?.message) return `${error.message}: ${cause.message}`;
     return error.message;
   }
   return String(error);

@@ -36,6 +36,9 @@ function scripted(answers: Array<Response | Error | (() => Promise<Response>)>) 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
+/** What a server without CSRF protection answers to GET /csrf-token. */
+const csrfOff = () => json(422, { detail: 'CSRF protection is disabled.' });
+
 const base = { apiUrl: 'http://prefect.test/api', requestTimeoutMs: 1000, retries: 3, retryMinDelayMs: 1 };
 
 describe('isWrite', () => {
@@ -63,16 +66,16 @@ describe('parseRetryAfter', () => {
 describe('PrefectHttp', () => {
   it('retries 503 and honours Retry-After, logging each retry at warn', async () => {
     const { logger, text } = capture();
-    const server = scripted([json(503, {}, { 'retry-after': '0.05' }), json(502, {}), json(200, [])]);
+    const server = scripted([csrfOff(), json(503, {}, { 'retry-after': '0.05' }), json(502, {}), json(200, [])]);
     const api = createApi({ ...base, logger, fetch: server.fetch });
     const started = Date.now();
     const data = await unwrap(api.client.POST('/variables/filter', { body: { limit: 1, offset: 0, sort: 'NAME_ASC' } }));
     expect(data).toEqual([]);
-    expect(server.seen).toHaveLength(3);
+    expect(server.seen).toHaveLength(4);
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
     expect(text()).toContain('"event":"http.retry"');
     expect(text()).toContain('"level":40');
-    expect(server.seen.every((s) => s.body === server.seen[0]!.body)).toBe(true);
+    expect(server.seen.slice(1).every((s) => s.body === server.seen[1]!.body)).toBe(true);
   });
 
   it('retries network errors and gives up with a ConnectionError', async () => {
@@ -115,6 +118,7 @@ describe('PrefectHttp', () => {
   it('times out a slow response and retries it', async () => {
     const { logger } = capture();
     const server = scripted([
+      csrfOff(),
       async () => {
         await new Promise((done) => setTimeout(done, 200));
         return json(200, []);
@@ -130,12 +134,12 @@ describe('PrefectHttp', () => {
 
   it('sends basic auth and bearer credentials', async () => {
     const { logger } = capture();
-    const basic = scripted([json(200, [])]);
+    const basic = scripted([csrfOff(), json(200, [])]);
     await unwrap(createApi({ ...base, authString: 'u:p', logger, fetch: basic.fetch }).client.POST('/variables/filter', { body: { offset: 0, sort: 'NAME_ASC' } }));
-    expect(basic.seen[0]!.headers.get('authorization')).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
-    const bearer = scripted([json(200, [])]);
+    expect(basic.seen[1]!.headers.get('authorization')).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    const bearer = scripted([csrfOff(), json(200, [])]);
     await unwrap(createApi({ ...base, apiKey: 'pnu_key', logger, fetch: bearer.fetch }).client.POST('/variables/filter', { body: { offset: 0, sort: 'NAME_ASC' } }));
-    expect(bearer.seen[0]!.headers.get('authorization')).toBe('Bearer pnu_key');
+    expect(bearer.seen[1]!.headers.get('authorization')).toBe('Bearer pnu_key');
   });
 
   it('fetches a CSRF token before the first write, and a new one when it is rejected', async () => {

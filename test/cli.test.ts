@@ -1,0 +1,113 @@
+// The command line without a server: help, version, usage errors, validate, and the invalid-input
+// path of apply (which must fail before any request).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../scripts/prefect-env.js';
+import { EXIT } from '../src/exit-codes.js';
+import { runCli } from './helpers/cli.js';
+import { EXAMPLE_ENV, OLD_COMMAND_LINE, SECRET_VALUES, exampleLimits, exampleVars, writeSecretFiles } from './shared/example-cases.js';
+
+const env = () => ({ ...writeSecretFiles(), ...EXAMPLE_ENV });
+// A loopback port nothing listens on any more (low ports are on fetch's list of forbidden ports).
+let nowhere = '';
+beforeAll(async () => {
+  nowhere = `http://127.0.0.1:${await freePort()}/api`;
+});
+
+describe('openem-config command line', () => {
+  it('prints help with every command and the old flags', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).toBe(EXIT.ok);
+    for (const word of ['apply', 'plan', 'validate', '--version']) expect(result.stdout).toContain(word);
+    const apply = await runCli(['apply', '--help']);
+    for (const flag of ['-v, --variables', '-s, --secrets', '-l, --limits', '--secrets-dir', '--from-env', '--wait-timeout']) {
+      expect(apply.stdout).toContain(flag);
+    }
+  });
+
+  it('prints its version', async () => {
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('rejects an unknown flag with the invalid-input code', async () => {
+    const result = await runCli(['--no-such-flag']);
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.stderr).toContain('--no-such-flag');
+  });
+
+  it('asks for inputs when none are given', async () => {
+    const result = await runCli(['plan'], { env: { PREFECT_API_URL: nowhere } });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.stderr).toContain('nothing to do');
+    expect(result.requests).toEqual([]);
+  });
+
+  it('validates the old command line offline', async () => {
+    const result = await runCli(['validate', ...OLD_COMMAND_LINE], { env: env() });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toBe('Inputs are valid: 13 variables, 6 secrets, 2 tag limits.\n');
+    expect(result.requests).toEqual([]);
+  });
+
+  it('reports every problem at once with file, line and key, and sends nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openem-cli-'));
+    const vars = join(dir, 'vars.toml');
+    writeFileSync(vars, '[group]\nGOOD = 1\n"Bad Name!" = 2\n');
+    const limits = join(dir, 'limits.toml');
+    writeFileSync(limits, 'LTS_WRITE_LIMIT = 4\nOTHER_LIMIT = 2\n');
+    const result = await runCli(['-v', vars, '-s', 'S3_USER_FILE', 'MISSING_FILE', '-l', limits], {
+      env: { ...env(), PREFECT_API_URL: nowhere },
+    });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.requests).toEqual([]);
+    expect(result.stderr).toContain(`${vars}:3`);
+    expect(result.stderr).toContain('Bad Name!');
+    expect(result.stderr).toContain(`${limits}:2`);
+    expect(result.stderr).toContain('OTHER_LIMIT');
+    expect(result.stderr).toContain('MISSING_FILE');
+    expect(result.stderr).toContain('nothing was sent to the server');
+  });
+
+  it('fails without PREFECT_API_URL for apply and plan, not for validate', async () => {
+    const apply = await runCli(OLD_COMMAND_LINE, { env: env() });
+    expect(apply.code).toBe(EXIT.invalidInput);
+    expect(apply.stderr).toContain('PREFECT_API_URL');
+    const bad = await runCli(OLD_COMMAND_LINE, { env: { ...env(), PREFECT_API_URL: 'ftp://x/api' } });
+    expect(bad.code).toBe(EXIT.invalidInput);
+    expect(bad.stderr).toContain('http:// or https://');
+  });
+
+  it('says the server is unreachable with its own exit code, naming the URL', async () => {
+    const result = await runCli([...OLD_COMMAND_LINE, '--wait-timeout', '0.2'], { env: { ...env(), PREFECT_API_URL: nowhere } });
+    expect(result.code).toBe(EXIT.unreachable);
+    expect(result.stderr).toContain(nowhere);
+    expect(result.stderr).toContain('ECONNREFUSED');
+  });
+
+  it('prints problems as JSON with --output json', async () => {
+    const result = await runCli(['validate', '--output', 'json', '-v', join(tmpdir(), 'no-such-vars.toml')]);
+    expect(result.code).toBe(EXIT.invalidInput);
+    const report = JSON.parse(result.stdout) as { ok: boolean; error: { issues: Array<{ file: string; message: string }> } };
+    expect(report.ok).toBe(false);
+    expect(report.error.issues[0]?.file).toContain('no-such-vars.toml');
+  });
+
+  it('rejects an unknown output format and log level', async () => {
+    expect((await runCli(['validate', '--output', 'xml', '-v', exampleVars], { env: env() })).code).toBe(EXIT.invalidInput);
+    expect((await runCli(['validate', '--log-level', 'loud', '-v', exampleVars], { env: env() })).code).toBe(EXIT.invalidInput);
+  });
+
+  it('keeps secret values out of every output of a failing run', async () => {
+    const result = await runCli(['--log-level', 'debug', '--output', 'json', ...OLD_COMMAND_LINE, '-l', exampleLimits], {
+      env: { ...env(), PREFECT_API_URL: nowhere },
+      logLevel: 'trace',
+    });
+    expect(result.code).toBe(EXIT.invalidInput);
+    for (const value of Object.values(SECRET_VALUES)) expect(result.all).not.toContain(value);
+  });
+});
