@@ -175,7 +175,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     return fail(EXIT.internal, `unexpected error (please report it): ${message}`);
   }
 
-  const readFailed = outcome.planned?.some((kind) => kind.error) ?? false;
+  const readFailed = outcome.planned?.some((kind) => kind.error || kind.items.some((item) => item.problem)) ?? false;
   const applyFailed = outcome.results?.some((result) => result.outcome === 'failed') ?? false;
   const pending = outcome.planned?.some((kind) => kind.items.some((item) => item.action !== 'noop')) ?? false;
   let code: number = EXIT.ok;
@@ -187,7 +187,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     io.stdout(`${JSON.stringify(toJson(outcome, code), null, 2)}\n`);
   } else if (command === 'validate') {
     const d = outcome.desired;
-    io.stdout(`Inputs are valid: ${d.variables} variables, ${d.secrets} secrets, ${d.tagLimits} tag limits.\n`);
+    io.stdout(`Inputs are valid: ${d.variables} variables, ${d.secrets} secrets, ${d.tagLimits} tag limits, ${d.workPools} work pools.\n`);
   } else if (command === 'plan') {
     io.stdout(renderPlan(outcome.planned ?? []));
   } else {

@@ -26,11 +26,15 @@ export function renderPlan(planned: PlannedKind[]): string {
   const lines: string[] = [];
   for (const kind of planned) {
     if (kind.error) lines.push(`! ${kind.name}s could not be read: ${kind.error}`);
-    for (const item of kind.items) if (item.action !== 'noop') lines.push(planLine(item));
+    for (const item of kind.items) {
+      if (item.problem) lines.push(`! ${item.kind} ${item.key}: ${item.problem}`);
+      else if (item.action !== 'noop') lines.push(planLine(item));
+    }
   }
   const items = planned.flatMap((kind) => kind.items);
   const count = (action: PlanItem['action']): number => items.filter((item) => item.action === action).length;
-  if (count('create') + count('update') === 0 && !planned.some((kind) => kind.error)) lines.push('No changes: the server matches the inputs.');
+  const blocked = items.some((item) => item.problem) || planned.some((kind) => kind.error);
+  if (count('create') + count('update') === 0 && !blocked) lines.push('No changes: the server matches the inputs.');
   lines.push(`Plan: ${count('create')} to create, ${count('update')} to update, ${count('noop')} unchanged.`);
   return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,8 @@ import { IssueList, UsageError, type ConfigIssue } from './errors.js';
 import { createSecretsKind } from './kinds/secrets.js';
 import { tagLimitsKind } from './kinds/tag-limits.js';
 import { variablesKind } from './kinds/variables.js';
+import { workPoolsKind } from './kinds/work-pools.js';
+import { loadWorkPools } from './config/work-pools.js';
 import type { Logger } from './log.js';
 import { createApi } from './prefect/client.js';
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
@@ -44,7 +46,7 @@ export interface RunContext {
 export interface RunOutcome {
   command: Command;
   warnings: ConfigIssue[];
-  desired: { variables: number; secrets: number; tagLimits: number };
+  desired: { variables: number; secrets: number; tagLimits: number; workPools: number };
   server?: { url: string; version: string };
   planned?: PlannedKind[];
   results?: ItemResult[];
@@ -71,10 +73,11 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
     },
     issues,
   );
-  const { tagLimits } = loadLimits(options.limits, issues);
+  const { tagLimits, workPools: poolSections } = loadLimits(options.limits, issues);
+  const workPools = loadWorkPools(poolSections, issues);
   const connection = options.command === 'validate' ? undefined : loadConnection(env, options.apiUrl, issues);
   issues.throwIfAny();
-  return { state: { variables, secrets, tagLimits }, connection, warnings: issues.warnings };
+  return { state: { variables, secrets, tagLimits, workPools }, connection, warnings: issues.warnings };
 }
 
 export async function run(options: RunOptions, context: RunContext): Promise<RunOutcome> {
@@ -84,7 +87,12 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   const outcome: RunOutcome = {
     command: options.command,
     warnings,
-    desired: { variables: state.variables.length, secrets: state.secrets.length, tagLimits: state.tagLimits.length },
+    desired: {
+      variables: state.variables.length,
+      secrets: state.secrets.length,
+      tagLimits: state.tagLimits.length,
+      workPools: state.workPools.length,
+    },
   };
   logger.info({ event: 'inputs.valid', ...outcome.desired }, 'inputs are valid');
   if (options.command === 'validate' || !connection) return outcome;
@@ -108,6 +116,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     { kind: variablesKind, desired: state.variables } as KindInput,
     { kind: createSecretsKind(), desired: state.secrets } as KindInput,
     { kind: tagLimitsKind, desired: state.tagLimits } as KindInput,
+    { kind: workPoolsKind, desired: state.workPools } as KindInput,
   ];
   outcome.planned = await planKinds(api, kinds, logger);
   const pending = outcome.planned.flatMap((kind) => kind.items).filter((item) => item.action !== 'noop').length;

@@ -7,6 +7,8 @@ import type { DesiredTagLimit, JsonValue } from './types.js';
 export interface RawSection {
   value: JsonValue;
   source: Source;
+  /** The line of a key below the section, e.g. `['archival', 'queues', 'default']`. */
+  lineOf(path: readonly string[]): number | undefined;
 }
 
 export interface LimitsManifest {
@@ -60,7 +62,7 @@ export function loadLimits(files: string[], issues: IssueList): LimitsManifest {
       } else if (key === WORK_POOLS) {
         const json = toJsonValue(value);
         if ('problem' in json) issues.error(at(key), json.problem);
-        else workPools.push({ value: json.value, source: at(key) });
+        else workPools.push({ value: json.value, source: at(key), lineOf: (path) => doc.layout.lineOf([WORK_POOLS, ...path]) });
       } else if (key.endsWith('_LIMIT')) {
         stub(key.slice(0, -'_LIMIT'.length)).limit = { value, source: at(key) };
       } else if (key.endsWith('_TAG')) {

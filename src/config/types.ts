@@ -29,7 +29,72 @@ export interface DesiredState {
   variables: DesiredVariable[];
   secrets: DesiredSecret[];
   tagLimits: DesiredTagLimit[];
+  workPools: DesiredWorkPool[];
 }
 
 /** The `Source.file` of a problem in a command-line argument rather than in a file. */
 export const COMMAND_LINE = '<command line>';
+
+export interface DesiredQueue {
+  name: string;
+  /** Only the fields the file declares are compared and written; undefined means "not managed". */
+  description?: string | undefined;
+  paused?: boolean | undefined;
+  /** null clears the limit. */
+  concurrencyLimit?: number | null | undefined;
+  priority?: number | undefined;
+  source: Source;
+}
+
+export interface DesiredWorkPool {
+  name: string;
+  type: string;
+  description?: string | undefined;
+  paused?: boolean | undefined;
+  /** null clears the limit. */
+  concurrencyLimit?: number | null | undefined;
+  /** The parsed base job template (`{job_configuration, variables}`), when declared. */
+  baseJobTemplate?: { [key: string]: JsonValue } | undefined;
+  /** The template file, for messages. */
+  baseJobTemplateFile?: string | undefined;
+  queues: DesiredQueue[];
+  source: Source;
+}
+
+/** One schedule of a deployment; `slug` is always set (generated when the file has none). */
+export interface DesiredSchedule {
+  slug: string;
+  schedule:
+    | { cron: string; timezone?: string | undefined; day_or?: boolean | undefined }
+    | { interval: number; anchor_date?: string | undefined; timezone?: string | undefined }
+    | { rrule: string; timezone?: string | undefined };
+  active: boolean;
+  parameters: { [key: string]: JsonValue };
+  source: Source;
+}
+
+export interface DesiredDeployment {
+  /** The deployment name; with `flowName` it is the key `<flow>/<name>`. */
+  name: string;
+  flowName: string;
+  entrypoint?: string | undefined;
+  version?: string | undefined;
+  description?: string | undefined;
+  tags?: string[] | undefined;
+  parameters?: { [key: string]: JsonValue } | undefined;
+  /** Declared or derived from the flow's signature; undefined keeps what the server has. */
+  parameterSchema?: { [key: string]: JsonValue } | undefined;
+  enforceParameterSchema?: boolean | undefined;
+  paused?: boolean | undefined;
+  schedules: DesiredSchedule[];
+  /** `concurrency_limit` of prefect.yaml; null removes the deployment's limit. */
+  concurrency?: { limit: number; collisionStrategy?: 'ENQUEUE' | 'CANCEL_NEW' | undefined; gracePeriodSeconds?: number | undefined } | null | undefined;
+  workPoolName?: string | undefined;
+  workQueueName?: string | undefined;
+  /** Placeholders `{{ prefect.blocks.* }}` / `{{ prefect.variables.* }}` stay in; `{{ $ENV }}` are resolved. */
+  jobVariables?: { [key: string]: JsonValue } | undefined;
+  pullSteps?: JsonValue[] | undefined;
+  /** Every `{{ prefect.blocks.secret.x }}` / `{{ prefect.variables.y }}` reference, for cross-checks. */
+  references: Array<{ kind: 'secret' | 'variable' | 'block'; name: string; source: Source }>;
+  source: Source;
+}

@@ -3134,25 +3134,25 @@ export interface components {
              * @description If `True`, disables SSL checking to allow insecure requests. Setting to False is recommended only during development. For example, when using self-signed certificates.
              * @default false
              */
-            tls_insecure_skip_verify: boolean;
+            tls_insecure_skip_verify?: boolean;
             /**
              * Ssl Cert File
              * @description This configuration settings option specifies the path to an SSL certificate file.
              * @default /etc/ssl/certs/ca-certificates.crt
              */
-            ssl_cert_file: string | null;
+            ssl_cert_file?: string | null;
             /**
              * Enable Http2
              * @description If true, enable support for HTTP/2 for communicating with an API. If the API does not support HTTP/2, this will have no effect and connections will be made via HTTP/1.1.
              * @default false
              */
-            enable_http2: boolean;
+            enable_http2?: boolean;
             /**
              * Request Timeout
              * @description The default timeout for requests to the API
              * @default 60
              */
-            request_timeout: number;
+            request_timeout?: number;
         };
         /** Artifact */
         Artifact: {
@@ -3271,7 +3271,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `Artifact.id` */
             latest_id?: components["schemas"]["ArtifactCollectionFilterLatestId"] | null;
             /** @description Filter criteria for `Artifact.key` */
@@ -3414,7 +3414,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `Artifact.id` */
             id?: components["schemas"]["ArtifactFilterId"] | null;
             /** @description Filter criteria for `Artifact.key` */
@@ -3531,13 +3531,13 @@ export interface components {
              * @description A longer description of this automation
              * @default
              */
-            description: string;
+            description?: string;
             /**
              * Enabled
              * @description Whether this automation will be evaluated
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Tags
              * @description A list of tags associated with this automation
@@ -3585,13 +3585,13 @@ export interface components {
              * @description A longer description of this automation
              * @default
              */
-            description: string;
+            description?: string;
             /**
              * Enabled
              * @description Whether this automation will be evaluated
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Tags
              * @description A list of tags associated with this automation
@@ -3629,7 +3629,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `Automation.name` */
             name?: components["schemas"]["AutomationFilterName"] | null;
             /** @description Filter criteria for `Automation.created` */
@@ -3668,7 +3668,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * All
              * @description A list of tags. Automations will be returned only if their tags are a superset of the list
@@ -3700,7 +3700,7 @@ export interface components {
              * @description Whether this automation will be evaluated
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
         };
         /**
          * AutomationSort
@@ -3720,13 +3720,13 @@ export interface components {
              * @description A longer description of this automation
              * @default
              */
-            description: string;
+            description?: string;
             /**
              * Enabled
              * @description Whether this automation will be evaluated
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Tags
              * @description A list of tags associated with this automation
@@ -3814,7 +3814,7 @@ export interface components {
              * @description Whether the block is anonymous (anonymous blocks are usually created by Prefect automatically)
              * @default false
              */
-            is_anonymous: boolean;
+            is_anonymous?: boolean;
         };
         /**
          * BlockDocumentCreate
@@ -3850,7 +3850,7 @@ export interface components {
              * @description Whether the block is anonymous (anonymous blocks are usually created by Prefect automatically)
              * @default false
              */
-            is_anonymous: boolean;
+            is_anonymous?: boolean;
         };
         /**
          * BlockDocumentFilter
@@ -3861,7 +3861,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `BlockDocument.id` */
             id?: components["schemas"]["BlockDocumentFilterId"] | null;
             /**
@@ -3870,7 +3870,7 @@ export interface components {
              *       "eq_": false
              *     }
              */
-            is_anonymous: components["schemas"]["BlockDocumentFilterIsAnonymous"] | null;
+            is_anonymous?: components["schemas"]["BlockDocumentFilterIsAnonymous"] | null;
             /** @description Filter criteria for `BlockDocument.block_type_id` */
             block_type_id?: components["schemas"]["BlockDocumentFilterBlockTypeId"] | null;
             /** @description Filter criteria for `BlockDocument.name` */
@@ -3953,7 +3953,7 @@ export interface components {
              * Merge Existing Data
              * @default true
              */
-            merge_existing_data: boolean;
+            merge_existing_data?: boolean;
         };
         /**
          * BlockSchema
@@ -3998,7 +3998,7 @@ export interface components {
              * @description Human readable identifier for the block schema
              * @default non-versioned
              */
-            version: string;
+            version?: string;
         };
         /**
          * BlockSchemaCreate
@@ -4028,7 +4028,7 @@ export interface components {
              * @description Human readable identifier for the block schema
              * @default non-versioned
              */
-            version: string;
+            version?: string;
         };
         /**
          * BlockSchemaFilter
@@ -4039,7 +4039,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `BlockSchema.block_type_id` */
             block_type_id?: components["schemas"]["BlockSchemaFilterBlockTypeId"] | null;
             /** @description Filter criteria for `BlockSchema.capabilities` */
@@ -4150,7 +4150,7 @@ export interface components {
              * @description Protected block types cannot be modified via API.
              * @default false
              */
-            is_protected: boolean;
+            is_protected?: boolean;
         };
         /**
          * BlockTypeCreate
@@ -4276,7 +4276,7 @@ export interface components {
              * @description Maximum number of deployments to delete. Defaults to 50.
              * @default 50
              */
-            limit: number;
+            limit?: number;
         };
         /** Body_bulk_delete_flow_runs_flow_runs_bulk_delete_post */
         Body_bulk_delete_flow_runs_flow_runs_bulk_delete_post: {
@@ -4287,7 +4287,7 @@ export interface components {
              * @description Maximum number of flow runs to delete. Defaults to 50.
              * @default 50
              */
-            limit: number;
+            limit?: number;
         };
         /** Body_bulk_delete_flows_flows_bulk_delete_post */
         Body_bulk_delete_flows_flows_bulk_delete_post: {
@@ -4298,7 +4298,7 @@ export interface components {
              * @description Maximum number of flows to delete. Defaults to 50.
              * @default 50
              */
-            limit: number;
+            limit?: number;
         };
         /** Body_bulk_increment_active_slots_v2_concurrency_limits_increment_post */
         Body_bulk_increment_active_slots_v2_concurrency_limits_increment_post: {
@@ -4311,7 +4311,7 @@ export interface components {
              * @default concurrency
              * @enum {string}
              */
-            mode: "concurrency" | "rate_limit";
+            mode?: "concurrency" | "rate_limit";
             /**
              * Create If Missing
              * @deprecated
@@ -4329,13 +4329,13 @@ export interface components {
              * @default concurrency
              * @enum {string}
              */
-            mode: "concurrency" | "rate_limit";
+            mode?: "concurrency" | "rate_limit";
             /**
              * Lease Duration
              * @description The duration of the lease in seconds.
              * @default 300
              */
-            lease_duration: number;
+            lease_duration?: number;
             /** @description The holder of the lease with type (flow_run, task_run, or deployment) and id. */
             holder?: components["schemas"]["ConcurrencyLeaseHolder"] | null;
         };
@@ -4350,24 +4350,24 @@ export interface components {
              * @description If false, orchestration rules will be applied that may alter or prevent the state transition. If True, orchestration rules are not applied.
              * @default false
              */
-            force: boolean;
+            force?: boolean;
             /**
              * Limit
              * @description Maximum number of flow runs to update. Defaults to 50.
              * @default 50
              */
-            limit: number;
+            limit?: number;
         };
         /** Body_count_account_events_events_count_by__countable__post */
         Body_count_account_events_events_count_by__countable__post: {
             filter: components["schemas"]["EventFilter"];
             /** @default day */
-            time_unit: components["schemas"]["TimeUnit"];
+            time_unit?: components["schemas"]["TimeUnit"];
             /**
              * Time Interval
              * @default 1
              */
-            time_interval: number;
+            time_interval?: number;
         };
         /** Body_count_artifacts_artifacts_count_post */
         Body_count_artifacts_artifacts_count_post: {
@@ -4486,13 +4486,13 @@ export interface components {
              * @description The maximum number of results to return
              * @default 1
              */
-            limit: number;
+            limit?: number;
             /**
              * Exclude Keys
              * @description Exclude inputs with these keys
              * @default []
              */
-            exclude_keys: string[];
+            exclude_keys?: string[];
         };
         /** Body_flow_run_history_flow_runs_history_post */
         Body_flow_run_history_flow_runs_history_post: {
@@ -4590,7 +4590,7 @@ export interface components {
              * Page
              * @default 1
              */
-            page: number;
+            page?: number;
             flows?: components["schemas"]["FlowFilter"] | null;
             flow_runs?: components["schemas"]["FlowRunFilter"] | null;
             task_runs?: components["schemas"]["TaskRunFilter"] | null;
@@ -4598,7 +4598,7 @@ export interface components {
             work_pools?: components["schemas"]["WorkPoolFilter"] | null;
             work_pool_queues?: components["schemas"]["WorkQueueFilter"] | null;
             /** @default NAME_ASC */
-            sort: components["schemas"]["DeploymentSort"];
+            sort?: components["schemas"]["DeploymentSort"];
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4608,12 +4608,12 @@ export interface components {
         /** Body_paginate_flow_runs_flow_runs_paginate_post */
         Body_paginate_flow_runs_flow_runs_paginate_post: {
             /** @default ID_DESC */
-            sort: components["schemas"]["FlowRunSort"];
+            sort?: components["schemas"]["FlowRunSort"];
             /**
              * Page
              * @default 1
              */
-            page: number;
+            page?: number;
             flows?: components["schemas"]["FlowFilter"] | null;
             flow_runs?: components["schemas"]["FlowRunFilter"] | null;
             task_runs?: components["schemas"]["TaskRunFilter"] | null;
@@ -4632,14 +4632,14 @@ export interface components {
              * Page
              * @default 1
              */
-            page: number;
+            page?: number;
             flows?: components["schemas"]["FlowFilter"] | null;
             flow_runs?: components["schemas"]["FlowRunFilter"] | null;
             task_runs?: components["schemas"]["TaskRunFilter"] | null;
             deployments?: components["schemas"]["DeploymentFilter"] | null;
             work_pools?: components["schemas"]["WorkPoolFilter"] | null;
             /** @default NAME_ASC */
-            sort: components["schemas"]["FlowSort"];
+            sort?: components["schemas"]["FlowSort"];
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4649,12 +4649,12 @@ export interface components {
         /** Body_paginate_task_runs_task_runs_paginate_post */
         Body_paginate_task_runs_task_runs_paginate_post: {
             /** @default ID_DESC */
-            sort: components["schemas"]["TaskRunSort"];
+            sort?: components["schemas"]["TaskRunSort"];
             /**
              * Page
              * @default 1
              */
-            page: number;
+            page?: number;
             flows?: components["schemas"]["FlowFilter"] | null;
             flow_runs?: components["schemas"]["FlowRunFilter"] | null;
             task_runs?: components["schemas"]["TaskRunFilter"] | null;
@@ -4671,7 +4671,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4681,12 +4681,12 @@ export interface components {
         /** Body_read_artifacts_artifacts_filter_post */
         Body_read_artifacts_artifacts_filter_post: {
             /** @default ID_DESC */
-            sort: components["schemas"]["ArtifactSort"];
+            sort?: components["schemas"]["ArtifactSort"];
             /**
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             artifacts?: components["schemas"]["ArtifactFilter"];
             flow_runs?: components["schemas"]["FlowRunFilter"];
             task_runs?: components["schemas"]["TaskRunFilter"];
@@ -4701,12 +4701,12 @@ export interface components {
         /** Body_read_automations_automations_filter_post */
         Body_read_automations_automations_filter_post: {
             /** @default NAME_ASC */
-            sort: components["schemas"]["AutomationSort"];
+            sort?: components["schemas"]["AutomationSort"];
             /**
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             automations?: components["schemas"]["AutomationFilter"] | null;
             /**
              * Limit
@@ -4724,14 +4724,14 @@ export interface components {
              * @description Whether to include sensitive values in the block document.
              * @default false
              */
-            include_secrets: boolean;
+            include_secrets?: boolean;
             /** @default NAME_ASC */
-            sort: components["schemas"]["BlockDocumentSort"] | null;
+            sort?: components["schemas"]["BlockDocumentSort"] | null;
             /**
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4745,7 +4745,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4760,7 +4760,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4773,7 +4773,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4795,7 +4795,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             flows?: components["schemas"]["FlowFilter"] | null;
             flow_runs?: components["schemas"]["FlowRunFilter"] | null;
             task_runs?: components["schemas"]["TaskRunFilter"] | null;
@@ -4803,7 +4803,7 @@ export interface components {
             work_pools?: components["schemas"]["WorkPoolFilter"] | null;
             work_pool_queues?: components["schemas"]["WorkQueueFilter"] | null;
             /** @default NAME_ASC */
-            sort: components["schemas"]["DeploymentSort"];
+            sort?: components["schemas"]["DeploymentSort"];
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4819,22 +4819,22 @@ export interface components {
              * @description The number of events to return with each page
              * @default 50
              */
-            limit: number;
+            limit?: number;
         };
         /** Body_read_flow_run_history_ui_flow_runs_history_post */
         Body_read_flow_run_history_ui_flow_runs_history_post: {
             /** @default EXPECTED_START_TIME_DESC */
-            sort: components["schemas"]["FlowRunSort"];
+            sort?: components["schemas"]["FlowRunSort"];
             /**
              * Limit
              * @default 1000
              */
-            limit: number;
+            limit?: number;
             /**
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             flows?: components["schemas"]["FlowFilter"];
             flow_runs?: components["schemas"]["FlowRunFilter"];
             task_runs?: components["schemas"]["TaskRunFilter"];
@@ -4844,12 +4844,12 @@ export interface components {
         /** Body_read_flow_runs_flow_runs_filter_post */
         Body_read_flow_runs_flow_runs_filter_post: {
             /** @default ID_DESC */
-            sort: components["schemas"]["FlowRunSort"];
+            sort?: components["schemas"]["FlowRunSort"];
             /**
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             flows?: components["schemas"]["FlowFilter"] | null;
             flow_runs?: components["schemas"]["FlowRunFilter"] | null;
             task_runs?: components["schemas"]["TaskRunFilter"] | null;
@@ -4868,14 +4868,14 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             flows?: components["schemas"]["FlowFilter"];
             flow_runs?: components["schemas"]["FlowRunFilter"];
             task_runs?: components["schemas"]["TaskRunFilter"];
             deployments?: components["schemas"]["DeploymentFilter"];
             work_pools?: components["schemas"]["WorkPoolFilter"];
             /** @default NAME_ASC */
-            sort: components["schemas"]["FlowSort"];
+            sort?: components["schemas"]["FlowSort"];
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4885,12 +4885,12 @@ export interface components {
         /** Body_read_latest_artifacts_artifacts_latest_filter_post */
         Body_read_latest_artifacts_artifacts_latest_filter_post: {
             /** @default ID_DESC */
-            sort: components["schemas"]["ArtifactCollectionSort"];
+            sort?: components["schemas"]["ArtifactCollectionSort"];
             /**
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             artifacts?: components["schemas"]["ArtifactCollectionFilter"];
             flow_runs?: components["schemas"]["FlowRunFilter"];
             task_runs?: components["schemas"]["TaskRunFilter"];
@@ -4908,10 +4908,10 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             logs?: components["schemas"]["LogFilter"] | null;
             /** @default TIMESTAMP_ASC */
-            sort: components["schemas"]["LogSort"];
+            sort?: components["schemas"]["LogSort"];
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4924,7 +4924,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4941,12 +4941,12 @@ export interface components {
         /** Body_read_task_runs_task_runs_filter_post */
         Body_read_task_runs_task_runs_filter_post: {
             /** @default ID_DESC */
-            sort: components["schemas"]["TaskRunSort"];
+            sort?: components["schemas"]["TaskRunSort"];
             /**
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             flows?: components["schemas"]["FlowFilter"] | null;
             flow_runs?: components["schemas"]["FlowRunFilter"] | null;
             task_runs?: components["schemas"]["TaskRunFilter"] | null;
@@ -4968,10 +4968,10 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             variables?: components["schemas"]["VariableFilter"] | null;
             /** @default NAME_ASC */
-            sort: components["schemas"]["VariableSort"];
+            sort?: components["schemas"]["VariableSort"];
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -4984,13 +4984,13 @@ export interface components {
              * Page
              * @default 1
              */
-            page: number;
+            page?: number;
             /**
              * Flow Run Limit
              * @description Max flow runs per queue
              * @default 10
              */
-            flow_run_limit: number;
+            flow_run_limit?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -5004,7 +5004,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -5017,7 +5017,7 @@ export interface components {
              * Page
              * @default 1
              */
-            page: number;
+            page?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -5045,7 +5045,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -5058,7 +5058,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             work_queues?: components["schemas"]["WorkQueueFilter"] | null;
             /**
              * Limit
@@ -5073,7 +5073,7 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @description Defaults to PREFECT_API_DEFAULT_LIMIT if not provided.
@@ -5087,7 +5087,7 @@ export interface components {
              * @description The duration of the lease in seconds.
              * @default 300
              */
-            lease_duration: number;
+            lease_duration?: number;
         };
         /** Body_reset_concurrency_limit_by_tag_concurrency_limits_tag__tag__reset_post */
         Body_reset_concurrency_limit_by_tag_concurrency_limits_tag__tag__reset_post: {
@@ -5144,7 +5144,7 @@ export interface components {
              * @description If false, orchestration rules will be applied that may alter or prevent the state transition. If True, orchestration rules are not applied.
              * @default false
              */
-            force: boolean;
+            force?: boolean;
         };
         /** Body_set_task_run_state_task_runs__id__set_state_post */
         Body_set_task_run_state_task_runs__id__set_state_post: {
@@ -5155,7 +5155,7 @@ export interface components {
              * @description If false, orchestration rules will be applied that may alter or prevent the state transition. If True, orchestration rules are not applied.
              * @default false
              */
-            force: boolean;
+            force?: boolean;
         };
         /** Body_task_run_history_task_runs_history_post */
         Body_task_run_history_task_runs_history_post: {
@@ -5216,7 +5216,7 @@ export interface components {
              * @description If True, use colors in CLI output. If `False`, output will not include colors codes.
              * @default true
              */
-            colors: boolean;
+            colors?: boolean;
             /**
              * Prompt
              * @description If `True`, use interactive prompts in CLI commands. If `False`, no interactive prompts will be used. If `None`, the value will be dynamically determined based on the presence of an interactive-enabled terminal.
@@ -5227,7 +5227,7 @@ export interface components {
              * @description If `True`, wrap text by inserting new lines in long lines in CLI output. If `False`, output will not be wrapped.
              * @default true
              */
-            wrap_lines: boolean;
+            wrap_lines?: boolean;
         };
         /**
          * CallWebhook
@@ -5239,7 +5239,7 @@ export interface components {
              * @default call-webhook
              * @constant
              */
-            type: "call-webhook";
+            type?: "call-webhook";
             /**
              * Block Document Id
              * Format: uuid
@@ -5251,7 +5251,7 @@ export interface components {
              * @description An optional templatable payload to send when calling the webhook.
              * @default
              */
-            payload: string;
+            payload?: string;
         };
         /**
          * CancelFlowRun
@@ -5263,7 +5263,7 @@ export interface components {
              * @default cancel-flow-run
              * @constant
              */
-            type: "cancel-flow-run";
+            type?: "cancel-flow-run";
         };
         /**
          * ChangeFlowRunState
@@ -5275,7 +5275,7 @@ export interface components {
              * @default change-flow-run-state
              * @constant
              */
-            type: "change-flow-run-state";
+            type?: "change-flow-run-state";
             /**
              * Name
              * @description The name of the state to change the flow run to
@@ -5293,7 +5293,7 @@ export interface components {
              * @description Force the state change even if the transition is not allowed
              * @default false
              */
-            force: boolean;
+            force?: boolean;
         };
         /**
          * ClientMetricsSettings
@@ -5305,13 +5305,13 @@ export interface components {
              * @description Whether or not to enable Prometheus metrics in the client.
              * @default false
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Port
              * @description The port to expose the client Prometheus metrics on.
              * @default 4201
              */
-            port: number;
+            port?: number;
         };
         /**
          * ClientSettings
@@ -5326,7 +5326,7 @@ export interface components {
              *             retried.
              * @default 5
              */
-            max_retries: number;
+            max_retries?: number;
             /**
              * Retry Jitter Factor
              * @description A value greater than or equal to zero to control the amount of jitter added to retried
@@ -5335,7 +5335,7 @@ export interface components {
              *             can affect retry lengths.
              * @default 0.2
              */
-            retry_jitter_factor: number;
+            retry_jitter_factor?: number;
             /**
              * Retry Extra Codes
              * @description A list of extra HTTP status codes to retry on. Defaults to an empty list.
@@ -5359,7 +5359,7 @@ export interface components {
              *             retrieving, storing, and including them in applicable state-changing requests
              * @default true
              */
-            csrf_support_enabled: boolean;
+            csrf_support_enabled?: boolean;
             /**
              * Custom Headers
              * @description Custom HTTP headers to include with every API request to the Prefect server.
@@ -5384,7 +5384,7 @@ export interface components {
              *             do not need to repeat the version handshake.
              * @default true
              */
-            server_version_check_enabled: boolean;
+            server_version_check_enabled?: boolean;
             metrics?: components["schemas"]["ClientMetricsSettings"];
         };
         /**
@@ -5397,19 +5397,19 @@ export interface components {
              * @description API URL for Prefect Cloud. Used for authentication with Prefect Cloud.
              * @default https://api.prefect.cloud/api
              */
-            api_url: string;
+            api_url?: string;
             /**
              * Enable Orchestration Telemetry
              * @description Whether or not to enable orchestration telemetry.
              * @default true
              */
-            enable_orchestration_telemetry: boolean;
+            enable_orchestration_telemetry?: boolean;
             /**
              * Max Log Size
              * @description Maximum size in characters for a single log when sending logs to Prefect Cloud.
              * @default 25000
              */
-            max_log_size: number;
+            max_log_size?: number;
             /**
              * Ui Url
              * @description The URL of the Prefect Cloud UI. If not set, the client will attempt to infer it.
@@ -5427,7 +5427,7 @@ export interface components {
              * @default compound
              * @constant
              */
-            type: "compound";
+            type?: "compound";
             /**
              * Id
              * Format: uuid
@@ -5452,7 +5452,7 @@ export interface components {
              * @default compound
              * @constant
              */
-            type: "compound";
+            type?: "compound";
             /**
              * Id
              * Format: uuid
@@ -5553,7 +5553,7 @@ export interface components {
              * @description Whether the concurrency limit is active.
              * @default true
              */
-            active: boolean;
+            active?: boolean;
             /**
              * Name
              * @description The name of the concurrency limit.
@@ -5569,25 +5569,25 @@ export interface components {
              * @description The number of active slots.
              * @default 0
              */
-            active_slots: number;
+            active_slots?: number;
             /**
              * Denied Slots
              * @description The number of denied slots.
              * @default 0
              */
-            denied_slots: number;
+            denied_slots?: number;
             /**
              * Slot Decay Per Second
              * @description The decay rate for active slots when used as a rate limit.
              * @default 0
              */
-            slot_decay_per_second: number;
+            slot_decay_per_second?: number;
             /**
              * Avg Slot Occupancy Seconds
              * @description The average amount of time a slot is occupied.
              * @default 2
              */
-            avg_slot_occupancy_seconds: number;
+            avg_slot_occupancy_seconds?: number;
         };
         /**
          * ConcurrencyLimitV2Create
@@ -5599,7 +5599,7 @@ export interface components {
              * @description Whether the concurrency limit is active.
              * @default true
              */
-            active: boolean;
+            active?: boolean;
             /**
              * Name
              * @description The name of the concurrency limit.
@@ -5615,19 +5615,19 @@ export interface components {
              * @description The number of active slots.
              * @default 0
              */
-            active_slots: number;
+            active_slots?: number;
             /**
              * Denied Slots
              * @description The number of denied slots.
              * @default 0
              */
-            denied_slots: number;
+            denied_slots?: number;
             /**
              * Slot Decay Per Second
              * @description The decay rate for active slots when used as a rate limit.
              * @default 0
              */
-            slot_decay_per_second: number;
+            slot_decay_per_second?: number;
         };
         /**
          * ConcurrencyLimitV2Update
@@ -5679,7 +5679,7 @@ export interface components {
              * @default constant
              * @constant
              */
-            input_type: "constant";
+            input_type?: "constant";
             /** Type */
             type: string;
         };
@@ -5689,47 +5689,47 @@ export interface components {
              * Completed
              * @default 0
              */
-            COMPLETED: number;
+            COMPLETED?: number;
             /**
              * Pending
              * @default 0
              */
-            PENDING: number;
+            PENDING?: number;
             /**
              * Running
              * @default 0
              */
-            RUNNING: number;
+            RUNNING?: number;
             /**
              * Failed
              * @default 0
              */
-            FAILED: number;
+            FAILED?: number;
             /**
              * Cancelled
              * @default 0
              */
-            CANCELLED: number;
+            CANCELLED?: number;
             /**
              * Crashed
              * @default 0
              */
-            CRASHED: number;
+            CRASHED?: number;
             /**
              * Paused
              * @default 0
              */
-            PAUSED: number;
+            PAUSED?: number;
             /**
              * Cancelling
              * @default 0
              */
-            CANCELLING: number;
+            CANCELLING?: number;
             /**
              * Scheduled
              * @default 0
              */
-            SCHEDULED: number;
+            SCHEDULED?: number;
         };
         /**
          * Countable
@@ -5793,7 +5793,7 @@ export interface components {
              * @description Control croniter behavior for handling day and day_of_week entries.
              * @default true
              */
-            day_or: boolean;
+            day_or?: boolean;
         };
         /** CsrfToken */
         CsrfToken: {
@@ -5833,7 +5833,7 @@ export interface components {
              * @default delete-flow-run
              * @constant
              */
-            type: "delete-flow-run";
+            type?: "delete-flow-run";
         };
         /** DependencyResult */
         DependencyResult: {
@@ -5890,7 +5890,7 @@ export interface components {
              * @description Whether or not the deployment is paused.
              * @default false
              */
-            paused: boolean;
+            paused?: boolean;
             /**
              * Schedules
              * @description A list of schedules for the deployment.
@@ -5913,7 +5913,7 @@ export interface components {
              * @description Whether or not the deployment should enforce the parameter schema.
              * @default true
              */
-            enforce_parameter_schema: boolean;
+            enforce_parameter_schema?: boolean;
             /**
              * Parameter Openapi Schema
              * @description The parameter schema of the flow, including defaults.
@@ -5993,7 +5993,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `Deployment.id` */
             id?: components["schemas"]["DeploymentFilterId"] | null;
             /** @description Filter criteria for `Deployment.name` */
@@ -6090,7 +6090,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * All
              * @description A list of tags. Deployments will be returned only if their tags are a superset of the list
@@ -6257,7 +6257,7 @@ export interface components {
              * @description Whether or not the deployment is paused.
              * @default false
              */
-            paused: boolean;
+            paused?: boolean;
             /**
              * Schedules
              * @description A list of schedules for the deployment.
@@ -6371,13 +6371,13 @@ export interface components {
              * @description Whether the deployment is ready to run flows.
              * @default NOT_READY
              */
-            status: components["schemas"]["DeploymentStatus"] | null;
+            status?: components["schemas"]["DeploymentStatus"] | null;
             /**
              * Enforce Parameter Schema
              * @description Whether or not the deployment should enforce the parameter schema.
              * @default true
              */
-            enforce_parameter_schema: boolean;
+            enforce_parameter_schema?: boolean;
         };
         /** DeploymentSchedule */
         DeploymentSchedule: {
@@ -6405,7 +6405,7 @@ export interface components {
              * @description Whether or not the schedule is active.
              * @default true
              */
-            active: boolean;
+            active?: boolean;
             /**
              * Max Scheduled Runs
              * @description The maximum number of scheduled runs for the schedule.
@@ -6431,7 +6431,7 @@ export interface components {
              * @description Whether or not the schedule is active.
              * @default true
              */
-            active: boolean;
+            active?: boolean;
             /**
              * Schedule
              * @description The schedule for the deployment.
@@ -6521,7 +6521,7 @@ export interface components {
              * @description Whether or not the deployment is paused.
              * @default false
              */
-            paused: boolean;
+            paused?: boolean;
             /**
              * Schedules
              * @description A list of schedules for the deployment.
@@ -6625,7 +6625,7 @@ export interface components {
              * @default do-nothing
              * @constant
              */
-            type: "do-nothing";
+            type?: "do-nothing";
         };
         /** Edge */
         Edge: {
@@ -6751,7 +6751,7 @@ export interface components {
              * @description The order to return filtered events
              * @default DESC
              */
-            order: components["schemas"]["EventOrder"];
+            order?: components["schemas"]["EventOrder"];
         };
         /** EventIDFilter */
         EventIDFilter: {
@@ -6868,7 +6868,7 @@ export interface components {
              * @description Only include events for distinct resources
              * @default false
              */
-            distinct: boolean;
+            distinct?: boolean;
         };
         /**
          * EventTextFilter
@@ -6896,7 +6896,7 @@ export interface components {
              * @default event
              * @constant
              */
-            type: "event";
+            type?: "event";
             /**
              * Id
              * Format: uuid
@@ -6945,13 +6945,13 @@ export interface components {
              * @description The number of events required for this trigger to fire (for Reactive triggers), or the number of events expected (for Proactive triggers)
              * @default 1
              */
-            threshold: number;
+            threshold?: number;
             /**
              * Within
              * @description The time period over which the events must occur.  For Reactive triggers, this may be as low as 0 seconds, but must be at least 10 seconds for Proactive triggers
              * @default 0
              */
-            within: number;
+            within?: number;
         };
         /**
          * EventsSettings
@@ -6968,7 +6968,7 @@ export interface components {
              *             will be silently dropped when the queue is full.
              * @default 0
              */
-            worker_max_queue_size: number;
+            worker_max_queue_size?: number;
         };
         /**
          * ExperimentsSettings
@@ -6980,7 +6980,7 @@ export interface components {
              * @description If `True`, warn on usage of experimental features.
              * @default true
              */
-            warn: boolean;
+            warn?: boolean;
         };
         /**
          * Flow
@@ -7072,7 +7072,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `Flow.id` */
             id?: components["schemas"]["FlowFilterId"] | null;
             /** @description Filter criteria for Flow deployments */
@@ -7091,7 +7091,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * Is Null
              * @description If true, only include flows without deployments
@@ -7144,7 +7144,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * All
              * @description A list of tags. Flows will be returned only if their tags are a superset of the list
@@ -7286,7 +7286,7 @@ export interface components {
              * @description The number of times the flow run was executed.
              * @default 0
              */
-            run_count: number;
+            run_count?: number;
             /**
              * Expected Start Time
              * @description The flow run's expected start time.
@@ -7312,25 +7312,25 @@ export interface components {
              * @description Total run time. If the flow run was executed multiple times, the time of each run will be summed.
              * @default 0
              */
-            total_run_time: number;
+            total_run_time?: number;
             /**
              * Estimated Run Time
              * @description A real-time estimate of the total run time.
              * @default 0
              */
-            estimated_run_time: number;
+            estimated_run_time?: number;
             /**
              * Estimated Start Time Delta
              * @description The difference between actual and expected start time.
              * @default 0
              */
-            estimated_start_time_delta: number;
+            estimated_start_time_delta?: number;
             /**
              * Auto Scheduled
              * @description Whether or not the flow run was automatically scheduled.
              * @default false
              */
-            auto_scheduled: boolean;
+            auto_scheduled?: boolean;
             /**
              * Infrastructure Document Id
              * @description The block document defining infrastructure to use this flow run.
@@ -7496,7 +7496,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `FlowRun.id` */
             id?: components["schemas"]["FlowRunFilterId"] | null;
             /** @description Filter criteria for `FlowRun.name` */
@@ -7537,7 +7537,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * Id
              * @description A list of creator IDs to include
@@ -7567,7 +7567,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * Any
              * @description A list of flow run deployment ids to include
@@ -7705,7 +7705,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * Any
              * @description A list of parent flow run ids to include
@@ -7721,7 +7721,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * Any
              * @description A list of flow run parent_task_run_ids to include
@@ -7763,7 +7763,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `FlowRun.state_type` */
             type?: components["schemas"]["FlowRunFilterStateType"] | null;
             /** @description Filter criteria for `FlowRun.state_name` */
@@ -7810,7 +7810,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * All
              * @description A list of tags. Flow runs will be returned only if their tags are a superset of the list
@@ -7844,7 +7844,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * Any
              * @description A list of work queue names to include
@@ -7932,14 +7932,14 @@ export interface components {
              * @description The maximum number of retries. Field is not used. Please use `retries` instead.
              * @default 0
              */
-            max_retries: number;
+            max_retries?: number;
             /**
              * Retry Delay Seconds
              * @deprecated
              * @description The delay between retries. Field is not used. Please use `retry_delay` instead.
              * @default 0
              */
-            retry_delay_seconds: number;
+            retry_delay_seconds?: number;
             /**
              * Retries
              * @description The number of retries.
@@ -7960,7 +7960,7 @@ export interface components {
              * @description Indicates if this run is resuming from a pause.
              * @default false
              */
-            resuming: boolean | null;
+            resuming?: boolean | null;
             /**
              * Retry Type
              * @description The type of retry this run is undergoing.
@@ -8082,7 +8082,7 @@ export interface components {
              * @description The number of times the flow run was executed.
              * @default 0
              */
-            run_count: number;
+            run_count?: number;
             /**
              * Expected Start Time
              * @description The flow run's expected start time.
@@ -8108,25 +8108,25 @@ export interface components {
              * @description Total run time. If the flow run was executed multiple times, the time of each run will be summed.
              * @default 0
              */
-            total_run_time: number;
+            total_run_time?: number;
             /**
              * Estimated Run Time
              * @description A real-time estimate of the total run time.
              * @default 0
              */
-            estimated_run_time: number;
+            estimated_run_time?: number;
             /**
              * Estimated Start Time Delta
              * @description The difference between actual and expected start time.
              * @default 0
              */
-            estimated_start_time_delta: number;
+            estimated_start_time_delta?: number;
             /**
              * Auto Scheduled
              * @description Whether or not the flow run was automatically scheduled.
              * @default false
              */
-            auto_scheduled: boolean;
+            auto_scheduled?: boolean;
             /**
              * Infrastructure Document Id
              * @description The block document defining infrastructure to use this flow run.
@@ -8167,7 +8167,7 @@ export interface components {
              * @default flow_run
              * @constant
              */
-            input_type: "flow_run";
+            input_type?: "flow_run";
             /**
              * Id
              * Format: uuid
@@ -8256,19 +8256,19 @@ export interface components {
              * @description Number of seconds between flow run heartbeats. Heartbeats are used to detect crashed flow runs.
              * @default 180
              */
-            heartbeat_frequency: number | null;
+            heartbeat_frequency?: number | null;
             /**
              * Default Retries
              * @description This value sets the default number of retries for all flows.
              * @default 0
              */
-            default_retries: number;
+            default_retries?: number;
             /**
              * Default Retry Delay Seconds
              * @description This value sets the default retry delay seconds for all flows.
              * @default 0
              */
-            default_retry_delay_seconds: number | number[];
+            default_retry_delay_seconds?: number | number[];
         };
         /**
          * GlobalConcurrencyLimitResponse
@@ -8289,7 +8289,7 @@ export interface components {
              * @description Whether the global concurrency limit is active.
              * @default true
              */
-            active: boolean;
+            active?: boolean;
             /**
              * Name
              * @description The name of the global concurrency limit.
@@ -8310,7 +8310,7 @@ export interface components {
              * @description The decay rate for active slots when used as a rate limit.
              * @default 2
              */
-            slot_decay_per_second: number;
+            slot_decay_per_second?: number;
         };
         /** Graph */
         Graph: {
@@ -8431,7 +8431,7 @@ export interface components {
              * @default ERROR
              * @enum {string}
              */
-            logging_level: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+            logging_level?: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
         };
         /**
          * IntervalSchedule
@@ -8562,7 +8562,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `Log.level` */
             level?: components["schemas"]["LogFilterLevel"] | null;
             /** @description Filter criteria for `Log.timestamp` */
@@ -8667,7 +8667,7 @@ export interface components {
              * @default INFO
              * @enum {string}
              */
-            level: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+            level?: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
             /**
              * Config Path
              * Format: path
@@ -8684,13 +8684,13 @@ export interface components {
              * @description If `True`, `print` statements in flows and tasks will be redirected to the Prefect logger for the given run.
              * @default false
              */
-            log_prints: boolean;
+            log_prints?: boolean;
             /**
              * Colors
              * @description If `True`, use colors in CLI output. If `False`, output will not include colors codes.
              * @default true
              */
-            colors: boolean;
+            colors?: boolean;
             /**
              * Markup
              * @description Whether to interpret strings wrapped in square brackets as a style.
@@ -8702,7 +8702,7 @@ export interface components {
              *             `[red]This is a red message.[/red]`.
              * @default false
              */
-            markup: boolean;
+            markup?: boolean;
             to_api?: components["schemas"]["LoggingToAPISettings"];
         };
         /**
@@ -8715,25 +8715,25 @@ export interface components {
              * @description If `True`, logs will be sent to the API.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Batch Interval
              * @description The number of seconds between batched writes of logs to the API.
              * @default 2
              */
-            batch_interval: number;
+            batch_interval?: number;
             /**
              * Batch Size
              * @description The number of logs to batch before sending to the API.
              * @default 4000000
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Max Log Size
              * @description The maximum size in characters for a single log. When connected to Prefect Cloud, this value is capped at `PREFECT_CLOUD_MAX_LOG_SIZE` (default 25,000).
              * @default 1000000
              */
-            max_log_size: number;
+            max_log_size?: number;
             /**
              * When Missing Flow
              * @description Controls the behavior when loggers attempt to send logs to the API handler from outside of a flow.
@@ -8751,7 +8751,7 @@ export interface components {
              * @default warn
              * @enum {string}
              */
-            when_missing_flow: "warn" | "error" | "ignore";
+            when_missing_flow?: "warn" | "error" | "ignore";
         };
         /** MinimalConcurrencyLimitResponse */
         MinimalConcurrencyLimitResponse: {
@@ -8822,7 +8822,7 @@ export interface components {
              * @default parameter
              * @constant
              */
-            input_type: "parameter";
+            input_type?: "parameter";
             /** Name */
             name: string;
         };
@@ -8836,14 +8836,14 @@ export interface components {
              * @default pause-automation
              * @constant
              */
-            type: "pause-automation";
+            type?: "pause-automation";
             /**
              * Source
              * @description Whether this Action applies to a specific selected automation (given by `automation_id`), or to an automation that is inferred from the triggering event.  If the source is 'inferred', the `automation_id` may not be set.  If the source is 'selected', the `automation_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Automation Id
              * @description The identifier of the automation to act on
@@ -8860,14 +8860,14 @@ export interface components {
              * @default pause-deployment
              * @constant
              */
-            type: "pause-deployment";
+            type?: "pause-deployment";
             /**
              * Source
              * @description Whether this Action applies to a specific selected deployment (given by `deployment_id`), or to a deployment that is inferred from the triggering event.  If the source is 'inferred', the `deployment_id` may not be set.  If the source is 'selected', the `deployment_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Deployment Id
              * @description The identifier of the deployment
@@ -8884,14 +8884,14 @@ export interface components {
              * @default pause-work-pool
              * @constant
              */
-            type: "pause-work-pool";
+            type?: "pause-work-pool";
             /**
              * Source
              * @description Whether this Action applies to a specific selected work pool (given by `work_pool_id`), or to a work pool that is inferred from the triggering event.  If the source is 'inferred', the `work_pool_id` may not be set.  If the source is 'selected', the `work_pool_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Work Pool Id
              * @description The identifier of the work pool to pause
@@ -8908,14 +8908,14 @@ export interface components {
              * @default pause-work-queue
              * @constant
              */
-            type: "pause-work-queue";
+            type?: "pause-work-queue";
             /**
              * Source
              * @description Whether this Action applies to a specific selected work queue (given by `work_queue_id`), or to a work queue that is inferred from the triggering event.  If the source is 'inferred', the `work_queue_id` may not be set.  If the source is 'selected', the `work_queue_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Work Queue Id
              * @description The identifier of the work queue to pause
@@ -8937,7 +8937,7 @@ export interface components {
              * @description Enable the plugin system.
              * @default false
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Allow
              * @description Comma-separated list of plugin names to allow. If set, only these plugins will be loaded.
@@ -8953,19 +8953,19 @@ export interface components {
              * @description Maximum time in seconds for all plugins to complete their setup hooks.
              * @default 20
              */
-            setup_timeout_seconds: number;
+            setup_timeout_seconds?: number;
             /**
              * Strict
              * @description If True, exit if a required plugin fails during setup.
              * @default false
              */
-            strict: boolean;
+            strict?: boolean;
             /**
              * Safe Mode
              * @description If True, load plugins but do not execute their hooks. Useful for testing.
              * @default false
              */
-            safe_mode: boolean;
+            safe_mode?: boolean;
         };
         /**
          * QueueFilter
@@ -9009,7 +9009,7 @@ export interface components {
              * Timezone
              * @default UTC
              */
-            timezone: string | null;
+            timezone?: string | null;
         };
         /**
          * ReceivedEvent
@@ -9088,13 +9088,13 @@ export interface components {
              * @description The default serializer to use when not otherwise specified.
              * @default pickle
              */
-            default_serializer: string;
+            default_serializer?: string;
             /**
              * Persist By Default
              * @description The default setting for persisting results when not otherwise specified.
              * @default false
              */
-            persist_by_default: boolean;
+            persist_by_default?: boolean;
             /**
              * Default Storage Block
              * @description The `block-type/block-document` slug of a block to use as the default result storage.
@@ -9117,14 +9117,14 @@ export interface components {
              * @default resume-automation
              * @constant
              */
-            type: "resume-automation";
+            type?: "resume-automation";
             /**
              * Source
              * @description Whether this Action applies to a specific selected automation (given by `automation_id`), or to an automation that is inferred from the triggering event.  If the source is 'inferred', the `automation_id` may not be set.  If the source is 'selected', the `automation_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Automation Id
              * @description The identifier of the automation to act on
@@ -9141,14 +9141,14 @@ export interface components {
              * @default resume-deployment
              * @constant
              */
-            type: "resume-deployment";
+            type?: "resume-deployment";
             /**
              * Source
              * @description Whether this Action applies to a specific selected deployment (given by `deployment_id`), or to a deployment that is inferred from the triggering event.  If the source is 'inferred', the `deployment_id` may not be set.  If the source is 'selected', the `deployment_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Deployment Id
              * @description The identifier of the deployment
@@ -9165,7 +9165,7 @@ export interface components {
              * @default resume-flow-run
              * @constant
              */
-            type: "resume-flow-run";
+            type?: "resume-flow-run";
         };
         /**
          * ResumeWorkPool
@@ -9177,14 +9177,14 @@ export interface components {
              * @default resume-work-pool
              * @constant
              */
-            type: "resume-work-pool";
+            type?: "resume-work-pool";
             /**
              * Source
              * @description Whether this Action applies to a specific selected work pool (given by `work_pool_id`), or to a work pool that is inferred from the triggering event.  If the source is 'inferred', the `work_pool_id` may not be set.  If the source is 'selected', the `work_pool_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Work Pool Id
              * @description The identifier of the work pool to pause
@@ -9201,14 +9201,14 @@ export interface components {
              * @default resume-work-queue
              * @constant
              */
-            type: "resume-work-queue";
+            type?: "resume-work-queue";
             /**
              * Source
              * @description Whether this Action applies to a specific selected work queue (given by `work_queue_id`), or to a work queue that is inferred from the triggering event.  If the source is 'inferred', the `work_queue_id` may not be set.  If the source is 'selected', the `work_queue_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Work Queue Id
              * @description The identifier of the work queue to pause
@@ -9225,14 +9225,14 @@ export interface components {
              * @default run-deployment
              * @constant
              */
-            type: "run-deployment";
+            type?: "run-deployment";
             /**
              * Source
              * @description Whether this Action applies to a specific selected deployment (given by `deployment_id`), or to a deployment that is inferred from the triggering event.  If the source is 'inferred', the `deployment_id` may not be set.  If the source is 'selected', the `deployment_id` must be set.
              * @default selected
              * @enum {string}
              */
-            source: "selected" | "inferred";
+            source?: "selected" | "inferred";
             /**
              * Deployment Id
              * @description The identifier of the deployment
@@ -9268,32 +9268,32 @@ export interface components {
              * @description Whether or not to enable the runner's webserver.
              * @default false
              */
-            enable: boolean;
+            enable?: boolean;
             /**
              * Host
              * @description The host address the runner's webserver should bind to.
              * @default localhost
              */
-            host: string;
+            host?: string;
             /**
              * Port
              * @description The port the runner's webserver should bind to.
              * @default 8080
              */
-            port: number;
+            port?: number;
             /**
              * Log Level
              * @description The log level of the runner's webserver.
              * @default ERROR
              * @enum {string}
              */
-            log_level: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+            log_level?: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
             /**
              * Missed Polls Tolerance
              * @description Number of missed polls before a runner is considered unhealthy by its webserver.
              * @default 2
              */
-            missed_polls_tolerance: number;
+            missed_polls_tolerance?: number;
         };
         /**
          * RunnerSettings
@@ -9305,19 +9305,19 @@ export interface components {
              * @description Maximum number of processes a runner will execute in parallel.
              * @default 5
              */
-            process_limit: number;
+            process_limit?: number;
             /**
              * Poll Frequency
              * @description Number of seconds a runner should wait between queries for scheduled work.
              * @default 10
              */
-            poll_frequency: number;
+            poll_frequency?: number;
             /**
              * Crash On Cancellation Failure
              * @description Whether to crash flow runs and shut down the runner when cancellation observing fails. When enabled, if both websocket and polling mechanisms for detecting cancellation events fail, all in-flight flow runs will be marked as crashed and the runner will shut down. When disabled (default), the runner will log an error but continue executing flow runs.
              * @default false
              */
-            crash_on_cancellation_failure: boolean;
+            crash_on_cancellation_failure?: boolean;
             server?: components["schemas"]["RunnerServerSettings"];
         };
         /**
@@ -9362,25 +9362,25 @@ export interface components {
              * @description Controls connection pool size of database connection pools from the Prefect backend.
              * @default 5
              */
-            pool_size: number;
+            pool_size?: number;
             /**
              * Pool Recycle
              * @description This setting causes the pool to recycle connections after the given number of seconds has passed; set it to -1 to avoid recycling entirely.
              * @default 3600
              */
-            pool_recycle: number;
+            pool_recycle?: number;
             /**
              * Pool Timeout
              * @description Number of seconds to wait before giving up on getting a connection from the pool. Defaults to 30 seconds.
              * @default 30
              */
-            pool_timeout: number | null;
+            pool_timeout?: number | null;
             /**
              * Max Overflow
              * @description Controls maximum overflow of the connection pool. To prevent overflow, set to -1.
              * @default 10
              */
-            max_overflow: number;
+            max_overflow?: number;
         };
         /**
          * SQLAlchemyTLSSettings
@@ -9393,7 +9393,7 @@ export interface components {
              * @description Controls whether connected to mTLS enabled PostgreSQL when using a PostgreSQL database with the Prefect backend.
              * @default false
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Ca File
              * @description This configuration settings option specifies the path to PostgreSQL client certificate authority file.
@@ -9414,7 +9414,7 @@ export interface components {
              * @description This configuration settings option specifies whether to verify PostgreSQL server hostname.
              * @default true
              */
-            check_hostname: boolean;
+            check_hostname?: boolean;
         };
         /**
          * SavedSearch
@@ -9519,7 +9519,7 @@ export interface components {
              * @default send-notification
              * @constant
              */
-            type: "send-notification";
+            type?: "send-notification";
             /**
              * Block Document Id
              * Format: uuid
@@ -9530,7 +9530,7 @@ export interface components {
              * Subject
              * @default Prefect automated notification
              */
-            subject: string;
+            subject?: string;
             /**
              * Body
              * @description The text of the notification to send
@@ -9548,7 +9548,7 @@ export interface components {
              * @default sequence
              * @constant
              */
-            type: "sequence";
+            type?: "sequence";
             /**
              * Id
              * Format: uuid
@@ -9571,7 +9571,7 @@ export interface components {
              * @default sequence
              * @constant
              */
-            type: "sequence";
+            type?: "sequence";
             /**
              * Id
              * Format: uuid
@@ -9598,13 +9598,13 @@ export interface components {
              * @description The API's host address (defaults to `127.0.0.1`).
              * @default 127.0.0.1
              */
-            host: string;
+            host?: string;
             /**
              * Port
              * @description The API's port address (defaults to `4200`).
              * @default 4200
              */
-            port: number;
+            port?: number;
             /**
              * Base Path
              * @description The base URL path to serve the API under.
@@ -9616,7 +9616,7 @@ export interface components {
              * @description The default limit applied to queries that can return multiple objects, such as `POST /flow_runs/filter`.
              * @default 200
              */
-            default_limit: number;
+            default_limit?: number;
             /**
              * Keepalive Timeout
              * @description The API's keep alive timeout (defaults to `5`).
@@ -9629,7 +9629,7 @@ export interface components {
              *             API with another tool you will need to configure this there instead.
              * @default 5
              */
-            keepalive_timeout: number;
+            keepalive_timeout?: number;
             /**
              * Csrf Protection Enabled
              * @description Controls the activation of CSRF protection for the Prefect server API.
@@ -9647,7 +9647,7 @@ export interface components {
              *             CSRF token management. See PREFECT_CLIENT_CSRF_SUPPORT_ENABLED for more.
              * @default false
              */
-            csrf_protection_enabled: boolean;
+            csrf_protection_enabled?: boolean;
             /**
              * Csrf Token Expiration
              * Format: duration
@@ -9659,7 +9659,7 @@ export interface components {
              *             and usage patterns.
              * @default PT1H
              */
-            csrf_token_expiration: string;
+            csrf_token_expiration?: string;
             /**
              * Cors Allowed Origins
              * @description A comma-separated list of origins that are authorized to make cross-origin requests to the API.
@@ -9667,7 +9667,7 @@ export interface components {
              *             By default, this is set to `*`, which allows requests from all origins.
              * @default *
              */
-            cors_allowed_origins: string;
+            cors_allowed_origins?: string;
             /**
              * Cors Allowed Methods
              * @description A comma-separated list of methods that are authorized to make cross-origin requests to the API.
@@ -9675,7 +9675,7 @@ export interface components {
              *             By default, this is set to `*`, which allows requests from all methods.
              * @default *
              */
-            cors_allowed_methods: string;
+            cors_allowed_methods?: string;
             /**
              * Cors Allowed Headers
              * @description A comma-separated list of headers that are authorized to make cross-origin requests to the API.
@@ -9683,13 +9683,13 @@ export interface components {
              *             By default, this is set to `*`, which allows requests from all headers.
              * @default *
              */
-            cors_allowed_headers: string;
+            cors_allowed_headers?: string;
             /**
              * Max Parameter Size
              * @description The maximum size of parameters (in bytes, JSON-serialized) that can be stored on a flow run or deployment. Set to 0 to disable the limit.
              * @default 524288
              */
-            max_parameter_size: number;
+            max_parameter_size?: number;
         };
         /** ServerConcurrencySettings */
         ServerConcurrencySettings: {
@@ -9698,19 +9698,19 @@ export interface components {
              * @description The module to use for storing concurrency limit leases.
              * @default prefect.server.concurrency.lease_storage.memory
              */
-            lease_storage: string;
+            lease_storage?: string;
             /**
              * Initial Deployment Lease Duration
              * @description Initial duration for deployment concurrency lease in seconds.
              * @default 300
              */
-            initial_deployment_lease_duration: number;
+            initial_deployment_lease_duration?: number;
             /**
              * Maximum Concurrency Slot Wait Seconds
              * @description The maximum number of seconds to wait before retrying when a concurrency slot cannot be acquired.
              * @default 30
              */
-            maximum_concurrency_slot_wait_seconds: number;
+            maximum_concurrency_slot_wait_seconds?: number;
         };
         /**
          * ServerDatabaseSettings
@@ -9768,25 +9768,25 @@ export interface components {
              * @description If `True`, SQLAlchemy will log all SQL issued to the database. Defaults to `False`.
              * @default false
              */
-            echo: boolean;
+            echo?: boolean;
             /**
              * Migrate On Start
              * @description If `True`, the database will be migrated on application startup.
              * @default true
              */
-            migrate_on_start: boolean;
+            migrate_on_start?: boolean;
             /**
              * Timeout
              * @description A statement timeout, in seconds, applied to all database interactions made by the Prefect backend. Defaults to 10 seconds.
              * @default 10
              */
-            timeout: number | null;
+            timeout?: number | null;
             /**
              * Connection Timeout
              * @description A connection timeout, in seconds, applied to database connections. Defaults to `5`.
              * @default 5
              */
-            connection_timeout: number | null;
+            connection_timeout?: number | null;
         };
         /**
          * ServerDefaultResultStorage
@@ -9818,7 +9818,7 @@ export interface components {
              * @description The number of seconds to wait before retrying when a deployment flow run cannot secure a concurrency slot from the server.
              * @default 30
              */
-            concurrency_slot_wait_seconds: number;
+            concurrency_slot_wait_seconds?: number;
         };
         /**
          * ServerDocketSettings
@@ -9830,13 +9830,13 @@ export interface components {
              * @description The name of the Docket instance.
              * @default prefect-server
              */
-            name: string;
+            name?: string;
             /**
              * Url
              * @description The URL of the Redis server to use for Docket.
              * @default memory://
              */
-            url: string;
+            url?: string;
         };
         /**
          * ServerEphemeralSettings
@@ -9848,14 +9848,14 @@ export interface components {
              * @description Controls whether or not a subprocess server can be started when no API URL is provided.
              * @default false
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Startup Timeout Seconds
              * @description The number of seconds to wait for the server to start when ephemeral mode is enabled.
              *             Defaults to `20`.
              * @default 20
              */
-            startup_timeout_seconds: number;
+            startup_timeout_seconds?: number;
         };
         /**
          * ServerEventsSettings
@@ -9867,90 +9867,90 @@ export interface components {
              * @description Whether or not to stream events out to the API via websockets.
              * @default true
              */
-            stream_out_enabled: boolean;
+            stream_out_enabled?: boolean;
             /**
              * Related Resource Cache Ttl
              * Format: duration
              * @description The number of seconds to cache related resources for in the API.
              * @default PT5M
              */
-            related_resource_cache_ttl: string;
+            related_resource_cache_ttl?: string;
             /**
              * Maximum Labels Per Resource
              * @description The maximum number of labels a resource may have.
              * @default 500
              */
-            maximum_labels_per_resource: number;
+            maximum_labels_per_resource?: number;
             /**
              * Maximum Related Resources
              * @description The maximum number of related resources an Event may have.
              * @default 100
              */
-            maximum_related_resources: number;
+            maximum_related_resources?: number;
             /**
              * Maximum Size Bytes
              * @description The maximum size of an Event when serialized to JSON
              * @default 1500000
              */
-            maximum_size_bytes: number;
+            maximum_size_bytes?: number;
             /**
              * Expired Bucket Buffer
              * Format: duration
              * @description The amount of time to retain expired automation buckets
              * @default PT1M
              */
-            expired_bucket_buffer: string;
+            expired_bucket_buffer?: string;
             /**
              * Proactive Granularity
              * Format: duration
              * @description How frequently proactive automations are evaluated
              * @default PT5S
              */
-            proactive_granularity: string;
+            proactive_granularity?: string;
             /**
              * Retention Period
              * Format: duration
              * @description The amount of time to retain events in the database.
              * @default P7D
              */
-            retention_period: string;
+            retention_period?: string;
             /**
              * Maximum Websocket Backfill
              * Format: duration
              * @description The maximum range to look back for backfilling events for a websocket subscriber.
              * @default PT15M
              */
-            maximum_websocket_backfill: string;
+            maximum_websocket_backfill?: string;
             /**
              * Websocket Backfill Page Size
              * @description The page size for the queries to backfill events for websocket subscribers.
              * @default 250
              */
-            websocket_backfill_page_size: number;
+            websocket_backfill_page_size?: number;
             /**
              * Messaging Broker
              * @description Which message broker implementation to use for the messaging system, should point to a module that exports a Publisher and Consumer class.
              * @default prefect.server.utilities.messaging.memory
              */
-            messaging_broker: string;
+            messaging_broker?: string;
             /**
              * Messaging Cache
              * @description Which cache implementation to use for the events system. Should point to a module that exports a Cache class.
              * @default prefect.server.utilities.messaging.memory
              */
-            messaging_cache: string;
+            messaging_cache?: string;
             /**
              * Causal Ordering
              * @description Which causal ordering implementation to use for the events system. Should point to a module that exports a CausalOrdering class.
              * @default prefect.server.events.ordering.memory
              */
-            causal_ordering: string;
+            causal_ordering?: string;
             /**
              * Maximum Event Name Length
              * @description The maximum length of an event name.
              * @default 1024
              */
-            maximum_event_name_length: number;
+            maximum_event_name_length?: number;
         };
         /**
          * ServerFlowRunGraphSettings
@@ -9962,13 +9962,13 @@ export interface components {
              * @description The maximum size of a flow run graph on the v2 API
              * @default 10000
              */
-            max_nodes: number;
+            max_nodes?: number;
             /**
              * Max Artifacts
              * @description The maximum number of artifacts to show on a flow run graph on the v2 API
              * @default 10000
              */
-            max_artifacts: number;
+            max_artifacts?: number;
         };
         /**
          * ServerLogsSettings
@@ -9980,13 +9980,13 @@ export interface components {
              * @description Whether or not to stream logs out to the API via websockets.
              * @default false
              */
-            stream_out_enabled: boolean;
+            stream_out_enabled?: boolean;
             /**
              * Stream Publishing Enabled
              * @description Whether or not to publish logs to the streaming system.
              * @default false
              */
-            stream_publishing_enabled: boolean;
+            stream_publishing_enabled?: boolean;
         };
         /**
          * ServerServicesCancellationCleanupSettings
@@ -9998,13 +9998,13 @@ export interface components {
              * @description Whether or not to start the cancellation cleanup service in the server application.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Loop Seconds
              * @description The cancellation cleanup service will look for non-terminal tasks and subflows this often. Defaults to `20`.
              * @default 20
              */
-            loop_seconds: number;
+            loop_seconds?: number;
         };
         /**
          * ServerServicesDBVacuumSettings
@@ -10018,26 +10018,26 @@ export interface components {
              *       "events"
              *     ]
              */
-            enabled: string[] | boolean | null;
+            enabled?: string[] | boolean | null;
             /**
              * Loop Seconds
              * @description The database vacuum service will run this often, in seconds. Defaults to `3600` (1 hour).
              * @default 3600
              */
-            loop_seconds: number;
+            loop_seconds?: number;
             /**
              * Retention Period
              * Format: duration
              * @description How old a flow run must be (based on end_time) before it is eligible for deletion. Accepts seconds. Minimum 1 hour. Defaults to 90 days.
              * @default P90D
              */
-            retention_period: string;
+            retention_period?: string;
             /**
              * Batch Size
              * @description The number of records to delete per database transaction. Defaults to `200`.
              * @default 200
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Event Retention Overrides
              * @description Per-event-type retention period overrides. Keys are event type strings (e.g. 'prefect.flow-run.heartbeat'), values are retention periods in seconds. Event types not listed fall back to server.events.retention_period. Each override is capped by the global events retention period.
@@ -10045,7 +10045,7 @@ export interface components {
              *       "prefect.flow-run.heartbeat": "P7D"
              *     }
              */
-            event_retention_overrides: {
+            event_retention_overrides?: {
                 [key: string]: string;
             };
         };
@@ -10059,7 +10059,7 @@ export interface components {
              * @description Whether or not to start the event logger service in the server application.
              * @default false
              */
-            enabled: boolean;
+            enabled?: boolean;
         };
         /**
          * ServerServicesEventPersisterSettings
@@ -10071,37 +10071,37 @@ export interface components {
              * @description Whether or not to start the event persister service in the server application.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Batch Size
              * @description The number of events the event persister will attempt to insert in one batch.
              * @default 20
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Read Batch Size
              * @description The number of events the event persister will attempt to read from the message broker in one batch.
              * @default 1
              */
-            read_batch_size: number;
+            read_batch_size?: number;
             /**
              * Flush Interval
              * @description The maximum number of seconds between flushes of the event persister.
              * @default 5
              */
-            flush_interval: number;
+            flush_interval?: number;
             /**
              * Queue Max Size
              * @description The maximum number of events that can be queued in memory for persistence. When the queue is full, new events will be dropped.
              * @default 50000
              */
-            queue_max_size: number;
+            queue_max_size?: number;
             /**
              * Max Flush Retries
              * @description The maximum number of consecutive flush failures before events are dropped instead of being re-queued.
              * @default 5
              */
-            max_flush_retries: number;
+            max_flush_retries?: number;
         };
         /**
          * ServerServicesForemanSettings
@@ -10113,40 +10113,40 @@ export interface components {
              * @description Whether or not to start the foreman service in the server application.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Loop Seconds
              * @description The foreman service will check for offline workers this often. Defaults to `15`.
              * @default 15
              */
-            loop_seconds: number;
+            loop_seconds?: number;
             /**
              * Inactivity Heartbeat Multiple
              * @description The number of heartbeats that must be missed before a worker is marked as offline. Defaults to `3`.
              * @default 3
              */
-            inactivity_heartbeat_multiple: number;
+            inactivity_heartbeat_multiple?: number;
             /**
              * Fallback Heartbeat Interval Seconds
              * @description The number of seconds to use for online/offline evaluation if a worker's heartbeat
              *             interval is not set. Defaults to `30`.
              * @default 30
              */
-            fallback_heartbeat_interval_seconds: number;
+            fallback_heartbeat_interval_seconds?: number;
             /**
              * Deployment Last Polled Timeout Seconds
              * @description The number of seconds before a deployment is marked as not ready if it has not been
              *             polled. Defaults to `60`.
              * @default 60
              */
-            deployment_last_polled_timeout_seconds: number;
+            deployment_last_polled_timeout_seconds?: number;
             /**
              * Work Queue Last Polled Timeout Seconds
              * @description The number of seconds before a work queue is marked as not ready if it has not been
              *             polled. Defaults to `60`.
              * @default 60
              */
-            work_queue_last_polled_timeout_seconds: number;
+            work_queue_last_polled_timeout_seconds?: number;
         };
         /**
          * ServerServicesLateRunsSettings
@@ -10158,20 +10158,20 @@ export interface components {
              * @description Whether or not to start the late runs service in the server application.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Loop Seconds
              * @description The late runs service will look for runs to mark as late this often. Defaults to `5`.
              * @default 5
              */
-            loop_seconds: number;
+            loop_seconds?: number;
             /**
              * After Seconds
              * Format: duration
              * @description The late runs service will mark runs as late after they have exceeded their scheduled start time by this many seconds. Defaults to `5` seconds.
              * @default PT15S
              */
-            after_seconds: string;
+            after_seconds?: string;
         };
         /**
          * ServerServicesPauseExpirationsSettings
@@ -10185,13 +10185,13 @@ export interface components {
              *             until a resume attempt.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Loop Seconds
              * @description The pause expiration service will look for runs to mark as failed this often. Defaults to `5`.
              * @default 5
              */
-            loop_seconds: number;
+            loop_seconds?: number;
         };
         /**
          * ServerServicesRepossessorSettings
@@ -10203,13 +10203,13 @@ export interface components {
              * @description Whether or not to start the repossessor service in the server application.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Loop Seconds
              * @description The repossessor service will look for expired leases this often. Defaults to `15`.
              * @default 15
              */
-            loop_seconds: number;
+            loop_seconds?: number;
         };
         /**
          * ServerServicesSchedulerSettings
@@ -10221,7 +10221,7 @@ export interface components {
              * @description Whether or not to start the scheduler service in the server application.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Loop Seconds
              * @description The scheduler loop interval, in seconds. This determines
@@ -10230,7 +10230,7 @@ export interface components {
              *             Defaults to `60`.
              * @default 60
              */
-            loop_seconds: number;
+            loop_seconds?: number;
             /**
              * Deployment Batch Size
              * @description The number of deployments the scheduler will attempt to
@@ -10240,7 +10240,7 @@ export interface components {
              *             deployment once. Defaults to `100`.
              * @default 100
              */
-            deployment_batch_size: number;
+            deployment_batch_size?: number;
             /**
              * Max Runs
              * @description The scheduler will attempt to schedule up to this many
@@ -10249,7 +10249,7 @@ export interface components {
              *             `scheduler_max_scheduled_time`.  Defaults to `100`.
              * @default 100
              */
-            max_runs: number;
+            max_runs?: number;
             /**
              * Min Runs
              * @description The scheduler will attempt to schedule at least this many
@@ -10258,7 +10258,7 @@ export interface components {
              *             `scheduler_min_scheduled_time`.  Defaults to `3`.
              * @default 3
              */
-            min_runs: number;
+            min_runs?: number;
             /**
              * Max Scheduled Time
              * Format: duration
@@ -10269,7 +10269,7 @@ export interface components {
              *             scheduled. Defaults to 100 days (`8640000` seconds).
              * @default P100D
              */
-            max_scheduled_time: string;
+            max_scheduled_time?: string;
             /**
              * Min Scheduled Time
              * Format: duration
@@ -10279,20 +10279,20 @@ export interface components {
              *             then three runs will be scheduled even if `scheduler_min_runs` is 1. Defaults to
              * @default PT1H
              */
-            min_scheduled_time: string;
+            min_scheduled_time?: string;
             /**
              * Insert Batch Size
              * @description The number of runs the scheduler will attempt to insert in a single batch.
              *             Defaults to `500`.
              * @default 500
              */
-            insert_batch_size: number;
+            insert_batch_size?: number;
             /**
              * Recent Deployments Loop Seconds
              * @description The number of seconds the recent deployments scheduler will wait between checking for recently updated deployments. Defaults to `5`.
              * @default 5
              */
-            recent_deployments_loop_seconds: number;
+            recent_deployments_loop_seconds?: number;
         };
         /**
          * ServerServicesSettings
@@ -10321,25 +10321,25 @@ export interface components {
              * @description Whether or not to start the task run recorder service in the server application.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Read Batch Size
              * @description The number of task runs the task run recorder will attempt to read from the message broker in one batch.
              * @default 1
              */
-            read_batch_size: number;
+            read_batch_size?: number;
             /**
              * Batch Size
              * @description The number of task runs the task run recorder will attempt to insert in one batch.
              * @default 1
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Flush Interval
              * @description The maximum number of seconds between flushes of the task run recorder.
              * @default 5
              */
-            flush_interval: number;
+            flush_interval?: number;
         };
         /**
          * ServerServicesTriggersSettings
@@ -10351,13 +10351,13 @@ export interface components {
              * @description Whether or not to start the triggers service in the server application.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * Read Batch Size
              * @description The number of events the triggers service will attempt to read from the message broker in one batch.
              * @default 1
              */
-            read_batch_size: number;
+            read_batch_size?: number;
             /**
              * Pg Notify Reconnect Interval Seconds
              * @description The number of seconds to wait before reconnecting to the PostgreSQL NOTIFY/LISTEN
@@ -10365,7 +10365,7 @@ export interface components {
              *             Defaults to `10`.
              * @default 10
              */
-            pg_notify_reconnect_interval_seconds: number;
+            pg_notify_reconnect_interval_seconds?: number;
             /**
              * Pg Notify Heartbeat Interval Seconds
              * @description The number of seconds between heartbeat checks for the PostgreSQL NOTIFY/LISTEN
@@ -10373,7 +10373,7 @@ export interface components {
              *             Defaults to `5`.
              * @default 5
              */
-            pg_notify_heartbeat_interval_seconds: number;
+            pg_notify_heartbeat_interval_seconds?: number;
         };
         /**
          * ServerSettings
@@ -10386,38 +10386,38 @@ export interface components {
              * @default WARNING
              * @enum {string}
              */
-            logging_level: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+            logging_level?: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
             /**
              * Analytics Enabled
              * @description When enabled, Prefect sends anonymous data (e.g. count of flow runs, package version)
              *             on server startup to help us improve our product.
              * @default true
              */
-            analytics_enabled: boolean;
+            analytics_enabled?: boolean;
             /**
              * Metrics Enabled
              * @description Whether or not to enable Prometheus metrics in the API.
              * @default false
              */
-            metrics_enabled: boolean;
+            metrics_enabled?: boolean;
             /**
              * Log Retryable Errors
              * @description If `True`, log retryable errors in the API and it's services.
              * @default false
              */
-            log_retryable_errors: boolean;
+            log_retryable_errors?: boolean;
             /**
              * Register Blocks On Start
              * @description If set, any block types that have been imported will be registered with the backend on application startup. If not set, block types must be manually registered.
              * @default true
              */
-            register_blocks_on_start: boolean;
+            register_blocks_on_start?: boolean;
             /**
              * Memoize Block Auto Registration
              * @description Controls whether or not block auto-registration on start
              * @default true
              */
-            memoize_block_auto_registration: boolean;
+            memoize_block_auto_registration?: boolean;
             /**
              * Memo Store Path
              * Format: path
@@ -10429,7 +10429,7 @@ export interface components {
              * @description The maximum number of scheduled runs to create for a deployment.
              * @default 50
              */
-            deployment_schedule_max_scheduled_runs: number;
+            deployment_schedule_max_scheduled_runs?: number;
             api?: components["schemas"]["ServerAPISettings"];
             /** @description Settings for controlling server-side concurrency limit handling */
             concurrency?: components["schemas"]["ServerConcurrencySettings"];
@@ -10462,20 +10462,20 @@ export interface components {
              * @description The maximum number of scheduled tasks to queue for submission.
              * @default 1000
              */
-            max_scheduled_queue_size: number;
+            max_scheduled_queue_size?: number;
             /**
              * Max Retry Queue Size
              * @description The maximum number of retries to queue for submission.
              * @default 100
              */
-            max_retry_queue_size: number;
+            max_retry_queue_size?: number;
             /**
              * Pending Task Timeout
              * Format: duration
              * @description How long before a PENDING task are made available to another task worker.
              * @default PT0S
              */
-            pending_task_timeout: string;
+            pending_task_timeout?: string;
         };
         /**
          * ServerTasksSettings
@@ -10487,13 +10487,13 @@ export interface components {
              * @description The number of seconds to wait before retrying when a task run cannot secure a concurrency slot from the server.
              * @default 10
              */
-            tag_concurrency_slot_wait_seconds: number;
+            tag_concurrency_slot_wait_seconds?: number;
             /**
              * Max Cache Key Length
              * @description The maximum number of characters allowed for a task run cache key.
              * @default 2000
              */
-            max_cache_key_length: number;
+            max_cache_key_length?: number;
             scheduling?: components["schemas"]["ServerTasksSchedulingSettings"];
         };
         /** ServerUISettings */
@@ -10503,13 +10503,13 @@ export interface components {
              * @description Whether or not to serve the Prefect UI.
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * V2 Enabled
              * @description Whether neutral UI entry points should default to the experimental V2 UI instead of V1 when the browser has no saved UI preference.
              * @default false
              */
-            v2_enabled: boolean;
+            v2_enabled?: boolean;
             /**
              * Api Url
              * @description The connection url for communication from the UI to the API. Defaults to `PREFECT_API_URL` if set. Otherwise, the default URL is generated from `PREFECT_SERVER_API_HOST` and `PREFECT_SERVER_API_PORT`.
@@ -10520,7 +10520,7 @@ export interface components {
              * @description The base URL path to serve the Prefect UI from.
              * @default /
              */
-            serve_base: string;
+            serve_base?: string;
             /**
              * Static Directory
              * @description The directory to serve static files from. This should be used when running into permissions issues when attempting to serve the UI from the default directory (for example when running in a Docker container).
@@ -10531,7 +10531,7 @@ export interface components {
              * @description Whether or not to display promotional content in the UI, including upgrade prompts and marketing banners.
              * @default true
              */
-            show_promotional_content: boolean;
+            show_promotional_content?: boolean;
         };
         /**
          * SetStateStatus
@@ -10552,7 +10552,7 @@ export interface components {
              * @description The path to the Prefect home directory. Defaults to ~/.prefect
              * @default ~/.prefect
              */
-            home: string;
+            home?: string;
             /**
              * Profiles Path
              * Format: path
@@ -10564,7 +10564,7 @@ export interface components {
              * @description If True, enables debug mode which may provide additional logging and debugging features.
              * @default false
              */
-            debug_mode: boolean;
+            debug_mode?: boolean;
             api?: components["schemas"]["APISettings"];
             cli?: components["schemas"]["CLISettings"];
             client?: components["schemas"]["ClientSettings"];
@@ -10602,7 +10602,7 @@ export interface components {
              *             we would like to silence this warning so we will set it to `FALSE`.
              * @default false
              */
-            silence_api_url_misconfiguration: boolean;
+            silence_api_url_misconfiguration?: boolean;
         };
         /** SimpleFlowRun */
         SimpleFlowRun: {
@@ -10705,7 +10705,7 @@ export interface components {
              * @default abort_details
              * @constant
              */
-            type: "abort_details";
+            type?: "abort_details";
             /**
              * Reason
              * @description The reason why the state transition was aborted.
@@ -10723,7 +10723,7 @@ export interface components {
              * @default accept_details
              * @constant
              */
-            type: "accept_details";
+            type?: "accept_details";
         };
         /**
          * StateCreate
@@ -10768,19 +10768,19 @@ export interface components {
              * Deferred
              * @default false
              */
-            deferred: boolean | null;
+            deferred?: boolean | null;
             /**
              * Untrackable Result
              * @default false
              */
-            untrackable_result: boolean;
+            untrackable_result?: boolean;
             /** Pause Timeout */
             pause_timeout?: string | null;
             /**
              * Pause Reschedule
              * @default false
              */
-            pause_reschedule: boolean;
+            pause_reschedule?: boolean;
             /** Pause Key */
             pause_key?: string | null;
             /** Run Input Keyset */
@@ -10811,7 +10811,7 @@ export interface components {
              * @default reject_details
              * @constant
              */
-            type: "reject_details";
+            type?: "reject_details";
             /**
              * Reason
              * @description The reason why the state transition was rejected.
@@ -10835,7 +10835,7 @@ export interface components {
              * @default wait_details
              * @constant
              */
-            type: "wait_details";
+            type?: "wait_details";
             /**
              * Delay Seconds
              * @description The length of time in seconds the client should wait before transitioning states.
@@ -10857,7 +10857,7 @@ export interface components {
              * @default suspend-flow-run
              * @constant
              */
-            type: "suspend-flow-run";
+            type?: "suspend-flow-run";
         };
         /**
          * TaskRun
@@ -10953,13 +10953,13 @@ export interface components {
              * @description The number of times the task run has been executed.
              * @default 0
              */
-            run_count: number;
+            run_count?: number;
             /**
              * Flow Run Run Count
              * @description If the parent flow has retried, this indicates the flow retry this run is associated with.
              * @default 0
              */
-            flow_run_run_count: number;
+            flow_run_run_count?: number;
             /**
              * Expected Start Time
              * @description The task run's expected start time.
@@ -10985,19 +10985,19 @@ export interface components {
              * @description Total run time. If the task run was executed multiple times, the time of each run will be summed.
              * @default 0
              */
-            total_run_time: number;
+            total_run_time?: number;
             /**
              * Estimated Run Time
              * @description A real-time estimate of total run time.
              * @default 0
              */
-            estimated_run_time: number;
+            estimated_run_time?: number;
             /**
              * Estimated Start Time Delta
              * @description The difference between actual and expected start time.
              * @default 0
              */
-            estimated_start_time_delta: number;
+            estimated_start_time_delta?: number;
             /** @description The current task run state. */
             state?: components["schemas"]["State"] | null;
         };
@@ -11089,7 +11089,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `TaskRun.id` */
             id?: components["schemas"]["TaskRunFilterId"] | null;
             /** @description Filter criteria for `TaskRun.name` */
@@ -11155,7 +11155,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * Any
              * @description A list of task run flow run ids to include
@@ -11166,7 +11166,7 @@ export interface components {
              * @description Filter for task runs with None as their flow run id
              * @default false
              */
-            is_null_: boolean | null;
+            is_null_?: boolean | null;
         };
         /**
          * TaskRunFilterId
@@ -11230,7 +11230,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `TaskRun.state_type` */
             type?: components["schemas"]["TaskRunFilterStateType"] | null;
             /** @description Filter criteria for `TaskRun.state_name` */
@@ -11278,7 +11278,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * All
              * @description A list of tags. Task runs will be returned only if their tags are a superset of the list
@@ -11318,14 +11318,14 @@ export interface components {
              * @description The maximum number of retries. Field is not used. Please use `retries` instead.
              * @default 0
              */
-            max_retries: number;
+            max_retries?: number;
             /**
              * Retry Delay Seconds
              * @deprecated
              * @description The delay between retries. Field is not used. Please use `retry_delay` instead.
              * @default 0
              */
-            retry_delay_seconds: number;
+            retry_delay_seconds?: number;
             /**
              * Retries
              * @description The number of retries.
@@ -11415,19 +11415,19 @@ export interface components {
              * @description Total run time. If the task run was executed multiple times, the time of each run will be summed.
              * @default 0
              */
-            total_run_time: number;
+            total_run_time?: number;
             /**
              * Estimated Run Time
              * @description A real-time estimate of the total run time.
              * @default 0
              */
-            estimated_run_time: number;
+            estimated_run_time?: number;
             /**
              * Estimated Start Time Delta
              * @description The difference between actual and expected start time.
              * @default 0
              */
-            estimated_start_time_delta: number;
+            estimated_start_time_delta?: number;
         };
         /**
          * TaskRunResult
@@ -11439,7 +11439,7 @@ export interface components {
              * @default task_run
              * @constant
              */
-            input_type: "task_run";
+            input_type?: "task_run";
             /**
              * Id
              * Format: uuid
@@ -11505,7 +11505,7 @@ export interface components {
              * @description Whether or not to delete failed task submissions from the database.
              * @default true
              */
-            delete_failed_submissions: boolean;
+            delete_failed_submissions?: boolean;
         };
         /** TasksSettings */
         TasksSettings: {
@@ -11514,31 +11514,31 @@ export interface components {
              * @description If `True`, enables a refresh of cached results: re-executing the task will refresh the cached results.
              * @default false
              */
-            refresh_cache: boolean;
+            refresh_cache?: boolean;
             /**
              * Default No Cache
              * @description If `True`, sets the default cache policy on all tasks to `NO_CACHE`.
              * @default false
              */
-            default_no_cache: boolean;
+            default_no_cache?: boolean;
             /**
              * Disable Caching
              * @description If `True`, disables caching on all tasks regardless of cache policy.
              * @default false
              */
-            disable_caching: boolean;
+            disable_caching?: boolean;
             /**
              * Default Retries
              * @description This value sets the default number of retries for all tasks.
              * @default 0
              */
-            default_retries: number;
+            default_retries?: number;
             /**
              * Default Retry Delay Seconds
              * @description This value sets the default retry delay seconds for all tasks.
              * @default 0
              */
-            default_retry_delay_seconds: string | number | number[] | null;
+            default_retry_delay_seconds?: string | number | number[] | null;
             /**
              * Default Persist Result
              * @description If `True`, results will be persisted by default for all tasks. Set to `False` to disable persistence by default. Note that setting to `False` will override the behavior set by a parent flow or task.
@@ -11559,13 +11559,13 @@ export interface components {
              * @description Whether to enable OS-level resource metric collection in flow run subprocesses.
              * @default true
              */
-            enable_resource_metrics: boolean;
+            enable_resource_metrics?: boolean;
             /**
              * Resource Metrics Interval Seconds
              * @description Interval in seconds between resource metric collections.
              * @default 10
              */
-            resource_metrics_interval_seconds: number;
+            resource_metrics_interval_seconds?: number;
         };
         /** TestingSettings */
         TestingSettings: {
@@ -11574,25 +11574,25 @@ export interface components {
              * @description If `True`, places the API in test mode. This may modify behavior to facilitate testing.
              * @default false
              */
-            test_mode: boolean;
+            test_mode?: boolean;
             /**
              * Unit Test Mode
              * @description This setting only exists to facilitate unit testing. If `True`, code is executing in a unit test context. Defaults to `False`.
              * @default false
              */
-            unit_test_mode: boolean;
+            unit_test_mode?: boolean;
             /**
              * Unit Test Loop Debug
              * @description If `True` turns on debug mode for the unit testing event loop.
              * @default true
              */
-            unit_test_loop_debug: boolean;
+            unit_test_loop_debug?: boolean;
             /**
              * Test Setting
              * @description This setting only exists to facilitate unit testing. If in test mode, this setting will return its value. Otherwise, it returns `None`.
              * @default FOO
              */
-            test_setting: unknown | null;
+            test_setting?: unknown | null;
         };
         /**
          * TimeUnit
@@ -11693,13 +11693,13 @@ export interface components {
              * @description The number of times the task run has been executed.
              * @default 0
              */
-            run_count: number;
+            run_count?: number;
             /**
              * Flow Run Run Count
              * @description If the parent flow has retried, this indicates the flow retry this run is associated with.
              * @default 0
              */
-            flow_run_run_count: number;
+            flow_run_run_count?: number;
             /**
              * Expected Start Time
              * @description The task run's expected start time.
@@ -11725,19 +11725,19 @@ export interface components {
              * @description Total run time. If the task run was executed multiple times, the time of each run will be summed.
              * @default 0
              */
-            total_run_time: number;
+            total_run_time?: number;
             /**
              * Estimated Run Time
              * @description A real-time estimate of total run time.
              * @default 0
              */
-            estimated_run_time: number;
+            estimated_run_time?: number;
             /**
              * Estimated Start Time Delta
              * @description The difference between actual and expected start time.
              * @default 0
              */
-            estimated_start_time_delta: number;
+            estimated_start_time_delta?: number;
             /** @description The current task run state. */
             state?: components["schemas"]["State"] | null;
             /** Flow Run Name */
@@ -11847,7 +11847,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `Variable.id` */
             id?: components["schemas"]["VariableFilterId"] | null;
             /** @description Filter criteria for `Variable.name` */
@@ -11892,7 +11892,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /**
              * All
              * @description A list of tags. Variables will be returned only if their tags are a superset of the list
@@ -12006,7 +12006,7 @@ export interface components {
              * @description The work pool type.
              * @default prefect-agent
              */
-            type: string;
+            type?: string;
             /**
              * Base Job Template
              * @description The work pool's base job template.
@@ -12019,7 +12019,7 @@ export interface components {
              * @description Pausing the work pool stops the delivery of all work.
              * @default false
              */
-            is_paused: boolean;
+            is_paused?: boolean;
             /**
              * Concurrency Limit
              * @description A concurrency limit for the work pool.
@@ -12037,7 +12037,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `WorkPool.id` */
             id?: components["schemas"]["WorkPoolFilterId"] | null;
             /** @description Filter criteria for `WorkPool.name` */
@@ -12116,7 +12116,7 @@ export interface components {
              * @description Pausing the work pool stops the delivery of all work.
              * @default false
              */
-            is_paused: boolean;
+            is_paused?: boolean;
             /**
              * Concurrency Limit
              * @description A concurrency limit for the work pool.
@@ -12210,13 +12210,13 @@ export interface components {
              * @description An optional description for the work queue.
              * @default
              */
-            description: string | null;
+            description?: string | null;
             /**
              * Is Paused
              * @description Whether or not the work queue is paused.
              * @default false
              */
-            is_paused: boolean;
+            is_paused?: boolean;
             /**
              * Concurrency Limit
              * @description An optional concurrency limit for the work queue.
@@ -12227,7 +12227,7 @@ export interface components {
              * @description The queue's priority. Lower values are higher priority (1 is the highest).
              * @default 1
              */
-            priority: number;
+            priority?: number;
             /**
              * Work Pool Id
              * @description The work pool with which the queue is associated.
@@ -12315,13 +12315,13 @@ export interface components {
              * @description An optional description for the work queue.
              * @default
              */
-            description: string | null;
+            description?: string | null;
             /**
              * Is Paused
              * @description Whether or not the work queue is paused.
              * @default false
              */
-            is_paused: boolean;
+            is_paused?: boolean;
             /**
              * Concurrency Limit
              * @description The work queue's concurrency limit.
@@ -12348,7 +12348,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `WorkQueue.id` */
             id?: components["schemas"]["WorkQueueFilterId"] | null;
             /** @description Filter criteria for `WorkQueue.name` */
@@ -12396,13 +12396,13 @@ export interface components {
              * @description The maximum number of late runs in the work queue before it is deemed unhealthy. Defaults to `0`.
              * @default 0
              */
-            maximum_late_runs: number | null;
+            maximum_late_runs?: number | null;
             /**
              * Maximum Seconds Since Last Polled
              * @description The maximum number of time in seconds elapsed since work queue has been polled before it is deemed unhealthy. Defaults to `60`.
              * @default 60
              */
-            maximum_seconds_since_last_polled: number | null;
+            maximum_seconds_since_last_polled?: number | null;
         };
         /** WorkQueueResponse */
         WorkQueueResponse: {
@@ -12425,13 +12425,13 @@ export interface components {
              * @description An optional description for the work queue.
              * @default
              */
-            description: string | null;
+            description?: string | null;
             /**
              * Is Paused
              * @description Whether or not the work queue is paused.
              * @default false
              */
-            is_paused: boolean;
+            is_paused?: boolean;
             /**
              * Concurrency Limit
              * @description An optional concurrency limit for the work queue.
@@ -12442,7 +12442,7 @@ export interface components {
              * @description The queue's priority. Lower values are higher priority (1 is the highest).
              * @default 1
              */
-            priority: number;
+            priority?: number;
             /**
              * Work Pool Id
              * @description The work pool with which the queue is associated.
@@ -12489,7 +12489,7 @@ export interface components {
              * @description The number of late flow runs in the work queue.
              * @default 0
              */
-            late_runs_count: number;
+            late_runs_count?: number;
             /**
              * Last Polled
              * @description The last time an agent polled this queue for work.
@@ -12512,7 +12512,7 @@ export interface components {
              * @description Whether or not the work queue is paused.
              * @default false
              */
-            is_paused: boolean;
+            is_paused?: boolean;
             /** Concurrency Limit */
             concurrency_limit?: number | null;
             /** Priority */
@@ -12534,7 +12534,7 @@ export interface components {
              * @description Operator for combining filter criteria. Defaults to 'and_'.
              * @default and_
              */
-            operator: components["schemas"]["Operator"];
+            operator?: components["schemas"]["Operator"];
             /** @description Filter criteria for `Worker.last_heartbeat_time` */
             last_heartbeat_time?: components["schemas"]["WorkerFilterLastHeartbeatTime"] | null;
             /** @description Filter criteria for `Worker.status` */
@@ -12622,7 +12622,7 @@ export interface components {
              * @description Current status of the worker.
              * @default OFFLINE
              */
-            status: components["schemas"]["WorkerStatus"];
+            status?: components["schemas"]["WorkerStatus"];
         };
         /** WorkerSettings */
         WorkerSettings: {
@@ -12631,37 +12631,37 @@ export interface components {
              * @description If True, enables debug mode for the worker only. Unlike PREFECT_DEBUG_MODE, this setting does not propagate to flow runs executed by the worker.
              * @default false
              */
-            debug_mode: boolean;
+            debug_mode?: boolean;
             /**
              * Heartbeat Seconds
              * @description Number of seconds a worker should wait between sending a heartbeat.
              * @default 30
              */
-            heartbeat_seconds: number;
+            heartbeat_seconds?: number;
             /**
              * Query Seconds
              * @description Number of seconds a worker should wait between queries for scheduled work.
              * @default 10
              */
-            query_seconds: number;
+            query_seconds?: number;
             /**
              * Prefetch Seconds
              * @description The number of seconds into the future a worker should query for scheduled work.
              * @default 10
              */
-            prefetch_seconds: number;
+            prefetch_seconds?: number;
             /**
              * Enable Cancellation
              * @description Enable worker-side flow run cancellation for pending flow runs. When enabled, the worker will terminate infrastructure for flow runs that are cancelled while still in PENDING state (before the runner starts).
              * @default false
              */
-            enable_cancellation: boolean;
+            enable_cancellation?: boolean;
             /**
              * Cancellation Poll Seconds
              * @description Number of seconds between polls for cancelling flow runs. Used as a fallback when the WebSocket connection for real-time cancellation events is unavailable.
              * @default 120
              */
-            cancellation_poll_seconds: number;
+            cancellation_poll_seconds?: number;
             /** @description Settings for a worker's webserver */
             webserver?: components["schemas"]["WorkerWebserverSettings"];
         };
@@ -12678,13 +12678,13 @@ export interface components {
              * @description The host address the worker's webserver should bind to.
              * @default 0.0.0.0
              */
-            host: string;
+            host?: string;
             /**
              * Port
              * @description The port the worker's webserver should bind to.
              * @default 8080
              */
-            port: number;
+            port?: number;
         };
     };
     responses: never;

@@ -39,9 +39,11 @@ export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): 
       planned.push({ name: kind.name, items: [], error: message, context });
       continue;
     }
-    const items = [...desiredByKey].map(([key, item]): PlanItem => {
-      const diff = kind.diff(item, context.current.get(key));
-      return { kind: kind.name, key, action: diff.action, changes: diff.changes };
+    const items = [...desiredByKey].map(([key, spec]): PlanItem => {
+      const diff = kind.diff(spec, context.current.get(key));
+      const item: PlanItem = { kind: kind.name, key, action: diff.action, changes: diff.changes };
+      if (diff.problem) item.problem = diff.problem;
+      return item;
     });
     planned.push({ name: kind.name, items, context });
   }
@@ -57,12 +59,13 @@ export interface ApplyOptions {
 
 export async function applyPlan(api: Api, planned: PlannedKind[], options: ApplyOptions): Promise<ItemResult[]> {
   const results: ItemResult[] = [];
-  const total = planned.reduce((sum, kind) => sum + kind.items.filter((item) => item.action !== 'noop').length, 0);
+  const total = planned.reduce((sum, kind) => sum + kind.items.filter((item) => item.action !== 'noop' && !item.problem).length, 0);
   let done = 0;
   for (const kind of planned) {
     const pending: PlanItem[] = [];
     for (const item of kind.items) {
-      if (item.action === 'noop') results.push({ ...item, outcome: 'unchanged' });
+      if (item.problem) results.push({ ...item, outcome: 'failed', error: item.problem });
+      else if (item.action === 'noop') results.push({ ...item, outcome: 'unchanged' });
       else pending.push(item);
     }
     await forEachLimited(pending, options.concurrency, async (item) => {

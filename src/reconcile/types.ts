@@ -17,11 +17,14 @@ export interface PlanItem {
   key: string;
   action: Action;
   changes: FieldChange[];
+  /** Why this object cannot be brought to the declared state (e.g. an immutable field differs); apply skips it and fails. */
+  problem?: string;
 }
 
 export interface Diff {
   action: Action;
   changes: FieldChange[];
+  problem?: string;
 }
 
 export interface Kind<Desired, Current> {

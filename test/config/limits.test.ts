@@ -37,9 +37,16 @@ describe('loadLimits', () => {
         { tag: 'scratch-io', limit: 10, source: { file: table, line: 4, key: 'tag_limits.scratch-io' } },
         { tag: 'write-to-lts-share', limit: 3, source: { file: table, line: 2, key: 'tag_limits.write-to-lts-share' } },
       ],
-      workPools: [{ value: { 'archival-docker-workpool': { concurrency_limit: 2 } }, source: { file: table, line: 6, key: 'work_pools' } }],
+      workPools: [
+        {
+          value: { 'archival-docker-workpool': { concurrency_limit: 2 } },
+          source: { file: table, line: 6, key: 'work_pools' },
+          lineOf: expect.any(Function),
+        },
+      ],
       issues: [],
     });
+    expect(load(table).workPools[0]?.lineOf(['archival-docker-workpool', 'concurrency_limit'])).toBe(7);
   });
 
   it('lets <STUB>_TAG replace a built-in tag, and accepts a limit of 0', () => {

@@ -63,3 +63,25 @@ export async function clearServer(apiUrl: string, headers: Record<string, string
   const limits = await pages((offset) => post<Array<{ tag: string }>>(apiUrl, '/concurrency_limits/filter', { limit: 200, offset }, headers));
   for (const l of limits) await send('DELETE', `/concurrency_limits/tag/${encodeURIComponent(l.tag)}`);
 }
+
+/** Deletes every deployment, flow and work pool (the fake has none of these routes). */
+export async function clearPoolsAndDeployments(apiUrl: string): Promise<void> {
+  const send = async (method: string, path: string): Promise<void> => {
+    const response = await fetch(`${apiUrl}${path}`, { method });
+    if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status}`);
+  };
+  const deployments = await pages((offset) => post<Array<{ id: string }>>(apiUrl, '/deployments/filter', { limit: 200, offset }));
+  for (const d of deployments) await send('DELETE', `/deployments/${d.id}`);
+  const flows = await pages((offset) => post<Array<{ id: string }>>(apiUrl, '/flows/filter', { limit: 200, offset }));
+  for (const f of flows) await send('DELETE', `/flows/${f.id}`);
+  const pools = await pages((offset) => post<Array<{ name: string }>>(apiUrl, '/work_pools/filter', { limit: 200, offset }));
+  for (const p of pools) await send('DELETE', `/work_pools/${encodeURIComponent(p.name)}`);
+}
+
+export async function getJson<T>(apiUrl: string, path: string): Promise<T> {
+  const response = await fetch(`${apiUrl}${path}`);
+  if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export { post as postJson };

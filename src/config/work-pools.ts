@@ -1,0 +1,165 @@
+// Work pools, declared in the limits manifest under [work_pools.<name>], with their queues and a
+// base job template read from a JSON file beside the manifest.
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import type { IssueList, Source } from '../errors.js';
+import { readTextFile } from './files.js';
+import type { RawSection } from './limits.js';
+import type { DesiredQueue, DesiredWorkPool, JsonValue } from './types.js';
+
+const FORBIDDEN_IN_NAME = /[/%&<>]/;
+const MAX_TEMPLATE_BYTES = 1024 * 1024;
+
+const name = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((value) => !FORBIDDEN_IN_NAME.test(value), 'must not contain / % & < or >');
+/** `false` declares "no limit" (TOML has no null); an integer >= 0 sets it. */
+const limit = z.union([z.number().int().min(0), z.literal(false)]);
+
+const queueSchema = z.strictObject({
+  description: z.string().optional(),
+  paused: z.boolean().optional(),
+  concurrency_limit: limit.optional(),
+  priority: z.number().int().min(1).optional(),
+});
+
+const poolSchema = z.strictObject({
+  type: z.string().min(1).default('docker'),
+  description: z.string().optional(),
+  paused: z.boolean().optional(),
+  concurrency_limit: limit.optional(),
+  base_job_template: z.string().min(1, 'must name a JSON file').optional(),
+  queues: z.record(z.string(), z.unknown()).optional(),
+});
+
+export function loadWorkPools(sections: RawSection[], issues: IssueList): DesiredWorkPool[] {
+  const pools = new Map<string, DesiredWorkPool>();
+  for (const section of sections) {
+    const file = section.source.file;
+    const at = (path: Array<string | number>): Source => {
+      const keys = path.map(String);
+      return { file, line: section.lineOf(keys) ?? section.source.line, key: ['work_pools', ...keys].join('.') };
+    };
+    if (!isObject(section.value)) {
+      issues.error(section.source, 'must be a table of pools: [work_pools.<pool name>] with type, base_job_template, concurrency_limit, queues');
+      continue;
+    }
+    for (const [poolName, raw] of Object.entries(section.value)) {
+      const nameCheck = name.safeParse(poolName);
+      if (!nameCheck.success) issues.error(at([poolName]), `pool name ${nameCheck.error.issues[0]?.message}`);
+      if (poolName.toLowerCase().startsWith('prefect')) issues.error(at([poolName]), 'pool names may not start with "prefect" (Prefect reserves them)');
+      const parsed = poolSchema.safeParse(raw);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) issues.error(at([poolName, ...issue.path.map(String)]), describeZodIssue(issue));
+        continue;
+      }
+      const spec = parsed.data;
+      const pool: DesiredWorkPool = {
+        name: poolName,
+        type: spec.type,
+        description: spec.description,
+        paused: spec.paused,
+        concurrencyLimit: spec.concurrency_limit === false ? null : spec.concurrency_limit,
+        queues: [],
+        source: at([poolName]),
+      };
+      if (spec.base_job_template) {
+        const templateFile = resolve(dirname(file), spec.base_job_template);
+        pool.baseJobTemplateFile = templateFile;
+        pool.baseJobTemplate = loadTemplate(templateFile, at([poolName, 'base_job_template']), issues);
+      }
+      for (const [queueName, rawQueue] of Object.entries(spec.queues ?? {})) {
+        const queueNameCheck = name.safeParse(queueName);
+        if (!queueNameCheck.success) issues.error(at([poolName, 'queues', queueName]), `queue name ${queueNameCheck.error.issues[0]?.message}`);
+        const queue = queueSchema.safeParse(rawQueue);
+        if (!queue.success) {
+          for (const issue of queue.error.issues) issues.error(at([poolName, 'queues', queueName, ...issue.path.map(String)]), describeZodIssue(issue));
+          continue;
+        }
+        const q: DesiredQueue = {
+          name: queueName,
+          description: queue.data.description,
+          paused: queue.data.paused,
+          concurrencyLimit: queue.data.concurrency_limit === false ? null : queue.data.concurrency_limit,
+          priority: queue.data.priority,
+          source: at([poolName, 'queues', queueName]),
+        };
+        pool.queues.push(q);
+      }
+      const priorities = pool.queues.filter((q) => q.priority !== undefined);
+      for (const [index, queue] of priorities.entries()) {
+        const twin = priorities.slice(0, index).find((other) => other.priority === queue.priority);
+        if (twin) issues.error(queue.source, `priority ${queue.priority} is also given to queue "${twin.name}"; Prefect keeps priorities unique within a pool`);
+      }
+      const earlier = pools.get(poolName);
+      if (earlier) issues.error(pool.source, `work pool "${poolName}" is already declared at ${earlier.source.file}:${earlier.source.line}`);
+      else pools.set(poolName, pool);
+    }
+  }
+  return [...pools.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}; a pool takes type, description, paused, concurrency_limit, base_job_template, queues; a queue takes description, paused, concurrency_limit, priority`;
+  }
+  if (issue.path.at(-1) === 'concurrency_limit') return 'must be an integer >= 0, or false for no limit';
+  return issue.message;
+}
+
+/** Placeholders Prefect fills from the pool's variables; `prefect.*` ones are resolved by the worker itself. */
+const PLACEHOLDER = /\{\{\s*([^{}]+?)\s*\}\}/g;
+
+export function templatePlaceholders(value: unknown, found = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    for (const match of value.matchAll(PLACEHOLDER)) {
+      const placeholder = match[1]!;
+      if (!placeholder.startsWith('prefect.') && !placeholder.startsWith('$')) found.add(placeholder);
+    }
+  } else if (Array.isArray(value)) {
+    for (const item of value) templatePlaceholders(item, found);
+  } else if (isObject(value)) {
+    for (const item of Object.values(value)) templatePlaceholders(item, found);
+  }
+  return found;
+}
+
+function loadTemplate(path: string, source: Source, issues: IssueList): { [key: string]: JsonValue } | undefined {
+  const text = readTextFile(path, { maxBytes: MAX_TEMPLATE_BYTES, what: 'base job template', key: source.key, rejectEmpty: true }, issues);
+  if (text === undefined) return undefined;
+  let template: unknown;
+  try {
+    template = JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const position = /position (\d+)/.exec(message);
+    const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
+    issues.error({ file: path, line, key: source.key }, `not valid JSON: ${message}`);
+    return undefined;
+  }
+  const at: Source = { file: path, key: source.key };
+  if (!isObject(template)) {
+    issues.error(at, 'a base job template is a JSON object with "job_configuration" and "variables"');
+    return undefined;
+  }
+  const { job_configuration: jobConfiguration, variables } = template;
+  if (!isObject(jobConfiguration) || !isObject(variables)) {
+    issues.error(at, 'a base job template needs both "job_configuration" (an object) and "variables" (a JSON schema object)');
+    return undefined;
+  }
+  const properties = isObject(variables.properties) ? variables.properties : {};
+  const undeclared = [...templatePlaceholders(jobConfiguration)].filter((placeholder) => !Object.hasOwn(properties, placeholder));
+  if (undeclared.length > 0) {
+    issues.error(
+      at,
+      `job_configuration uses ${undeclared.map((p) => `{{ ${p} }}`).join(', ')}, which ${undeclared.length === 1 ? 'is' : 'are'} not in variables.properties; declare ${undeclared.length === 1 ? 'it' : 'them'} there or remove the placeholder`,
+    );
+    return undefined;
+  }
+  return template as { [key: string]: JsonValue };
+}

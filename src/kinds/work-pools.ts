@@ -1,0 +1,183 @@
+// Work pools with their base job template, concurrency limit and queues. Only declared fields are
+// compared and written: a template or a limit the file does not mention is never reset.
+import type { DesiredQueue, DesiredWorkPool } from '../config/types.js';
+import { unwrap, type Api } from '../prefect/client.js';
+import type { components } from '../prefect/schema.js';
+import { chunks, jsonEqual } from '../reconcile/json.js';
+import type { Diff, FieldChange, Kind } from '../reconcile/types.js';
+
+type WorkPool = components['schemas']['WorkPoolResponse'];
+type WorkPoolUpdate = components['schemas']['WorkPoolUpdate'];
+type WorkPoolCreate = components['schemas']['WorkPoolCreate'];
+type WorkQueue = components['schemas']['WorkQueueResponse'];
+type WorkQueueUpdate = components['schemas']['WorkQueueUpdate'];
+
+export interface CurrentPool {
+  pool: WorkPool;
+  queues: Map<string, WorkQueue>;
+}
+
+const PAGE = 200;
+
+/** Reads pools by name in bulk; queues only for pools that declare some. */
+export async function readPools(api: Api, names: string[]): Promise<Map<string, WorkPool>> {
+  const found = new Map<string, WorkPool>();
+  for (const batch of chunks(names, PAGE)) {
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await unwrap(
+        api.client.POST('/work_pools/filter', { body: { work_pools: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset } }),
+      );
+      for (const pool of page) found.set(pool.name, pool);
+      if (page.length < PAGE) break;
+    }
+  }
+  return found;
+}
+
+async function readQueues(api: Api, pool: string): Promise<Map<string, WorkQueue>> {
+  const found = new Map<string, WorkQueue>();
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await unwrap(
+      api.client.POST('/work_pools/{work_pool_name}/queues/filter', {
+        params: { path: { work_pool_name: pool } },
+        body: { limit: PAGE, offset },
+      }),
+    );
+    for (const queue of page) found.set(queue.name, queue);
+    if (page.length < PAGE) break;
+  }
+  return found;
+}
+
+/** Prefect stores an empty description as null; both mean "none". */
+const sameDescription = (want: string, have: string | null | undefined): boolean => want === (have ?? '');
+
+/** The fields of a queue that differ from the declaration, as a PATCH body and as plan changes. */
+function queueUpdate(desired: DesiredQueue, current: WorkQueue | undefined): { body: WorkQueueUpdate; changes: FieldChange[] } {
+  const body: WorkQueueUpdate = {};
+  const changes: FieldChange[] = [];
+  const field = (name: string, from: unknown, to: unknown): void => {
+    changes.push(current ? { field: `queues.${desired.name}.${name}`, from: from ?? null, to } : { field: `queues.${desired.name}.${name}`, to });
+  };
+  if (desired.description !== undefined && !sameDescription(desired.description, current?.description)) {
+    body.description = desired.description;
+    field('description', current?.description, desired.description);
+  }
+  if (desired.paused !== undefined && desired.paused !== (current?.is_paused ?? false)) {
+    body.is_paused = desired.paused;
+    field('paused', current?.is_paused, desired.paused);
+  }
+  if (desired.concurrencyLimit !== undefined && desired.concurrencyLimit !== (current?.concurrency_limit ?? null)) {
+    body.concurrency_limit = desired.concurrencyLimit;
+    field('concurrency_limit', current?.concurrency_limit, desired.concurrencyLimit);
+  }
+  if (desired.priority !== undefined && desired.priority !== current?.priority) {
+    body.priority = desired.priority;
+    field('priority', current?.priority, desired.priority);
+  }
+  if (!current) changes.unshift({ field: `queues.${desired.name}`, to: 'new queue' });
+  return { body, changes };
+}
+
+/** The declared pool fields that differ from the server's pool. */
+function poolUpdate(desired: DesiredWorkPool, pool: WorkPool): { body: WorkPoolUpdate; changes: FieldChange[] } {
+  const body: WorkPoolUpdate = {};
+  const changes: FieldChange[] = [];
+  if (desired.description !== undefined && !sameDescription(desired.description, pool.description)) {
+    body.description = desired.description;
+    changes.push({ field: 'description', from: pool.description ?? null, to: desired.description });
+  }
+  if (desired.paused !== undefined && desired.paused !== pool.is_paused) {
+    body.is_paused = desired.paused;
+    changes.push({ field: 'paused', from: pool.is_paused, to: desired.paused });
+  }
+  if (desired.concurrencyLimit !== undefined && desired.concurrencyLimit !== (pool.concurrency_limit ?? null)) {
+    body.concurrency_limit = desired.concurrencyLimit;
+    changes.push({ field: 'concurrency_limit', from: pool.concurrency_limit ?? null, to: desired.concurrencyLimit });
+  }
+  if (desired.baseJobTemplate && !jsonEqual(desired.baseJobTemplate, pool.base_job_template ?? {})) {
+    body.base_job_template = desired.baseJobTemplate;
+    changes.push({ field: 'base_job_template', from: '(the server\'s template)', to: desired.baseJobTemplateFile });
+  }
+  return { body, changes };
+}
+
+export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
+  name: 'work-pool',
+  key: (desired) => desired.name,
+
+  async read(api, desired) {
+    const pools = await readPools(api, desired.map((d) => d.name));
+    const current = new Map<string, CurrentPool>();
+    for (const spec of desired) {
+      const pool = pools.get(spec.name);
+      if (!pool) continue;
+      current.set(spec.name, { pool, queues: spec.queues.length > 0 ? await readQueues(api, spec.name) : new Map() });
+    }
+    return current;
+  },
+
+  diff(desired, current): Diff {
+    if (!current) {
+      const changes: FieldChange[] = [{ field: 'type', to: desired.type }];
+      if (desired.concurrencyLimit !== undefined) changes.push({ field: 'concurrency_limit', to: desired.concurrencyLimit });
+      if (desired.baseJobTemplateFile) changes.push({ field: 'base_job_template', to: desired.baseJobTemplateFile });
+      for (const queue of desired.queues) changes.push(...queueUpdate(queue, undefined).changes);
+      return { action: 'create', changes };
+    }
+    const { pool, queues } = current;
+    if (pool.type !== desired.type) {
+      return {
+        action: 'update',
+        changes: [{ field: 'type', from: pool.type, to: desired.type }],
+        problem:
+          `the pool's type is "${pool.type}" on the server but "${desired.type}" in ${desired.source.file}; Prefect cannot change a pool's type. ` +
+          `Declare type = "${pool.type}", or delete the pool (prefect work-pool delete ${desired.name}) and run again`,
+      };
+    }
+    const { changes } = poolUpdate(desired, pool);
+    for (const queue of desired.queues) changes.push(...queueUpdate(queue, queues.get(queue.name)).changes);
+    return { action: changes.length > 0 ? 'update' : 'noop', changes };
+  },
+
+  async apply(api, item, desired, current) {
+    if (item.action === 'create' && !current) {
+      const body: WorkPoolCreate = { name: desired.name, type: desired.type };
+      if (desired.description !== undefined) body.description = desired.description;
+      if (desired.paused !== undefined) body.is_paused = desired.paused;
+      if (desired.concurrencyLimit !== undefined) body.concurrency_limit = desired.concurrencyLimit;
+      if (desired.baseJobTemplate) body.base_job_template = desired.baseJobTemplate;
+      await unwrap(api.client.POST('/work_pools/', { body }));
+      // Prefect creates the `default` queue with every pool; read it so it is patched, not created.
+      await applyQueues(api, desired, await readQueues(api, desired.name));
+      return;
+    }
+    const { body } = poolUpdate(desired, current!.pool);
+    if (Object.keys(body).length > 0) {
+      await unwrap(api.client.PATCH('/work_pools/{name}', { params: { path: { name: desired.name } }, body }));
+    }
+    await applyQueues(api, desired, current!.queues);
+  },
+};
+
+async function applyQueues(api: Api, desired: DesiredWorkPool, current: Map<string, WorkQueue>): Promise<void> {
+  for (const queue of desired.queues) {
+    const existing = current.get(queue.name);
+    const { body } = queueUpdate(queue, existing);
+    if (!existing) {
+      await unwrap(
+        api.client.POST('/work_pools/{work_pool_name}/queues', {
+          params: { path: { work_pool_name: desired.name } },
+          body: { ...body, name: queue.name },
+        }),
+      );
+    } else if (Object.keys(body).length > 0) {
+      await unwrap(
+        api.client.PATCH('/work_pools/{work_pool_name}/queues/{name}', {
+          params: { path: { work_pool_name: desired.name, name: queue.name } },
+          body,
+        }),
+      );
+    }
+  }
+}
