@@ -1,24 +1,37 @@
 // Tag concurrency limits. Since Prefect 3.4.19 a tag limit is the global limit named `tag:<tag>`;
-// the v1 routes are the adapter that speaks in tags, and its POST is an upsert.
+// the v1 routes are the adapter that speaks in tags, and its POST is an upsert. Older servers
+// keep tag limits apart from global ones: there a run re-sends each limit (harmless upserts).
 import type { DesiredTagLimit } from '../config/types.js';
 import { unwrap } from '../prefect/client.js';
 import type { components } from '../prefect/schema.js';
 import type { Diff, Kind } from '../reconcile/types.js';
 
-type ConcurrencyLimit = components['schemas']['ConcurrencyLimit'];
+type GlobalLimit = components['schemas']['GlobalConcurrencyLimitResponse'];
+
+/** The tag limit as this kind compares it. */
+interface TagLimit {
+  tag: string;
+  limit: number;
+}
 
 const PAGE = 200;
+/** Since Prefect 3.4.19 a tag limit is the global limit named `tag:<tag>`. */
+const TAG_PREFIX = 'tag:';
 
-export const tagLimitsKind: Kind<DesiredTagLimit, ConcurrencyLimit> = {
+export const tagLimitsKind: Kind<DesiredTagLimit, TagLimit> = {
   name: 'tag-limit',
   key: (desired) => desired.tag,
 
   async read(api) {
-    // The v1 filter has no tag filter: page through all tag limits (one request per 200).
-    const found = new Map<string, ConcurrencyLimit>();
+    // Read through v2, where paging is sound: the v1 filter pages over all global limits and
+    // then drops the non-tag rows, so a short or empty page does not mean the end. Neither
+    // filter takes a name, so this is one request per 200 global limits.
+    const found = new Map<string, TagLimit>();
     for (let offset = 0; ; offset += PAGE) {
-      const page = await unwrap(api.client.POST('/concurrency_limits/filter', { body: { limit: PAGE, offset } }));
-      for (const limit of page) found.set(limit.tag, limit);
+      const page: GlobalLimit[] = await unwrap(api.client.POST('/v2/concurrency_limits/filter', { body: { limit: PAGE, offset } }));
+      for (const row of page) {
+        if (row.name.startsWith(TAG_PREFIX)) found.set(row.name.slice(TAG_PREFIX.length), { tag: row.name.slice(TAG_PREFIX.length), limit: row.limit });
+      }
       if (page.length < PAGE) break;
     }
     return found;
@@ -26,8 +39,8 @@ export const tagLimitsKind: Kind<DesiredTagLimit, ConcurrencyLimit> = {
 
   diff(desired, current): Diff {
     if (!current) return { action: 'create', changes: [{ field: 'limit', to: desired.limit }] };
-    if (current.concurrency_limit === desired.limit) return { action: 'noop', changes: [] };
-    return { action: 'update', changes: [{ field: 'limit', from: current.concurrency_limit, to: desired.limit }] };
+    if (current.limit === desired.limit) return { action: 'noop', changes: [] };
+    return { action: 'update', changes: [{ field: 'limit', from: current.limit, to: desired.limit }] };
   },
 
   async apply(api, _item, desired) {
