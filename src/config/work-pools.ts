@@ -51,7 +51,10 @@ export function loadWorkPools(sections: RawSection[], issues: IssueList): Desire
       if (poolName.toLowerCase().startsWith('prefect')) issues.error(at([poolName]), 'pool names may not start with "prefect" (Prefect reserves them)');
       const parsed = poolSchema.safeParse(raw);
       if (!parsed.success) {
-        for (const issue of parsed.error.issues) issues.error(at([poolName, ...issue.path.map(String)]), describeZodIssue(issue));
+        reportZodIssues(parsed.error.issues, [poolName], at, issues);
+        // Still check the queues, so that every problem is reported in one run.
+        const queues = (raw as { queues?: unknown } | undefined)?.queues;
+        if (isObject(queues)) for (const [queueName, rawQueue] of Object.entries(queues)) parseQueue(poolName, queueName, rawQueue, at, issues);
         continue;
       }
       const spec = parsed.data;
@@ -70,22 +73,8 @@ export function loadWorkPools(sections: RawSection[], issues: IssueList): Desire
         pool.baseJobTemplate = loadTemplate(templateFile, at([poolName, 'base_job_template']), issues);
       }
       for (const [queueName, rawQueue] of Object.entries(spec.queues ?? {})) {
-        const queueNameCheck = name.safeParse(queueName);
-        if (!queueNameCheck.success) issues.error(at([poolName, 'queues', queueName]), `queue name ${queueNameCheck.error.issues[0]?.message}`);
-        const queue = queueSchema.safeParse(rawQueue);
-        if (!queue.success) {
-          for (const issue of queue.error.issues) issues.error(at([poolName, 'queues', queueName, ...issue.path.map(String)]), describeZodIssue(issue));
-          continue;
-        }
-        const q: DesiredQueue = {
-          name: queueName,
-          description: queue.data.description,
-          paused: queue.data.paused,
-          concurrencyLimit: queue.data.concurrency_limit === false ? null : queue.data.concurrency_limit,
-          priority: queue.data.priority,
-          source: at([poolName, 'queues', queueName]),
-        };
-        pool.queues.push(q);
+        const queue = parseQueue(poolName, queueName, rawQueue, at, issues);
+        if (queue) pool.queues.push(queue);
       }
       const priorities = pool.queues.filter((q) => q.priority !== undefined);
       for (const [index, queue] of priorities.entries()) {
@@ -100,13 +89,45 @@ export function loadWorkPools(sections: RawSection[], issues: IssueList): Desire
   return [...pools.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+type At = (path: Array<string | number>) => Source;
+
+function parseQueue(poolName: string, queueName: string, raw: unknown, at: At, issues: IssueList): DesiredQueue | undefined {
+  const nameCheck = name.safeParse(queueName);
+  if (!nameCheck.success) issues.error(at([poolName, 'queues', queueName]), `queue name ${nameCheck.error.issues[0]?.message}`);
+  const queue = queueSchema.safeParse(raw);
+  if (!queue.success) {
+    reportZodIssues(queue.error.issues, [poolName, 'queues', queueName], at, issues);
+    return undefined;
+  }
+  return {
+    name: queueName,
+    description: queue.data.description,
+    paused: queue.data.paused,
+    concurrencyLimit: queue.data.concurrency_limit === false ? null : queue.data.concurrency_limit,
+    priority: queue.data.priority,
+    source: at([poolName, 'queues', queueName]),
+  };
+}
+
+/** Each problem at its own key: an unknown key is reported at its line, not at the table's. */
+function reportZodIssues(zodIssues: z.core.$ZodIssue[], prefix: string[], at: At, issues: IssueList): void {
+  for (const issue of zodIssues) {
+    const path = [...prefix, ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) issues.error(at([...path, key]), describeZodIssue(issue, key));
+    } else {
+      issues.error(at(path), describeZodIssue(issue));
+    }
+  }
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function describeZodIssue(issue: z.core.$ZodIssue): string {
+function describeZodIssue(issue: z.core.$ZodIssue, key?: string): string {
   if (issue.code === 'unrecognized_keys') {
-    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}; a pool takes type, description, paused, concurrency_limit, base_job_template, queues; a queue takes description, paused, concurrency_limit, priority`;
+    return `unknown key \`${key}\`; a pool takes type, description, paused, concurrency_limit, base_job_template, queues; a queue takes description, paused, concurrency_limit, priority`;
   }
   if (issue.path.at(-1) === 'concurrency_limit') return 'must be an integer >= 0, or false for no limit';
   return issue.message;
