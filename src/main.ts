@@ -40,6 +40,8 @@ interface CliOptions {
   secretsDir: string[];
   secret: string[];
   limits: string[];
+  deployments: string[];
+  flowsDir?: string;
   fromEnv: string[];
   stringValues?: boolean;
   keepTrailingNewline?: boolean;
@@ -59,7 +61,9 @@ function addInputOptions(command: Command): Command {
     .option('-s, --secrets <NAME_FILE...>', 'environment variables holding secret file paths (S3_USER_FILE -> block "s3-user")', collect, [])
     .option('--secrets-dir <dir>', 'every file in this directory becomes a secret named after the file', collect, [])
     .option('--secret <name=path>', 'one secret block from a file', collect, [])
-    .option('-l, --limits <file>', 'limits manifest TOML (tag concurrency limits); repeatable', collect, [])
+    .option('-l, --limits <file>', 'limits manifest TOML (tag limits, work pools); repeatable', collect, [])
+    .option('-d, --deployments <file>', 'prefect.yaml with deployments; repeatable', collect, [])
+    .option('--flows-dir <dir>', 'where the flow files of the entrypoints are: flow names and parameter schemas are read from them')
     .option('--from-env <NAME>', 'declare a variable whose value comes only from the environment variable NAME', collect, [])
     .option('--string-values', 'write every variable value as a string, as the old tool did')
     .option('--keep-trailing-newline', 'keep the final newline of secret files')
@@ -78,7 +82,7 @@ function addServerOptions(command: Command): Command {
 
 function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOptions) => Promise<void>): Command {
   const program = new Command('openem-config')
-    .description('Bring a Prefect 3 server to the state declared in files: variables, secret blocks and tag concurrency limits.')
+    .description('Bring a Prefect 3 server to the state declared in files: variables, secret blocks, tag concurrency limits, work pools and deployments.')
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -145,6 +149,8 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     secretsDirs: options.secretsDir,
     secretPairs: options.secret,
     limits: options.limits,
+    deployments: options.deployments,
+    flowsDir: options.flowsDir,
     fromEnv: options.fromEnv,
     stringValues: options.stringValues ?? false,
     keepTrailingNewline: options.keepTrailingNewline ?? false,
@@ -187,7 +193,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     io.stdout(`${JSON.stringify(toJson(outcome, code), null, 2)}\n`);
   } else if (command === 'validate') {
     const d = outcome.desired;
-    io.stdout(`Inputs are valid: ${d.variables} variables, ${d.secrets} secrets, ${d.tagLimits} tag limits, ${d.workPools} work pools.\n`);
+    io.stdout(`Inputs are valid: ${d.variables} variables, ${d.secrets} secrets, ${d.tagLimits} tag limits, ${d.workPools} work pools, ${d.deployments} deployments.\n`);
   } else if (command === 'plan') {
     io.stdout(renderPlan(outcome.planned ?? []));
   } else {

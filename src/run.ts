@@ -5,12 +5,14 @@ import { loadLimits } from './config/limits.js';
 import { loadSecrets } from './config/secrets.js';
 import type { DesiredState } from './config/types.js';
 import { loadVariables } from './config/variables.js';
-import { IssueList, UsageError, type ConfigIssue } from './errors.js';
+import { ConfigError, IssueList, UsageError, type ConfigIssue } from './errors.js';
 import { createSecretsKind } from './kinds/secrets.js';
 import { tagLimitsKind } from './kinds/tag-limits.js';
 import { variablesKind } from './kinds/variables.js';
 import { workPoolsKind } from './kinds/work-pools.js';
 import { loadWorkPools } from './config/work-pools.js';
+import { loadDeployments } from './config/deployments.js';
+import { createDeploymentsKind } from './kinds/deployments.js';
 import type { Logger } from './log.js';
 import { createApi } from './prefect/client.js';
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
@@ -25,6 +27,8 @@ export interface RunOptions {
   secretsDirs: string[];
   secretPairs: string[];
   limits: string[];
+  deployments: string[];
+  flowsDir?: string | undefined;
   fromEnv: string[];
   stringValues: boolean;
   keepTrailingNewline: boolean;
@@ -46,7 +50,7 @@ export interface RunContext {
 export interface RunOutcome {
   command: Command;
   warnings: ConfigIssue[];
-  desired: { variables: number; secrets: number; tagLimits: number; workPools: number };
+  desired: { variables: number; secrets: number; tagLimits: number; workPools: number; deployments: number };
   server?: { url: string; version: string };
   planned?: PlannedKind[];
   results?: ItemResult[];
@@ -57,9 +61,15 @@ export interface RunOutcome {
 /** Reads and validates every input file; throws ConfigError with all problems at once. */
 export function loadInputs(options: RunOptions, env: Record<string, string | undefined>): { state: DesiredState; connection?: Connection; warnings: ConfigIssue[] } {
   const declared =
-    options.variables.length + options.secrets.length + options.secretsDirs.length + options.secretPairs.length + options.limits.length + options.fromEnv.length;
+    options.variables.length +
+    options.secrets.length +
+    options.secretsDirs.length +
+    options.secretPairs.length +
+    options.limits.length +
+    options.deployments.length +
+    options.fromEnv.length;
   if (declared === 0) {
-    throw new UsageError('nothing to do: give at least one input (-v VARS.toml, -s NAME_FILE..., --secrets-dir, --secret, -l LIMITS.toml). See --help.');
+    throw new UsageError('nothing to do: give at least one input (-v VARS.toml, -s NAME_FILE..., --secrets-dir, --secret, -l LIMITS.toml, -d prefect.yaml). See --help.');
   }
   const issues = new IssueList();
   const variables = loadVariables(options.variables, { env, stringValues: options.stringValues, fromEnv: options.fromEnv }, issues);
@@ -75,15 +85,51 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
   );
   const { tagLimits, workPools: poolSections } = loadLimits(options.limits, issues);
   const workPools = loadWorkPools(poolSections, issues);
+  const deployments = loadDeployments(options.deployments, { env, flowsDir: options.flowsDir }, issues);
+  checkDeclaredReferences(deployments, { variables, secrets, workPools }, issues, options.command === 'validate');
   const connection = options.command === 'validate' ? undefined : loadConnection(env, options.apiUrl, issues);
   issues.throwIfAny();
-  return { state: { variables, secrets, tagLimits, workPools }, connection, warnings: issues.warnings };
+  return { state: { variables, secrets, tagLimits, workPools, deployments }, connection, warnings: issues.warnings };
+}
+
+/**
+ * Cross-checks that need no server. What the inputs do not declare may still exist on the
+ * server; that is checked while planning.
+ */
+function checkDeclaredReferences(
+  deployments: DesiredState['deployments'],
+  declared: Pick<DesiredState, 'variables' | 'secrets' | 'workPools'>,
+  issues: IssueList,
+  offline: boolean,
+): void {
+  const undeclaredSchema = deployments.filter((d) => d.parameterSchema === undefined);
+  for (const deployment of undeclaredSchema) {
+    issues.warn(
+      deployment.source,
+      `no parameter_openapi_schema and no --flows-dir: the server's schema is kept (a new deployment gets an empty one, not enforced); add flow files with --flows-dir to derive it`,
+    );
+  }
+  if (!offline) return;
+  // Offline, what the inputs do not declare cannot be looked up: say what apply will need.
+  const pools = new Set(declared.workPools.map((p) => p.name));
+  const secrets = new Set(declared.secrets.map((s) => s.name));
+  const variables = new Set(declared.variables.map((v) => v.name));
+  for (const deployment of deployments) {
+    if (deployment.workPoolName && !pools.has(deployment.workPoolName)) {
+      issues.warn(deployment.source, `work pool "${deployment.workPoolName}" is not declared here; it must exist on the server`);
+    }
+    for (const ref of deployment.references) {
+      const known = ref.kind === 'secret' ? secrets.has(ref.name) : ref.kind === 'variable' ? variables.has(ref.name) : true;
+      if (!known) issues.warn(ref.source, `${ref.kind} "${ref.name}" is not declared here; it must exist on the server`);
+    }
+  }
 }
 
 export async function run(options: RunOptions, context: RunContext): Promise<RunOutcome> {
   const { logger } = context;
   const { state, connection, warnings } = loadInputs(options, context.env);
-  for (const warning of warnings) logger.warn({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
+  // Warnings reach the user in the report (stderr, or the JSON document); the log keeps the event.
+  for (const warning of warnings) logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
   const outcome: RunOutcome = {
     command: options.command,
     warnings,
@@ -92,6 +138,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
       secrets: state.secrets.length,
       tagLimits: state.tagLimits.length,
       workPools: state.workPools.length,
+      deployments: state.deployments.length,
     },
   };
   logger.info({ event: 'inputs.valid', ...outcome.desired }, 'inputs are valid');
@@ -111,14 +158,24 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   outcome.server = { url: connection.apiUrl, version };
   logger.info({ event: 'server.ready', url: connection.apiUrl, version }, `Prefect ${version} at ${connection.apiUrl} is ready`);
 
-  // Dependency order: secrets and variables before what may refer to them.
+  // Dependency order: secrets and variables before what may refer to them, pools before deployments.
+  const deploymentsKind = createDeploymentsKind({ pools: state.workPools, secrets: state.secrets, variables: state.variables });
   const kinds: KindInput[] = [
     { kind: variablesKind, desired: state.variables } as KindInput,
     { kind: createSecretsKind(), desired: state.secrets } as KindInput,
     { kind: tagLimitsKind, desired: state.tagLimits } as KindInput,
     { kind: workPoolsKind, desired: state.workPools } as KindInput,
+    { kind: deploymentsKind, desired: state.deployments } as KindInput,
   ];
   outcome.planned = await planKinds(api, kinds, logger);
+  // What the deployments refer to is only known after reading the server: still before any write.
+  const referenceIssues = deploymentsKind.issues();
+  for (const warning of referenceIssues.filter((i) => i.severity === 'warning')) {
+    logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
+    outcome.warnings.push(warning);
+  }
+  const referenceErrors = referenceIssues.filter((i) => i.severity !== 'warning');
+  if (referenceErrors.length > 0) throw new ConfigError(referenceErrors);
   const pending = outcome.planned.flatMap((kind) => kind.items).filter((item) => item.action !== 'noop').length;
   logger.info({ event: 'plan', pending }, `${pending} change${pending === 1 ? '' : 's'} to make`);
 

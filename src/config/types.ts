@@ -30,6 +30,7 @@ export interface DesiredState {
   secrets: DesiredSecret[];
   tagLimits: DesiredTagLimit[];
   workPools: DesiredWorkPool[];
+  deployments: DesiredDeployment[];
 }
 
 /** The `Source.file` of a problem in a command-line argument rather than in a file. */

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { Templater, type PathPart } from '../../src/config/templating.js';
+import type { JsonValue } from '../../src/config/types.js';
+import { IssueList, type Source } from '../../src/errors.js';
+
+const FILE = 'prefect.yaml';
+/** Each value sits on the line given by the depth of its path, which is enough to tell places apart. */
+const locate = (path: readonly PathPart[]): Source => ({ file: FILE, line: path.length, key: path.join('.') });
+
+function templater(env: Record<string, string | undefined> = {}) {
+  const issues = new IssueList();
+  return { templater: new Templater({ env, issues }), issues };
+}
+
+function resolve(value: JsonValue, env: Record<string, string | undefined> = {}) {
+  const { templater: t, issues } = templater(env);
+  const result = t.resolve(value, ['job_variables'], locate);
+  t.finish();
+  return { ...result, issues: issues.items };
+}
+
+describe('Templater.resolve', () => {
+  it('replaces {{ $NAME }} whole or inside text, always with a string', () => {
+    const env = { IMAGE: 'ghcr.io/x/runtime:1.2', HOST: '/srv/scratch', TARGET: '/scratch', COUNT: '4' };
+    expect(resolve({ image: '{{ $IMAGE }}', volumes: ['{{$HOST}}:{{  $TARGET  }}'], workers: '{{ $COUNT }}' }, env)).toEqual({
+      value: { image: 'ghcr.io/x/runtime:1.2', volumes: ['/srv/scratch:/scratch'], workers: '4' },
+      references: [],
+      complete: true,
+      issues: [],
+    });
+  });
+
+  it('leaves values without placeholders, numbers, booleans, null and keys alone', () => {
+    const value = { '{{ $KEY }}': 1, flag: true, nothing: null, text: 'a {b} c', list: [2.5, 'x'] };
+    expect(resolve(value)).toEqual({ value, references: [], complete: true, issues: [] });
+  });
+
+  it('keeps prefect.blocks, prefect.variables and ctx placeholders and records the references', () => {
+    const value = {
+      user: '{{ prefect.blocks.secret.github-user }}',
+      bucket: '{{ prefect.blocks.s3-bucket.archive.bucket_name }}',
+      url: 'https://{{ prefect.variables.scicat_host }}/api',
+      run: '{{ ctx.flow_run.id }}',
+    };
+    expect(resolve(value)).toEqual({
+      value,
+      references: [
+        { kind: 'secret', name: 'github-user', source: { file: FILE, line: 2, key: 'job_variables.user' } },
+        { kind: 'block', name: 's3-bucket/archive', source: { file: FILE, line: 2, key: 'job_variables.bucket' } },
+        { kind: 'variable', name: 'scicat_host', source: { file: FILE, line: 2, key: 'job_variables.url' } },
+      ],
+      complete: true,
+      issues: [],
+    });
+  });
+
+  it('reads a bare {{ NAME }} from the environment with a warning suggesting {{ $NAME }}', () => {
+    const { value, issues } = resolve({ volumes: ['/srv:{{ ARCHIVER_SCRATCH_FOLDER }}'] }, { ARCHIVER_SCRATCH_FOLDER: '/scratch' });
+    expect(value).toEqual({ volumes: ['/srv:/scratch'] });
+    expect(issues).toEqual([
+      {
+        file: FILE,
+        line: 3,
+        key: 'job_variables.volumes.0',
+        severity: 'warning',
+        message: expect.stringContaining('`{{ ARCHIVER_SCRATCH_FOLDER }}` is read from environment variable ARCHIVER_SCRATCH_FOLDER; write `{{ $ARCHIVER_SCRATCH_FOLDER }}`'),
+      },
+    ]);
+  });
+
+  it('reports an unset or empty variable once, at its first use, listing the other places', () => {
+    const { templater: t, issues } = templater({ EMPTY: '', SET: 'yes' });
+    const first = t.resolve({ a: '{{ $MISSING }}', b: { c: 'x-{{ $MISSING }}' }, d: '{{ $EMPTY }}' }, [], locate);
+    expect(first).toMatchObject({ value: { a: '{{ $MISSING }}', b: { c: 'x-{{ $MISSING }}' } }, complete: false });
+    t.resolve(['{{ $MISSING }}'], ['other'], (path) => ({ file: 'other.yaml', line: 7, key: path.join('.') }));
+    expect(t.resolve('{{ $SET }}', [], locate).complete).toBe(true);
+    expect(issues.items).toEqual([]);
+    t.finish();
+    expect(issues.items).toEqual([
+      {
+        file: FILE,
+        line: 1,
+        key: 'a',
+        severity: 'error',
+        message: 'environment variable MISSING is not set or is empty (also used at prefect.yaml:2, other.yaml:7); set it for openem-config, or write the value here',
+      },
+      { file: FILE, line: 1, key: 'd', severity: 'error', message: expect.stringContaining('environment variable EMPTY is not set or is empty;') },
+    ]);
+  });
+
+  it('refuses step outputs, blocks inside text, unknown prefect.* and malformed placeholders', () => {
+    const { issues } = resolve(
+      {
+        image: '{{ build-image.image }}',
+        login: 'user:{{ prefect.blocks.secret.password }}',
+        other: '{{ prefect.deployment.name }}',
+        shell: '{{ $HOME:-/root }}',
+        badBlock: '{{ prefect.blocks.Secret }}',
+        badVariable: '{{ prefect.variables.My.Var }}',
+        badEnv: '{{ $1ABC }}',
+      },
+      { HOME: '/root' },
+    );
+    const messages = issues.map((issue) => `${issue.key}: ${issue.message}`);
+    expect(messages).toEqual([
+      expect.stringMatching(/^job_variables.image: `\{\{ build-image.image \}\}` is not something openem-config can fill in: it looks like the output of a build or push step/),
+      expect.stringMatching(/^job_variables.login: `\{\{ prefect.blocks.secret.password \}\}` must be the whole value, without text around it/),
+      expect.stringMatching(/^job_variables.other: `\{\{ prefect.deployment.name \}\}` is not a Prefect placeholder/),
+      expect.stringMatching(/^job_variables.shell: `\{\{ \$HOME:-\/root \}\}` is not a placeholder: write `\{\{ \$NAME \}\}`/),
+      expect.stringMatching(/^job_variables.badBlock: `\{\{ prefect.blocks.Secret \}\}` must name a block as/),
+      expect.stringMatching(/^job_variables.badVariable: `\{\{ prefect.variables.My.Var \}\}` must name a variable as/),
+      expect.stringMatching(/^job_variables.badEnv: `\{\{ \$1ABC \}\}` does not name an environment variable/),
+    ]);
+    expect(issues.every((issue) => issue.severity === 'error')).toBe(true);
+  });
+
+  it('does not expand a placeholder inside an environment value, and says so without showing the value', () => {
+    const { value, issues } = resolve({ a: '{{ $OUTER }}' }, { OUTER: 'secret-{{ $INNER }}' });
+    expect(value).toEqual({ a: 'secret-{{ $INNER }}' });
+    expect(issues).toEqual([
+      {
+        file: FILE,
+        line: 2,
+        key: 'job_variables.a',
+        severity: 'error',
+        message: 'the value of environment variable OUTER holds a `{{ }}` placeholder, which is not resolved again; give the final value',
+      },
+    ]);
+  });
+
+  it('keeps a key named __proto__ as data', () => {
+    const value = JSON.parse('{"__proto__": {"polluted": "{{ $X }}"}}') as JsonValue;
+    const result = resolve(value, { X: 'yes' }).value as Record<string, unknown>;
+    expect(Object.keys(result)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('Templater.references', () => {
+  it('records references but leaves environment variables and step outputs for the worker', () => {
+    const { templater: t, issues } = templater({});
+    const steps: JsonValue = [
+      { 'prefect.deployments.steps.git_clone': { id: 'clone', repository: '{{ $REPO }}', access_token: '{{ prefect.blocks.secret.git-token }}' } },
+      { 'prefect.deployments.steps.pip_install_requirements': { directory: '{{ clone.directory }}' } },
+    ];
+    expect(t.references(steps, ['pull'], locate)).toEqual([
+      { kind: 'secret', name: 'git-token', source: { file: FILE, line: 4, key: 'pull.0.prefect.deployments.steps.git_clone.access_token' } },
+    ]);
+    t.finish();
+    expect(issues.items).toEqual([]);
+  });
+});

@@ -1,0 +1,196 @@
+// Deployments from the example prefect.yaml against a real Prefect server: convergence, no-op
+// runs that keep schedules and scheduled runs, one PATCH per change, and input errors.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { EXIT } from '../../src/exit-codes.js';
+import { runCli } from '../helpers/cli.js';
+import { EXAMPLE_ENV, OLD_COMMAND_LINE, writeSecretFiles } from '../shared/example-cases.js';
+import { clearPoolsAndDeployments, clearServer, getJson, postJson } from '../shared/server.js';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const prefectYaml = join(repo, 'vars', 'prefect.yaml');
+const pools = join(repo, 'vars', 'work-pools_dev.toml');
+const apiUrl = () => inject('prefectApiUrl');
+
+const DEPLOY_ENV = {
+  PREFECT_RUNTIME_IMAGE: 'registry.example.org/archiver-runtime:2.1',
+  PREFECT_NETWORK: 'archiver_internal',
+  PREFECT_ARCHIVER_HOST_SCRATCH: '/data/scratch',
+  ARCHIVER_SCRATCH_FOLDER: '/scratch',
+};
+
+const env = (extra: Record<string, string> = {}) => ({ PREFECT_API_URL: apiUrl(), ...writeSecretFiles(), ...EXAMPLE_ENV, ...DEPLOY_ENV, ...extra });
+const everything = (deployments = prefectYaml) => [...OLD_COMMAND_LINE, '-l', pools, '-d', deployments];
+
+/** A copy of the example prefect.yaml, edited. */
+function editedYaml(edit: (text: string) => string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'openem-deploy-')), 'prefect.yaml');
+  writeFileSync(path, edit(readFileSync(prefectYaml, 'utf8')));
+  return path;
+}
+
+const SCHEDULES = `    schedules:
+      - cron: "0 3 * * *"
+        timezone: Europe/Zurich
+        slug: nightly
+      - interval: 3600
+`;
+const withSchedules = (text: string) => text.replace('    flow_name: create_test_dataset\n', `    flow_name: create_test_dataset\n${SCHEDULES}`);
+
+interface Deployment {
+  id: string;
+  name: string;
+  version: string;
+  job_variables: Record<string, unknown>;
+  pull_steps: unknown[];
+  global_concurrency_limit: { limit: number } | null;
+  concurrency_options: { collision_strategy: string } | null;
+  work_pool_name: string;
+  work_queue_name: string;
+  schedules: Array<{ id: string; slug: string | null; schedule: Record<string, unknown>; active: boolean }>;
+}
+
+const read = (flow: string, name: string) => getJson<Deployment>(apiUrl(), `/deployments/name/${flow}/${name}`);
+
+async function scheduledRuns(deploymentId: string): Promise<number> {
+  return postJson<number>(apiUrl(), '/flow_runs/count', {
+    deployments: { id: { any_: [deploymentId] } },
+    flow_runs: { state: { type: { any_: ['SCHEDULED'] } } },
+  });
+}
+
+describe('deployments from prefect.yaml', () => {
+  beforeEach(async () => {
+    await clearPoolsAndDeployments(apiUrl());
+    await clearServer(apiUrl());
+  });
+
+  it('converges the example and reads back as declared, secrets still placeholders', async () => {
+    const result = await runCli(everything(), { env: env() });
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain('deployments: 4 created, 0 updated, 0 unchanged, 0 failed');
+    const archival = await read('archive_datasetlist', 'datasets_archival');
+    expect(archival).toMatchObject({
+      version: '1.0.0',
+      work_pool_name: 'archival-docker-workpool',
+      work_queue_name: 'default',
+      global_concurrency_limit: { limit: 2 },
+      concurrency_options: { collision_strategy: 'ENQUEUE' },
+      pull_steps: [{ 'prefect.deployments.steps.set_working_directory': { directory: '/app/backend' } }],
+    });
+    expect(archival.job_variables).toEqual({
+      image: 'registry.example.org/archiver-runtime:2.1',
+      image_pull_policy: 'Never',
+      registry_credentials: {
+        registry_url: 'registry.example.org',
+        username: '{{ prefect.blocks.secret.github-user }}',
+        password: '{{ prefect.blocks.secret.github-password }}',
+      },
+      networks: ['archiver_internal'],
+      volumes: ['/data/scratch:/scratch'],
+    });
+    for (const [flow, name] of [
+      ['create_test_dataset', 'dataset_creation'],
+      ['end_to_end_test_flow', 'end_to_end_test'],
+      ['retrieve_datasetlist', 'datasets_retrieval'],
+    ] as const) {
+      expect((await read(flow, name)).name).toBe(name);
+    }
+    const again = await runCli(everything(), { env: env() });
+    expect(again.code).toBe(EXIT.ok);
+    expect(again.writes).toEqual([]);
+  });
+
+  it('keeps hand-added schedules and the scheduled runs of an unchanged deployment', async () => {
+    const yaml = editedYaml(withSchedules);
+    expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);
+    const deployment = await read('create_test_dataset', 'dataset_creation');
+    expect(deployment.schedules.map((s) => s.slug).sort()).toEqual(['nightly', 'openem-2']);
+    // As the UI does: a schedule without a slug.
+    await postJson(apiUrl(), `/deployments/${deployment.id}/schedules`, [{ schedule: { interval: 86400 }, active: true }]);
+    // Let the server schedule runs, as its scheduler service would.
+    await postJson(apiUrl(), `/deployments/${deployment.id}/schedule`, {});
+    const runs = await scheduledRuns(deployment.id);
+    expect(runs).toBeGreaterThan(0);
+
+    const noop = await runCli(everything(yaml), { env: env() });
+    expect(noop.code).toBe(EXIT.ok);
+    expect(noop.writes).toEqual([]);
+    expect((await read('create_test_dataset', 'dataset_creation')).schedules).toHaveLength(3);
+    expect(await scheduledRuns(deployment.id)).toBe(runs);
+  });
+
+  it('sends one PATCH of one deployment when one job variable changes', async () => {
+    expect((await runCli(everything(), { env: env() })).code).toBe(EXIT.ok);
+    // One job variable more for the retrieval deployment only (the last one in the file).
+    const yaml = editedYaml((text) => {
+      const at = text.lastIndexOf('      job_variables: *job_variables_with_scratch');
+      return `${text.slice(0, at)}      job_variables:\n        <<: *job_variables_with_scratch\n        mem_limit: 8g\n`;
+    });
+    const changed = await runCli(everything(yaml), { env: env() });
+    expect(changed.code).toBe(EXIT.ok);
+    const retrieval = await read('retrieve_datasetlist', 'datasets_retrieval');
+    expect(changed.writes.map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /deployments/${retrieval.id}`]);
+    expect(Object.keys(JSON.parse(changed.writes[0]!.body) as object)).toEqual(['job_variables']);
+    expect(retrieval.job_variables.mem_limit).toBe('8g');
+
+    const image = await runCli(everything(yaml), { env: env({ PREFECT_RUNTIME_IMAGE: 'registry.example.org/archiver-runtime:2.2' }) });
+    expect(image.code).toBe(EXIT.ok);
+    // The image is shared through a YAML anchor, so each deployment gets exactly one PATCH.
+    expect(image.writes).toHaveLength(4);
+    expect(image.writes.every((w) => w.method === 'PATCH' && JSON.parse(w.body).job_variables.image === 'registry.example.org/archiver-runtime:2.2')).toBe(true);
+  });
+
+  it('removes a schedule taken out of the file, updates a changed one, keeps slug-less ones', async () => {
+    const yaml = editedYaml(withSchedules);
+    expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);
+    const before = await read('create_test_dataset', 'dataset_creation');
+    await postJson(apiUrl(), `/deployments/${before.id}/schedules`, [{ schedule: { interval: 86400 }, active: true }]);
+    const edited = editedYaml((text) => withSchedules(text).replace('"0 3 * * *"', '"30 4 * * *"').replace('      - interval: 3600\n', ''));
+    const result = await runCli(everything(edited), { env: env() });
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.writes.map((w) => w.method).sort()).toEqual(['DELETE', 'PATCH']);
+    const after = await read('create_test_dataset', 'dataset_creation');
+    expect(after.schedules.map((s) => [s.slug, s.schedule.cron ?? s.schedule.interval]).sort()).toEqual([
+      [null, 86400],
+      ['nightly', '30 4 * * *'],
+    ]);
+  });
+
+  it('rejects the misplaced work_pool.concurrency_limit before any request', async () => {
+    const yaml = editedYaml((text) =>
+      text.replace('      job_variables: *job_variables\n\n  - name: end_to_end_test', '      job_variables: *job_variables\n      concurrency_limit: 2\n\n  - name: end_to_end_test'),
+    );
+    const result = await runCli(everything(yaml), { env: env() });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.requests).toEqual([]);
+    expect(result.stderr).toContain(`${yaml}:`);
+    expect(result.stderr).toContain('concurrency_limit');
+    expect(result.stderr).toContain('deployment level');
+  });
+
+  it('rejects a pool, a secret or a job variable the server cannot take, with no write', async () => {
+    const yaml = editedYaml((text) =>
+      text
+        .replace('name: retrieval-docker-workpool', 'name: no-such-pool')
+        .replace('image_pull_policy: Never', 'image_pull_policy: Sometimes')
+        .replace('prefect.blocks.secret.github-user', 'prefect.blocks.secret.gitlab-user'),
+    );
+    const result = await runCli(everything(yaml), { env: env() });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.writes).toEqual([]);
+    expect(result.stderr).toContain('work pool "no-such-pool" is neither declared');
+    expect(result.stderr).toContain('secret block "gitlab-user"');
+    expect(result.stderr).toContain('image_pull_policy: must be one of "IfNotPresent", "Always", "Never", found "Sometimes"');
+  });
+
+  it('rejects an environment placeholder that is not set, naming where it is used', async () => {
+    const result = await runCli(everything(), { env: env({ PREFECT_NETWORK: '' }) });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.requests).toEqual([]);
+    expect(result.stderr).toContain('PREFECT_NETWORK');
+    expect(result.stderr).toContain(prefectYaml);
+  });
+});
