@@ -1,6 +1,6 @@
 // npm run demo: the main job on an embedded default. Starts a local Prefect server from the
-// project's cached virtualenv, applies the example configuration in vars/ with the old command
-// line, then plans again to show that nothing is left to do. `npm run demo -- --keep` leaves the
+// project's cached virtualenv, applies the example configuration in vars/ (the old command line,
+// plus the work pools and the deployments), then plans again to show that nothing is left to do. `npm run demo -- --keep` leaves the
 // server running so you can look at it (Ctrl-C stops it).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,11 @@ const env: NodeJS.ProcessEnv = {
   PREFECT_API_URL: server.apiUrl,
   S3_ENDPOINT: 'http://minio:9000',
   S3_EXTERNAL_ENDPOINT: 'https://s3.example.org',
+  // What prefect.yaml takes from the environment, as a Compose file would pass it.
+  PREFECT_RUNTIME_IMAGE: 'registry.example.org/archiver-runtime:latest',
+  PREFECT_NETWORK: `${environment}_internal`,
+  PREFECT_ARCHIVER_HOST_SCRATCH: '/data/scratch',
+  ARCHIVER_SCRATCH_FOLDER: '/scratch',
 };
 for (const name of names) {
   const path = join(secrets, name.toLowerCase());
@@ -34,6 +39,11 @@ const args = [
   '-v', join(repo, 'vars', `vars_${environment}.toml`),
   '-s', ...names.map((name) => `${name}_FILE`),
   '-l', join(repo, 'vars', 'concurrency-limits.toml'),
+  '-l', join(repo, 'vars', `work-pools_${environment}.toml`),
+  '-d', join(repo, 'vars', 'prefect.yaml'),
+  // Stand-ins for the archiver's flow code, with its flow names and signatures: the parameter
+  // schemas are derived from them without running Python.
+  '--flows-dir', join(repo, 'test', 'fixtures', 'flows'),
 ];
 const cli = join(repo, 'bin', 'openem-config');
 let status = 0;

@@ -426,7 +426,7 @@ function readFlow(
     }
     issues.warn(at(), 'has no `entrypoint`, so workers cannot start its runs; add `entrypoint: path/to/file.py:function`');
   } else if (options.flowsDir !== undefined) {
-    const flow = analyzeEntrypoint(options.flowsDir, spec.entrypoint, at('entrypoint'), issues.issues);
+    const flow = analyzeEntrypoint(options.flowsDir, spec.entrypoint, at('entrypoint'), issues.issues, { flowName: spec.flow_name });
     if (!flow) return undefined;
     if (flowName !== undefined && flowName !== flow.flowName) {
       issues.error(

@@ -5,6 +5,12 @@
 // it reads the source with a small tokenizer and reproduces what Prefect 3.7.2 derives for the
 // annotations flows actually use. test/real/python-flow.test.ts compares the two on every fixture
 // flow, so any drift from Prefect shows up there first.
+//
+// Where reading cannot replace running: an annotation this reader does not know (a class from another
+// module, a pydantic model, an Enum, `Annotated[..., Field(...)]`) gets the open schema `{}` and a
+// warning, which is what Prefect itself deploys when it cannot import the flow's dependencies. A
+// default it cannot evaluate (a call, arithmetic) is an error instead: guessing would deploy a wrong
+// default, where a looser type only validates less.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -22,7 +28,7 @@ export interface FlowInfo {
   /** The flow's own description: `description=` of the decorator, else the cleaned docstring; absent when neither is known. */
   description?: string | undefined;
   /** The flow's own version: `version=` of the decorator, else the MD5 of the file, as Prefect computes it. */
-  version?: string | undefined;
+  version: string;
   /** Parameters whose schema had to be left open; the flow still deploys, but less precisely than with Prefect. */
   warnings: string[];
 }
@@ -32,12 +38,18 @@ export interface FlowProblem {
   line?: number | undefined;
 }
 
+/** What the deployment itself declares about its flow, for what the source alone cannot tell. */
+export interface DeclaredFlow {
+  /** `flow_name` of the deployment: taken when `@flow(name=...)` is not a literal (a variable, an f-string, `**options`). */
+  flowName?: string | undefined;
+}
+
 type Schema = { [key: string]: JsonValue };
 
 /** Finds `def`/`async def` <functionName> at module top level, its decorators and signature. Pure. */
-export function analyzeFlowSource(source: string, functionName: string): FlowInfo | FlowProblem {
+export function analyzeFlowSource(source: string, functionName: string, declared: DeclaredFlow = {}): FlowInfo | FlowProblem {
   try {
-    return analyzeModule(source, functionName);
+    return analyzeModule(source, functionName, declared);
   } catch (error) {
     if (error instanceof SourceProblem) return error.line === undefined ? { problem: error.message } : { problem: error.message, line: error.line };
     throw error;
@@ -48,7 +60,7 @@ export function analyzeFlowSource(source: string, functionName: string): FlowInf
  * Reads <flowsDir>/<path> of the `path:function` entrypoint and analyses the function. Problems become
  * errors at `source` (the deployment that names the entrypoint); open schemas become warnings.
  */
-export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: Source, issues: IssueList): FlowInfo | undefined {
+export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: Source, issues: IssueList, declared: DeclaredFlow = {}): FlowInfo | undefined {
   const colon = entrypoint.lastIndexOf(':');
   const path = entrypoint.slice(0, Math.max(colon, 0));
   const functionName = entrypoint.slice(colon + 1);
@@ -69,7 +81,7 @@ export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: 
     issues.error(source, `entrypoint \`${entrypoint}\`: the flow file ${file} ${why}; the path is taken relative to --flows-dir ${flowsDir}`);
     return undefined;
   }
-  const result = analyzeFlowSource(text, functionName);
+  const result = analyzeFlowSource(text, functionName, declared);
   if ('problem' in result) {
     const where = result.line === undefined ? file : `${file}:${result.line}`;
     issues.error(source, `entrypoint \`${entrypoint}\` (${where}): ${result.problem}`);
@@ -573,10 +585,11 @@ class ExpressionParser {
 function numberConstant(text: string): Expr {
   const digits = text.replace(/_/g, '');
   if (/[jJ]$/.test(digits)) return { kind: 'opaque', text };
-  const radix = /^0[xX]/.test(digits) ? 16 : /^0[oO]/.test(digits) ? 8 : /^0[bB]/.test(digits) ? 2 : 10;
-  if (radix !== 10) return intConstant(BigInt(digits), text);
-  if (/[.eE]/.test(digits)) return { kind: 'constant', type: 'float', value: Number(digits), text };
-  return intConstant(BigInt(digits), text);
+  if (/^0[xob]/i.test(digits)) return intConstant(BigInt(digits.toLowerCase()), text);
+  if (!/[.eE]/.test(digits)) return intConstant(BigInt(digits), text);
+  const value = Number(digits);
+  // 1e400 is inf in Python, which JSON cannot hold.
+  return Number.isFinite(value) ? { kind: 'constant', type: 'float', value, text } : { kind: 'opaque', text };
 }
 
 function intConstant(value: bigint, text: string): Expr {
@@ -593,6 +606,7 @@ type Binding = { kind: 'module'; path: string } | { kind: 'value'; expr: Expr } 
 type Scope = Map<string, Binding>;
 
 interface FunctionSite {
+  name: string;
   line: number;
   header: Token[];
   decorators: Expr[];
@@ -661,14 +675,14 @@ function scanModule(lines: LogicalLine[], functionName: string, source: string):
     }
     const name = defName(tokens);
     if (name !== undefined) {
-      const colon = splitTopLevel(tokens, ':');
-      if ((colon.at(-1) as Token[]).length === 0) bodyOf = indent;
+      const afterColon = inlineBody(tokens);
+      if (afterColon.length === 0) bodyOf = indent;
       if (indent === 0 && !isName(first, 'class')) {
         if (decorators.some(isFlowDecoratorText)) flowFunctions.push(name);
         if (name === functionName) {
           const next = lines[index + 1];
-          const afterColon = inlineBody(tokens);
           site = {
+            name,
             line: first.line,
             header: tokens,
             decorators,
@@ -687,7 +701,7 @@ function scanModule(lines: LogicalLine[], functionName: string, source: string):
     for (const statement of splitTopLevel(tokens, ';')) {
       if (isName(statement[0], 'import')) bindImport(statement, scope);
       else if (isName(statement[0], 'from')) futureAnnotations = bindFromImport(statement, scope) || futureAnnotations;
-      else bindAssignment(statement, indent === 0, scope, source);
+      else bindAssignment(statement, { topLevel: indent === 0, scope, source });
     }
   }
   return { site, futureAnnotations, flowFunctions };
@@ -744,7 +758,7 @@ function bindFromImport(statement: Token[], scope: Scope): boolean {
  * `NAME = value` at the top of the module binds a value (a constant for defaults, an alias for
  * annotations); any other assignment only hides what the name meant before.
  */
-function bindAssignment(statement: Token[], topLevel: boolean, scope: Scope, source: string): void {
+function bindAssignment(statement: Token[], { topLevel, scope, source }: { topLevel: boolean; scope: Scope; source: string }): void {
   const parts = splitTopLevel(statement, '=');
   const augmented = statement.find((token) => token.kind === 'op' && token.text.length > 1 && token.text.endsWith('=') && !['==', '!=', '<=', '>=', ':='].includes(token.text));
   if (augmented) {
@@ -784,7 +798,7 @@ function isFlowDecorator(decorator: Expr, scope: Scope): boolean {
   return isFlowDecoratorText(decorator) || path === 'prefect.flow' || path === 'prefect.flows.flow';
 }
 
-function analyzeModule(source: string, functionName: string): FlowInfo {
+function analyzeModule(source: string, functionName: string, declared: DeclaredFlow): FlowInfo {
   const lines = tokenize(source);
   const { site, futureAnnotations, flowFunctions } = scanModule(lines, functionName, source);
   if (!site) {
@@ -795,11 +809,15 @@ function analyzeModule(source: string, functionName: string): FlowInfo {
   if (!decorator) {
     throw new SourceProblem(`\`${functionName}\` is not decorated with @flow; ${DEF_NOTE}: decorate it, or point the entrypoint at a flow function`, site.line);
   }
-  const options = decoratorOptions(decorator, site, functionName);
+  const options = decoratorOptions(decorator, { site, declaredName: declared.flowName });
   const docstring = readDocstring(site.firstStatement, source);
   const cleaned = docstring === undefined ? undefined : cleandoc(docstring);
-  const env: TypeEnv = { scope: site.scope, forwardReference: false };
-  const { schema, warnings } = parameterSchema(site, source, env, futureAnnotations, cleaned === undefined ? new Map() : parameterDescriptions(cleaned));
+  const { schema, warnings } = parameterSchema({
+    site,
+    source,
+    futureAnnotations,
+    descriptions: cleaned === undefined ? new Map() : parameterDescriptions(cleaned),
+  });
   const description = options.description ?? (cleaned || undefined);
   return {
     flowName: options.name ?? functionName.replace(/_/g, '-'),
@@ -819,7 +837,7 @@ interface DecoratorOptions {
 }
 
 /** `name=`, `description=` and `version=` of `@flow(...)`; an empty or None value means Prefect's default. */
-function decoratorOptions(decorator: Expr, site: FunctionSite, functionName: string): DecoratorOptions {
+function decoratorOptions(decorator: Expr, { site, declaredName }: { site: FunctionSite; declaredName: string | undefined }): DecoratorOptions {
   if (decorator.kind !== 'call') return {};
   const keyword = (name: string): Expr | undefined => decorator.keywords.find((candidate) => candidate.name === name)?.value;
   const spread = decorator.keywords.some((candidate) => candidate.name === undefined);
@@ -830,9 +848,12 @@ function decoratorOptions(decorator: Expr, site: FunctionSite, functionName: str
     return typeof literal?.value === 'string' && literal.value !== '' ? literal.value : undefined;
   };
   const nameExpr = keyword('name');
+  const unreadable = nameExpr === undefined ? spread : literalValue(nameExpr, site.scope) === undefined;
+  // Only the running code knows such a name; the deployment's own `flow_name` is the next best source.
+  if (unreadable && declaredName !== undefined) return { name: declaredName, description: text('description'), version: text('version') };
   if (nameExpr === undefined && spread) {
     throw new SourceProblem(
-      `the flow name of \`${functionName}\` comes from \`**\` arguments of @flow and cannot be read without running the code; set \`flow_name\` in the deployment`,
+      `the flow name of \`${site.name}\` comes from \`**\` arguments of @flow and cannot be read without running the code; set \`flow_name\` in the deployment`,
       site.line,
     );
   }
@@ -840,7 +861,7 @@ function decoratorOptions(decorator: Expr, site: FunctionSite, functionName: str
     const literal = literalValue(nameExpr, site.scope);
     if (literal === undefined || (literal.value !== null && typeof literal.value !== 'string')) {
       throw new SourceProblem(
-        `the flow name of \`${functionName}\` is \`name=${nameExpr.text}\`, which is not a string literal and cannot be read without running the code; set \`flow_name\` in the deployment`,
+        `the flow name of \`${site.name}\` is \`name=${nameExpr.text}\`, which is not a string literal and cannot be read without running the code; set \`flow_name\` in the deployment`,
         site.line,
       );
     }
@@ -887,10 +908,16 @@ function signatureParameters(site: FunctionSite): Parameter[] {
   const pieces = splitTopLevel(inside, ',');
   if (pieces.length > 0 && (pieces.at(-1) as Token[]).length === 0) pieces.pop();
   const parameters: Parameter[] = [];
+  let keywordOnly = false;
+  let defaulted = false;
   for (const piece of pieces) {
     const first = piece[0];
-    if (piece.length === 1 && first?.kind === 'op' && (first.text === '/' || first.text === '*')) continue;
+    if (piece.length === 1 && first?.kind === 'op' && (first.text === '/' || first.text === '*')) {
+      keywordOnly ||= first.text === '*';
+      continue;
+    }
     const variadic = first?.kind === 'op' && (first.text === '*' || first.text === '**');
+    keywordOnly ||= variadic;
     const rest = variadic ? piece.slice(1) : piece;
     const [declaration = [], ...defaultParts] = splitTopLevel(rest, '=');
     const [nameTokens = [], ...annotationParts] = splitTopLevel(declaration, ':');
@@ -899,19 +926,23 @@ function signatureParameters(site: FunctionSite): Parameter[] {
       const text = piece.map((token) => token.text).join(' ');
       throw new SourceProblem(`the parameter \`${text}\` of the signature is not valid Python`, first?.line ?? site.line);
     }
+    // Python refuses to compile such a signature, so Prefect could never load the flow.
+    if (!keywordOnly && defaulted && defaultParts.length === 0) {
+      throw new SourceProblem(`the parameter \`${name.text}\` has no default but follows one that has: the signature is not valid Python`, name.line);
+    }
+    defaulted ||= defaultParts.length > 0;
     parameters.push({ name: name.text, line: name.line, variadic, annotation: annotationParts[0], default: defaultParts[0] });
   }
   return parameters;
 }
 
 /** Mirrors prefect.utilities.callables.parameter_schema + ParameterSchema.model_dump(exclude_unset=True). */
-function parameterSchema(
-  site: FunctionSite,
-  source: string,
-  env: TypeEnv,
-  futureAnnotations: boolean,
-  descriptions: Map<string, string>,
-): { schema: Schema; warnings: string[] } {
+function parameterSchema({ site, source, futureAnnotations, descriptions }: {
+  site: FunctionSite;
+  source: string;
+  futureAnnotations: boolean;
+  descriptions: Map<string, string>;
+}): { schema: Schema; warnings: string[] } {
   const properties: Schema = {};
   const required: string[] = [];
   const warnings: string[] = [];
@@ -931,7 +962,7 @@ function parameterSchema(
       try {
         // With `from __future__ import annotations` every annotation is a string that Prefect
         // evaluates, so a quoted annotation is a string inside a string: a nested forward reference.
-        schema = typeSchema(annotation, env, futureAnnotations, 0);
+        schema = typeSchema(annotation, { scope: site.scope, forwardReference: false, nested: futureAnnotations, depth: 0 });
       } catch (error) {
         if (!(error instanceof Unmappable)) throw error;
         if (error.reason !== undefined) {
@@ -1040,7 +1071,7 @@ class Unmappable extends Error {
   }
 }
 
-interface TypeEnv {
+interface NameContext {
   /** Module bindings at the `def`; undefined inside a forward reference. */
   scope: Scope | undefined;
   /**
@@ -1049,6 +1080,18 @@ interface TypeEnv {
    * module imported are not visible there, and Prefect falls back to `{}`; so do we.
    */
   forwardReference: boolean;
+}
+
+interface TypeContext extends NameContext {
+  /** Inside another type, where a quoted annotation is a forward reference rather than evaluated code. */
+  nested: boolean;
+  depth: number;
+}
+
+const MAX_DEPTH = 20;
+
+function innerContext(context: TypeContext): TypeContext {
+  return { ...context, nested: true, depth: context.depth + 1 };
 }
 
 const BUILTIN_NAMES = new Set(['str', 'int', 'float', 'bool', 'bytes', 'object', 'list', 'dict', 'tuple', 'set', 'frozenset']);
@@ -1081,7 +1124,7 @@ const TUPLE_TYPES = new Set(['builtins.tuple', 'typing.Tuple']);
 const NULL_SCHEMA: Schema = { type: 'null' };
 
 /** The dotted path a name or attribute chain refers to, e.g. `t.Optional` -> `typing.Optional`. */
-function qualifiedName(expr: Expr, env: TypeEnv): string | undefined {
+function qualifiedName(expr: Expr, env: NameContext): string | undefined {
   let path: string | undefined;
   if (expr.kind === 'name') {
     if (env.forwardReference) {
@@ -1098,21 +1141,21 @@ function qualifiedName(expr: Expr, env: TypeEnv): string | undefined {
   return path?.replace(/^typing_extensions\./, 'typing.');
 }
 
-function unmappable(expr: Expr, env: TypeEnv, why = 'is not a type openem-config can translate'): Unmappable {
+function unmappable(expr: Expr, env: NameContext, why = 'is not a type openem-config can translate'): Unmappable {
   return new Unmappable(env.forwardReference ? undefined : `the annotation \`${expr.text}\` ${why}`);
 }
 
 /** A module-level alias (`Ids = list[str]`) stands for its value. */
-function aliasOf(expr: Expr, env: TypeEnv): Expr | undefined {
+function aliasOf(expr: Expr, env: NameContext): Expr | undefined {
   if (expr.kind !== 'name' || env.forwardReference) return undefined;
   const binding = env.scope?.get(expr.id);
   return binding?.kind === 'value' ? binding.expr : undefined;
 }
 
-function typeSchema(expr: Expr, env: TypeEnv, nested: boolean, depth: number): Schema {
-  if (depth > 20) throw unmappable(expr, env, 'is nested too deeply');
+function typeSchema(expr: Expr, env: TypeContext): Schema {
+  if (env.depth > MAX_DEPTH) throw unmappable(expr, env, 'is nested too deeply');
   const alias = aliasOf(expr, env);
-  if (alias) return typeSchema(alias, env, nested, depth + 1);
+  if (alias) return typeSchema(alias, { ...env, depth: env.depth + 1 });
   switch (expr.kind) {
     case 'constant': {
       if (expr.type === 'none') return { ...NULL_SCHEMA };
@@ -1125,7 +1168,8 @@ function typeSchema(expr: Expr, env: TypeEnv, nested: boolean, depth: number): S
         if (error instanceof SourceProblem) throw unmappable(expr, env, 'is not a valid type expression');
         throw error;
       }
-      return typeSchema(inner, nested ? { scope: undefined, forwardReference: true } : env, true, depth + 1);
+      const namespace = env.nested ? { scope: undefined, forwardReference: true } : env;
+      return typeSchema(inner, innerContext({ ...env, ...namespace }));
     }
     case 'name':
     case 'attribute': {
@@ -1138,26 +1182,26 @@ function typeSchema(expr: Expr, env: TypeEnv, nested: boolean, depth: number): S
       throw unmappable(expr, env);
     }
     case 'union':
-      return unionSchema(unionMembers(expr, env), env, depth);
+      return unionSchema(unionMembers(expr, env), env);
     case 'subscript':
-      return genericSchema(expr, env, depth);
+      return genericSchema(expr, env);
     default:
       throw unmappable(expr, env);
   }
 }
 
-function genericSchema(expr: Extract<Expr, { kind: 'subscript' }>, env: TypeEnv, depth: number): Schema {
+function genericSchema(expr: Extract<Expr, { kind: 'subscript' }>, env: TypeContext): Schema {
   const path = qualifiedName(expr.value, env);
   const args = expr.index.kind === 'tuple' ? expr.index.items : [expr.index];
-  const inner = (arg: Expr): Schema => typeSchema(arg, env, true, depth + 1);
-  if (path === 'typing.Optional' || path === 'typing.Union') return unionSchema(unionMembers(expr, env), env, depth);
+  const inner = (arg: Expr): Schema => typeSchema(arg, innerContext(env));
+  if (path === 'typing.Optional' || path === 'typing.Union') return unionSchema(unionMembers(expr, env), env);
   if (path === 'typing.Literal') return literalSchema(expr, env);
   if (path === 'typing.Annotated') {
     // Plain values as metadata are notes for readers; pydantic ignores them. Anything else (Field,
     // constraints) changes the schema in ways this reader does not model.
     const [annotated, ...metadata] = args;
     if (!annotated || !metadata.every((item) => item.kind === 'constant')) throw unmappable(expr, env, 'carries metadata openem-config cannot translate');
-    return typeSchema(annotated, env, true, depth + 1);
+    return inner(annotated);
   }
   if (path !== undefined && LIST_TYPES.has(path) && args.length === 1) return { items: inner(args[0] as Expr), type: 'array' };
   if (path !== undefined && SET_TYPES.has(path) && args.length === 1) return { items: inner(args[0] as Expr), type: 'array', uniqueItems: true };
@@ -1190,27 +1234,28 @@ function dictSchema(keys: Schema, values: Schema): Schema {
 }
 
 /** The members of a union, flattened the way `typing.Union` flattens nested unions and Optionals. */
-function unionMembers(expr: Expr, env: TypeEnv, depth = 0): Expr[] {
-  if (depth > 20) throw unmappable(expr, env, 'is nested too deeply');
+function unionMembers(expr: Expr, env: TypeContext): Expr[] {
+  if (env.depth > MAX_DEPTH) throw unmappable(expr, env, 'is nested too deeply');
+  const deeper = { ...env, depth: env.depth + 1 };
   const alias = aliasOf(expr, env);
-  if (alias) return unionMembers(alias, env, depth + 1);
-  if (expr.kind === 'union') return [...unionMembers(expr.left, env, depth + 1), ...unionMembers(expr.right, env, depth + 1)];
+  if (alias) return unionMembers(alias, deeper);
+  if (expr.kind === 'union') return [...unionMembers(expr.left, deeper), ...unionMembers(expr.right, deeper)];
   if (expr.kind === 'subscript') {
     const path = qualifiedName(expr.value, env);
     const args = expr.index.kind === 'tuple' ? expr.index.items : [expr.index];
     if (path === 'typing.Optional') {
       if (args.length !== 1) throw unmappable(expr, env, 'must have exactly one argument');
-      return [...unionMembers(args[0] as Expr, env, depth + 1), { kind: 'constant', type: 'none', value: null, text: 'None' }];
+      return [...unionMembers(args[0] as Expr, deeper), { kind: 'constant', type: 'none', value: null, text: 'None' }];
     }
-    if (path === 'typing.Union') return args.flatMap((arg) => unionMembers(arg, env, depth + 1));
+    if (path === 'typing.Union') return args.flatMap((arg) => unionMembers(arg, deeper));
   }
   return [expr];
 }
 
 /** pydantic: None members make the union nullable (`null` last); the others become a flattened anyOf. */
-function unionSchema(members: Expr[], env: TypeEnv, depth: number): Schema {
+function unionSchema(members: Expr[], env: TypeContext): Schema {
   const isNone = (member: Expr): boolean => member.kind === 'constant' && member.type === 'none';
-  const schemas = members.filter((member) => !isNone(member)).map((member) => typeSchema(member, env, true, depth + 1));
+  const schemas = members.filter((member) => !isNone(member)).map((member) => typeSchema(member, innerContext(env)));
   const inner = schemas.length === 0 ? { ...NULL_SCHEMA } : schemas.length === 1 ? (schemas[0] as Schema) : flattenedAnyOf(schemas);
   if (!members.some(isNone) || sameJson(inner, NULL_SCHEMA)) return inner;
   return flattenedAnyOf([inner, { ...NULL_SCHEMA }]);
@@ -1242,7 +1287,7 @@ function sameJson(a: JsonValue, b: JsonValue): boolean {
 }
 
 /** pydantic's literal_schema: `const` for one value, `enum` for several, `type` when all share one. */
-function literalSchema(expr: Extract<Expr, { kind: 'subscript' }>, env: TypeEnv): Schema {
+function literalSchema(expr: Extract<Expr, { kind: 'subscript' }>, env: NameContext): Schema {
   const values: Array<{ type: string; value: JsonValue }> = [];
   const collect = (arg: Expr): void => {
     if (arg.kind === 'subscript' && qualifiedName(arg.value, env) === 'typing.Literal') {

@@ -1,7 +1,7 @@
 // Deployments from prefect.yaml. An existing deployment is never re-POSTed (that deletes all its
 // schedules and future runs): only the declared fields that differ are PATCHed, and schedules are
 // matched by slug through the per-schedule routes. Slug-less schedules (added in the UI) are kept.
-import type { DesiredDeployment, DesiredSchedule, DesiredSecret, DesiredVariable, DesiredWorkPool } from '../config/types.js';
+import type { DesiredDeployment, DesiredSchedule, DesiredSecret, DesiredVariable, DesiredWorkPool, JsonValue } from '../config/types.js';
 import type { ConfigIssue } from '../errors.js';
 import { unwrap, type Api } from '../prefect/client.js';
 import type { components } from '../prefect/schema.js';
@@ -93,6 +93,15 @@ function currentConcurrency(deployment: Deployment): { limit: number; collisionS
   };
 }
 
+/** A concurrency setting as prefect.yaml writes it, for the plan. */
+function showConcurrency(value: { limit: number; collisionStrategy?: string | undefined; gracePeriodSeconds?: number | undefined } | null): JsonValue {
+  if (!value) return null;
+  const shown: { [key: string]: JsonValue } = { limit: value.limit };
+  if (value.collisionStrategy) shown.collision_strategy = value.collisionStrategy;
+  if (value.gracePeriodSeconds !== undefined) shown.grace_period_seconds = value.gracePeriodSeconds;
+  return shown;
+}
+
 function sameConcurrency(desired: NonNullable<DesiredDeployment['concurrency']>, current: ReturnType<typeof currentConcurrency>): boolean {
   if (!current || current.limit !== desired.limit) return false;
   if (desired.collisionStrategy !== undefined && desired.collisionStrategy !== current.collisionStrategy) return false;
@@ -130,7 +139,7 @@ function deploymentUpdate(desired: DesiredDeployment, current: Deployment): { bo
           ...(desired.concurrency.gracePeriodSeconds !== undefined ? { grace_period_seconds: desired.concurrency.gracePeriodSeconds } : {}),
         };
       }
-      changes.push({ field: 'concurrency_limit', from: have, to: desired.concurrency });
+      changes.push({ field: 'concurrency_limit', from: showConcurrency(have), to: showConcurrency(desired.concurrency) });
     }
   }
   // A job_variables value of {} never clears on the server (Prefect writes it only when non-empty).
@@ -247,7 +256,7 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
         const changes: FieldChange[] = [{ field: 'flow', to: desired.flowName }];
         if (desired.workPoolName) changes.push({ field: 'work_pool_name', to: desired.workPoolName });
         if (desired.schedules.length > 0) changes.push({ field: 'schedules', to: desired.schedules.map((s) => s.slug) });
-        if (desired.concurrency) changes.push({ field: 'concurrency_limit', to: desired.concurrency });
+        if (desired.concurrency) changes.push({ field: 'concurrency_limit', to: showConcurrency(desired.concurrency) });
         return { action: 'create', changes };
       }
       const { changes } = deploymentUpdate(desired, current.deployment);

@@ -214,6 +214,14 @@ def f(x: int = 1):
     expect(problem('@flow(name=3)\ndef f(): pass\n').problem).toContain('not a string literal');
   });
 
+  it("takes the deployment's flow_name for a name only the running code knows", () => {
+    const code = 'import os\n@flow(name=os.environ["NAME"], description="D")\ndef f(): pass\n';
+    expect(analyzeFlowSource(code, 'f', { flowName: 'declared' })).toMatchObject({ flowName: 'declared', description: 'D' });
+    expect(analyzeFlowSource('@flow(**OPTIONS)\ndef f(): pass\n', 'f', { flowName: 'declared' })).toMatchObject({ flowName: 'declared' });
+    // A literal name is read, not replaced: the deployments loader compares it with flow_name.
+    expect(analyzeFlowSource('@flow(name="literal")\ndef f(): pass\n', 'f', { flowName: 'declared' })).toMatchObject({ flowName: 'literal' });
+  });
+
   it('refuses names Prefect refuses', () => {
     expect(problem('@flow(name="a/b")\ndef f(): pass\n').problem).toContain('contains /');
   });
@@ -230,6 +238,7 @@ def f(x: int = 1):
     expect(problem('@flow\ndef f(a: int = (1,\n').problem).toMatch(/`\(` on line 2 is never closed/);
     expect(problem('@flow\ndef f(a="unterminated):\n    pass\n')).toEqual({ problem: expect.stringContaining('never closed'), line: 2 });
     expect(problem('x = [1, 2)\n').problem).toContain('unmatched `)`');
+    expect(problem('@flow\ndef f(a=1,\n      b): pass\n')).toEqual({ problem: expect.stringContaining('`b` has no default but follows one that has'), line: 3 });
   });
 
   it('gives the description and version Prefect would give the flow', () => {

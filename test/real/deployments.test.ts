@@ -103,6 +103,23 @@ describe('deployments from prefect.yaml', () => {
     expect(again.writes).toEqual([]);
   });
 
+  it('derives flow names and enforced parameter schemas from the flow files with --flows-dir', async () => {
+    const flowsDir = join(repo, 'test', 'fixtures', 'flows');
+    const withoutNames = editedYaml((text) => text.replace(/ {4}flow_name: .*\n/g, ''));
+    const result = await runCli([...everything(withoutNames), '--flows-dir', flowsDir], { env: env() });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(EXIT.ok);
+    const archival = await getJson<Deployment & { enforce_parameter_schema: boolean; parameter_openapi_schema: { required?: string[]; properties: Record<string, unknown> } }>(
+      apiUrl(),
+      '/deployments/name/archive_datasetlist/datasets_archival',
+    );
+    expect(archival.enforce_parameter_schema).toBe(true);
+    expect(archival.parameter_openapi_schema.required).toEqual(['job_id']);
+    expect(archival.parameter_openapi_schema.properties.job_id).toMatchObject({ format: 'uuid', type: 'string' });
+    const again = await runCli([...everything(withoutNames), '--flows-dir', flowsDir], { env: env() });
+    expect(again.writes).toEqual([]);
+  });
+
   it('keeps hand-added schedules and the scheduled runs of an unchanged deployment', async () => {
     const yaml = editedYaml(withSchedules);
     expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);
