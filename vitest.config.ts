@@ -1,5 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+/** Suites that need the one server a real-server project's global setup starts. */
+const SHARED_SERVER_SUITES = ['test/real/example.test.ts', 'test/real/invalid-input.test.ts', 'test/real/work-pools.test.ts', 'test/real/deployments.test.ts'];
+
+const realServer = {
+  globalSetup: ['test/real/global-setup.ts'],
+  // One Prefect server at a time per project; SQLite serialises writes, and the machine has two cores.
+  fileParallelism: false,
+  testTimeout: 120_000,
+  hookTimeout: 300_000,
+};
+
 export default defineConfig({
   test: {
     reporters: ['default', './test/helpers/count-reporter.ts'],
@@ -8,20 +19,21 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/real/**'],
+          exclude: ['test/real/**', 'test/reliability/**'],
           testTimeout: 20_000,
         },
       },
       {
-        test: {
-          name: 'real',
-          include: ['test/real/**/*.test.ts'],
-          globalSetup: ['test/real/global-setup.ts'],
-          // One Prefect server per suite file at most; SQLite serialises writes, and the machine has two cores.
-          fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
-        },
+        // The pinned Prefect on SQLite: every real-server suite.
+        test: { name: 'real', include: ['test/real/**/*.test.ts', 'test/reliability/**/*.test.ts'], ...realServer, sequence: { groupOrder: 1 } },
+      },
+      {
+        // The pinned Prefect on PostgreSQL, as the ScopeM deployment runs it.
+        test: { name: 'real-postgres', include: SHARED_SERVER_SUITES, ...realServer, sequence: { groupOrder: 2 } },
+      },
+      {
+        // The newest 3.x release on PyPI, so an API change shows up before users meet it.
+        test: { name: 'real-latest', include: SHARED_SERVER_SUITES, ...realServer, sequence: { groupOrder: 3 } },
       },
     ],
   },

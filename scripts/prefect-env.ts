@@ -15,16 +15,36 @@ export interface PrefectPin {
   depsBefore: string | undefined;
 }
 
-/** The pinned Prefect release; OPENEM_PREFECT_VERSION (with OPENEM_PREFECT_DEPS_BEFORE) selects another. */
+/**
+ * The pinned Prefect release; OPENEM_PREFECT_VERSION (with OPENEM_PREFECT_DEPS_BEFORE) selects
+ * another, and `latest` the newest 3.x release on PyPI.
+ */
 export function prefectPin(env: NodeJS.ProcessEnv = process.env): PrefectPin {
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
     openemConfig: { prefectVersion: string; prefectDepsBefore?: string };
   };
   const override = env.OPENEM_PREFECT_VERSION;
+  if (override === 'latest') return { version: latestPrefect3(), depsBefore: undefined };
   if (override && override !== pkg.openemConfig.prefectVersion) {
     return { version: override, depsBefore: env.OPENEM_PREFECT_DEPS_BEFORE || undefined };
   }
   return { version: pkg.openemConfig.prefectVersion, depsBefore: pkg.openemConfig.prefectDepsBefore };
+}
+
+let latestCache: string | undefined;
+/** The newest final 3.x release PyPI lists, asked once per process. */
+export function latestPrefect3(): string {
+  if (latestCache) return latestCache;
+  const result = spawnSync(findPython(), ['-m', 'pip', 'index', 'versions', 'prefect'], { encoding: 'utf8', env: pipEnv() });
+  const listed = /Available versions: (.*)/.exec(result.stdout)?.[1];
+  if (result.status !== 0 || !listed) throw new Error(`could not list Prefect releases on PyPI:\n${result.stderr.slice(-2000)}`);
+  const newest = listed
+    .split(',')
+    .map((v) => v.trim())
+    .find((v) => /^3\.\d+\.\d+$/.test(v));
+  if (!newest) throw new Error(`no 3.x release among: ${listed.slice(0, 200)}`);
+  latestCache = newest;
+  return newest;
 }
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
