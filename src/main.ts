@@ -53,6 +53,7 @@ interface CliOptions {
   output: 'text' | 'json';
   logLevel?: string;
   detailedExitcode?: boolean;
+  prune?: boolean;
 }
 
 function addInputOptions(command: Command): Command {
@@ -77,7 +78,8 @@ function addServerOptions(command: Command): Command {
     .option('--wait-timeout <seconds>', 'how long to wait for the server to be ready', positiveNumber('--wait-timeout'), 120)
     .option('--request-timeout <seconds>', 'timeout of one request', positiveNumber('--request-timeout'), 90)
     .option('--retries <n>', 'retries of a request that failed for a transient reason', positiveNumber('--retries'), 6)
-    .option('--concurrency <n>', 'writes in flight at once', positiveNumber('--concurrency'), 1);
+    .option('--concurrency <n>', 'writes in flight at once', positiveNumber('--concurrency'), 1)
+    .option('--prune', 'delete objects openem-config created earlier that the inputs no longer declare (only of the kinds given)');
 }
 
 function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOptions) => Promise<void>): Command {
@@ -160,6 +162,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     retries: options.retries ?? 6,
     retryMinDelayMs: (options as { retryMinDelay?: number }).retryMinDelay,
     concurrency: options.concurrency ?? 1,
+    prune: options.prune ?? false,
   };
 
   let outcome: RunOutcome;
@@ -185,7 +188,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
   const applyFailed = outcome.results?.some((result) => result.outcome === 'failed') ?? false;
   const pending = outcome.planned?.some((kind) => kind.items.some((item) => item.action !== 'noop')) ?? false;
   let code: number = EXIT.ok;
-  if (readFailed || applyFailed) code = EXIT.applyFailed;
+  if (readFailed || applyFailed || outcome.ownershipError) code = EXIT.applyFailed;
   else if (command === 'plan' && options.detailedExitcode && pending) code = EXIT.changesPending;
 
   for (const warning of outcome.warnings) if (!json) io.stderr(renderIssues([warning]));

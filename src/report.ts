@@ -4,7 +4,7 @@ import { formatIssue, type ConfigIssue } from './errors.js';
 import type { PlannedKind } from './reconcile/driver.js';
 import type { FieldChange, ItemResult, KindSummary, PlanItem } from './reconcile/types.js';
 
-const SYMBOL: Record<PlanItem['action'], string> = { create: '+', update: '~', noop: '=' };
+const SYMBOL: Record<PlanItem['action'], string> = { create: '+', update: '~', delete: '-', noop: '=' };
 
 function show(value: unknown): string {
   const text = JSON.stringify(value) ?? 'null';
@@ -24,9 +24,14 @@ export function planLine(item: PlanItem): string {
 
 export function renderPlan(planned: PlannedKind[]): string {
   const lines: string[] = [];
+  // Deletions first: they are what a reader must not miss.
+  for (const kind of [...planned].reverse()) {
+    for (const item of kind.items) if (item.action === 'delete') lines.push(planLine(item));
+  }
   for (const kind of planned) {
     if (kind.error) lines.push(`! ${kind.name}s could not be read: ${kind.error}`);
     for (const item of kind.items) {
+      if (item.action === 'delete') continue;
       if (item.problem) lines.push(`! ${item.kind} ${item.key}: ${item.problem}`);
       else if (item.action !== 'noop') lines.push(planLine(item));
     }
@@ -34,8 +39,9 @@ export function renderPlan(planned: PlannedKind[]): string {
   const items = planned.flatMap((kind) => kind.items);
   const count = (action: PlanItem['action']): number => items.filter((item) => item.action === action).length;
   const blocked = items.some((item) => item.problem) || planned.some((kind) => kind.error);
-  if (count('create') + count('update') === 0 && !blocked) lines.push('No changes: the server matches the inputs.');
-  lines.push(`Plan: ${count('create')} to create, ${count('update')} to update, ${count('noop')} unchanged.`);
+  if (count('create') + count('update') + count('delete') === 0 && !blocked) lines.push('No changes: the server matches the inputs.');
+  const deletes = count('delete') > 0 ? `, ${count('delete')} to delete` : '';
+  lines.push(`Plan: ${count('create')} to create, ${count('update')} to update${deletes}, ${count('noop')} unchanged.`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -48,7 +54,8 @@ export function renderResults(results: ItemResult[], summary: Map<string, KindSu
     else lines.push(planLine(result));
   }
   for (const [kind, counts] of summary) {
-    lines.push(`${kind}s: ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed`);
+    const deleted = counts.deleted > 0 ? `, ${counts.deleted} deleted` : '';
+    lines.push(`${kind}s: ${counts.created} created, ${counts.updated} updated${deleted}, ${counts.unchanged} unchanged, ${counts.failed} failed`);
   }
   if (summary.size === 0 && !planned.some((kind) => kind.error)) lines.push('Nothing declared.');
   return `${lines.join('\n')}\n`;

@@ -15,6 +15,7 @@ import { loadDeployments } from './config/deployments.js';
 import { createDeploymentsKind } from './kinds/deployments.js';
 import type { Logger } from './log.js';
 import { createApi } from './prefect/client.js';
+import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from './prefect/ownership.js';
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
 import type { ItemResult, KindSummary } from './reconcile/types.js';
 
@@ -38,6 +39,8 @@ export interface RunOptions {
   retries: number;
   retryMinDelayMs?: number;
   concurrency: number;
+  /** Delete owned objects of the given input kinds that the inputs no longer declare. */
+  prune: boolean;
 }
 
 export interface RunContext {
@@ -56,6 +59,8 @@ export interface RunOutcome {
   results?: ItemResult[];
   summary?: Map<string, KindSummary>;
   requests?: { reads: number; writes: number };
+  /** Set when the ownership record could not be written (the objects themselves were applied). */
+  ownershipError?: string;
 }
 
 /** Reads and validates every input file; throws ConfigError with all problems at once. */
@@ -90,6 +95,22 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
   const connection = options.command === 'validate' ? undefined : loadConnection(env, options.apiUrl, issues);
   issues.throwIfAny();
   return { state: { variables, secrets, tagLimits, workPools, deployments }, connection, warnings: issues.warnings };
+}
+
+/**
+ * What this tool owns after a run: every object it applied from its inputs (created, updated or
+ * found as declared), minus what it deleted. Variables are marked by their tag instead.
+ */
+function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): OwnershipRecord {
+  const record: OwnershipRecord = Object.fromEntries(Object.entries(before).map(([kind, keys]) => [kind, [...keys]]));
+  for (const result of results) {
+    if (result.kind === 'variable') continue;
+    const keys = new Set(record[result.kind] ?? []);
+    if (result.outcome === 'deleted') keys.delete(result.key);
+    else if (result.outcome !== 'failed') keys.add(result.key);
+    record[result.kind] = [...keys];
+  }
+  return record;
 }
 
 /**
@@ -160,12 +181,25 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
 
   // Dependency order: secrets and variables before what may refer to them, pools before deployments.
   const deploymentsKind = createDeploymentsKind({ pools: state.workPools, secrets: state.secrets, variables: state.variables });
+  const ownership = options.command === 'apply' || options.prune ? await readOwnership(api) : { record: {} };
+  // Prune only the kinds whose inputs were given: `-v vars.toml --prune` must not delete pools.
+  const given = {
+    variable: options.variables.length + options.fromEnv.length > 0,
+    secret: options.secrets.length + options.secretsDirs.length + options.secretPairs.length > 0,
+    'tag-limit': options.limits.length > 0,
+    'work-pool': options.limits.length > 0,
+    deployment: options.deployments.length > 0,
+  };
+  const input = (kind: KindInput['kind'], desired: unknown[]): KindInput => {
+    const prunable = options.prune && given[kind.name as keyof typeof given];
+    return { kind, desired, ...(prunable ? { prune: ownership.record[kind.name] ?? [] } : {}) };
+  };
   const kinds: KindInput[] = [
-    { kind: variablesKind, desired: state.variables } as KindInput,
-    { kind: createSecretsKind(), desired: state.secrets } as KindInput,
-    { kind: tagLimitsKind, desired: state.tagLimits } as KindInput,
-    { kind: workPoolsKind, desired: state.workPools } as KindInput,
-    { kind: deploymentsKind, desired: state.deployments } as KindInput,
+    input(variablesKind as KindInput['kind'], state.variables),
+    input(createSecretsKind() as KindInput['kind'], state.secrets),
+    input(tagLimitsKind as KindInput['kind'], state.tagLimits),
+    input(workPoolsKind as KindInput['kind'], state.workPools),
+    input(deploymentsKind as KindInput['kind'], state.deployments),
   ];
   outcome.planned = await planKinds(api, kinds, logger);
   // What the deployments refer to is only known after reading the server: still before any write.
@@ -191,6 +225,15 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
       },
     });
     outcome.summary = summarize(outcome.results);
+    const record = updatedOwnership(ownership.record, outcome.results);
+    if (!sameRecord(record, ownership.record)) {
+      try {
+        await writeOwnership(api, ownership, record);
+      } catch (error) {
+        outcome.ownershipError = error instanceof Error ? error.message : String(error);
+        logger.error({ event: 'ownership.failed', error: outcome.ownershipError }, `could not record what openem-config owns: ${outcome.ownershipError}`);
+      }
+    }
     for (const [kind, c] of outcome.summary) {
       logger.info({ event: 'summary', kind, ...c }, `${kind}s: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.failed} failed`);
     }

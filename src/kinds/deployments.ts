@@ -216,6 +216,35 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
     }
   }
 
+  /** Deployments by `<flow>/<name>`, in bulk: flows by name, then deployments by name within those flows. */
+  async function readDeployments(api: Api, wanted: ReadonlyArray<{ flowName: string; name: string }>): Promise<Map<string, CurrentDeployment>> {
+    const found = new Map<string, CurrentDeployment>();
+    if (wanted.length === 0) return found;
+    const flowNames = [...new Set(wanted.map((d) => d.flowName))];
+    await readFlows(api, flowNames);
+    const flowNameById = new Map([...flowIds].map(([name, id]) => [id, name]));
+    for (const batch of chunks([...new Set(wanted.map((d) => d.name))], PAGE)) {
+      for (let offset = 0; ; offset += PAGE) {
+        const page = await unwrap(
+          api.client.POST('/deployments/filter', {
+            body: {
+              deployments: { operator: 'and_', name: { any_: batch } },
+              flows: { operator: 'and_', name: { any_: flowNames } },
+              limit: PAGE,
+              offset,
+            },
+          }),
+        );
+        for (const deployment of page) {
+          const flowName = flowNameById.get(deployment.flow_id);
+          if (flowName) found.set(deploymentKey(flowName, deployment.name), { deployment });
+        }
+        if (page.length < PAGE) break;
+      }
+    }
+    return found;
+  }
+
   const kind: DeploymentsKind = {
     name: 'deployment',
     key: (desired) => deploymentKey(desired.flowName, desired.name),
@@ -224,31 +253,22 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
     async read(api, desired) {
       inputIssues = [];
       await checkReferences(api, desired);
-      const flowNames = [...new Set(desired.map((d) => d.flowName))];
-      await readFlows(api, flowNames);
-      const flowNameById = new Map([...flowIds].map(([name, id]) => [id, name]));
-      const found = new Map<string, CurrentDeployment>();
-      const names = [...new Set(desired.map((d) => d.name))];
-      for (const batch of chunks(names, PAGE)) {
-        for (let offset = 0; ; offset += PAGE) {
-          const page = await unwrap(
-            api.client.POST('/deployments/filter', {
-              body: {
-                deployments: { operator: 'and_', name: { any_: batch } },
-                flows: { operator: 'and_', name: { any_: flowNames } },
-                limit: PAGE,
-                offset,
-              },
-            }),
-          );
-          for (const deployment of page) {
-            const flowName = flowNameById.get(deployment.flow_id);
-            if (flowName) found.set(deploymentKey(flowName, deployment.name), { deployment });
-          }
-          if (page.length < PAGE) break;
-        }
-      }
-      return found;
+      return readDeployments(api, desired);
+    },
+
+    prune: {
+      async list(api, owned) {
+        const pairs = owned.map((key) => {
+          const slash = key.indexOf('/');
+          return { flowName: key.slice(0, slash), name: key.slice(slash + 1) };
+        });
+        const found = await readDeployments(api, pairs);
+        // The filter matches flow and deployment names separately: keep only the owned pairs.
+        return new Map([...found].filter(([key]) => owned.includes(key)));
+      },
+      async remove(api, _key, current) {
+        await unwrap(api.client.DELETE('/deployments/{id}', { params: { path: { id: current.deployment.id } } }));
+      },
     },
 
     diff(desired, current): Diff {
@@ -308,14 +328,19 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
       if (Object.keys(body).length > 0) {
         await unwrap(api.client.PATCH('/deployments/{id}', { params: { path: { id: deployment.id } }, body }));
       }
-      const schedules = planSchedules(desired.schedules, deployment.schedules ?? []);
+      let schedules = planSchedules(desired.schedules, deployment.schedules ?? []);
       if (schedules.create.length > 0) {
-        await unwrap(
-          api.client.POST('/deployments/{id}/schedules', {
-            params: { path: { id: deployment.id } },
-            body: schedules.create.map(scheduleBody),
-          }),
-        );
+        const createSchedules = () =>
+          api.client.POST('/deployments/{id}/schedules', { params: { path: { id: deployment.id } }, body: schedules.create.map(scheduleBody) });
+        const created = await createSchedules();
+        if (created.response.status === 409) {
+          // A slug exists since we read (another run, or our own retried request): plan again from the server's schedules.
+          const now = await unwrap(api.client.GET('/deployments/{id}', { params: { path: { id: deployment.id } } }));
+          schedules = planSchedules(desired.schedules, now.schedules ?? []);
+          if (schedules.create.length > 0) await unwrap(createSchedules());
+        } else {
+          await unwrap(created);
+        }
       }
       for (const { desired: schedule, id } of schedules.update) {
         const { slug: _slug, ...update } = scheduleBody(schedule);
@@ -327,9 +352,11 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
         );
       }
       for (const schedule of schedules.remove) {
-        await unwrap(
-          api.client.DELETE('/deployments/{id}/schedules/{schedule_id}', { params: { path: { id: deployment.id, schedule_id: schedule.id } } }),
-        );
+        const removed = await api.client.DELETE('/deployments/{id}/schedules/{schedule_id}', {
+          params: { path: { id: deployment.id, schedule_id: schedule.id } },
+        });
+        // 404: already gone (another run, or our own retried request whose answer was lost).
+        if (removed.response.status !== 404) await unwrap(removed);
       }
     },
   };

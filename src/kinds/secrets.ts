@@ -18,6 +18,30 @@ interface SecretType {
   blockSchemaId: string;
 }
 
+/** Secret block documents by name, in bulk (with their values, to compare). */
+async function readByName(api: Api, names: readonly string[]): Promise<Map<string, BlockDocument>> {
+  const found = new Map<string, BlockDocument>();
+  for (const batch of chunks(names, PAGE)) {
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await unwrap(
+        api.client.POST('/block_documents/filter', {
+          body: {
+            block_types: { slug: { any_: [SECRET_BLOCK_TYPE] } },
+            block_documents: { operator: 'and_', name: { any_: batch }, is_anonymous: { eq_: false } },
+            include_secrets: true,
+            sort: 'NAME_ASC',
+            limit: PAGE,
+            offset,
+          },
+        }),
+      );
+      for (const document of page) if (document.name) found.set(document.name, document);
+      if (page.length < PAGE) break;
+    }
+  }
+  return found;
+}
+
 export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
   let secretType: SecretType | undefined;
 
@@ -48,26 +72,14 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
 
     async read(api, desired) {
       await lookUpType(api);
-      const found = new Map<string, BlockDocument>();
-      for (const names of chunks(desired.map((d) => d.name), PAGE)) {
-        for (let offset = 0; ; offset += PAGE) {
-          const page = await unwrap(
-            api.client.POST('/block_documents/filter', {
-              body: {
-                block_types: { slug: { any_: [SECRET_BLOCK_TYPE] } },
-                block_documents: { operator: 'and_', name: { any_: names }, is_anonymous: { eq_: false } },
-                include_secrets: true,
-                sort: 'NAME_ASC',
-                limit: PAGE,
-                offset,
-              },
-            }),
-          );
-          for (const document of page) if (document.name) found.set(document.name, document);
-          if (page.length < PAGE) break;
-        }
-      }
-      return found;
+      return readByName(api, desired.map((d) => d.name));
+    },
+
+    prune: {
+      list: (api, owned) => readByName(api, owned),
+      async remove(api, _name, document) {
+        await unwrap(api.client.DELETE('/block_documents/{id}', { params: { path: { id: document.id } } }));
+      },
     },
 
     diff(desired, current): Diff {

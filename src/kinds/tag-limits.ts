@@ -2,7 +2,7 @@
 // the v1 routes are the adapter that speaks in tags, and its POST is an upsert. Older servers
 // keep tag limits apart from global ones: there a run re-sends each limit (harmless upserts).
 import type { DesiredTagLimit } from '../config/types.js';
-import { unwrap } from '../prefect/client.js';
+import { unwrap, type Api } from '../prefect/client.js';
 import type { components } from '../prefect/schema.js';
 import type { Diff, Kind } from '../reconcile/types.js';
 
@@ -22,19 +22,16 @@ export const tagLimitsKind: Kind<DesiredTagLimit, TagLimit> = {
   name: 'tag-limit',
   key: (desired) => desired.tag,
 
-  async read(api) {
-    // Read through v2, where paging is sound: the v1 filter pages over all global limits and
-    // then drops the non-tag rows, so a short or empty page does not mean the end. Neither
-    // filter takes a name, so this is one request per 200 global limits.
-    const found = new Map<string, TagLimit>();
-    for (let offset = 0; ; offset += PAGE) {
-      const page: GlobalLimit[] = await unwrap(api.client.POST('/v2/concurrency_limits/filter', { body: { limit: PAGE, offset } }));
-      for (const row of page) {
-        if (row.name.startsWith(TAG_PREFIX)) found.set(row.name.slice(TAG_PREFIX.length), { tag: row.name.slice(TAG_PREFIX.length), limit: row.limit });
-      }
-      if (page.length < PAGE) break;
-    }
-    return found;
+  read: (api) => readTagLimits(api),
+
+  prune: {
+    async list(api, owned) {
+      const all = await readTagLimits(api);
+      return new Map(owned.filter((tag) => all.has(tag)).map((tag) => [tag, all.get(tag)!]));
+    },
+    async remove(api, tag) {
+      await unwrap(api.client.DELETE('/concurrency_limits/tag/{tag}', { params: { path: { tag } } }));
+    },
   },
 
   diff(desired, current): Diff {
@@ -47,3 +44,18 @@ export const tagLimitsKind: Kind<DesiredTagLimit, TagLimit> = {
     await unwrap(api.client.POST('/concurrency_limits/', { body: { tag: desired.tag, concurrency_limit: desired.limit } }));
   },
 };
+
+async function readTagLimits(api: Api): Promise<Map<string, TagLimit>> {
+  // Read through v2, where paging is sound: the v1 filter pages over all global limits and
+  // then drops the non-tag rows, so a short or empty page does not mean the end. Neither
+  // filter takes a name, so this is one request per 200 global limits.
+  const found = new Map<string, TagLimit>();
+  for (let offset = 0; ; offset += PAGE) {
+    const page: GlobalLimit[] = await unwrap(api.client.POST('/v2/concurrency_limits/filter', { body: { limit: PAGE, offset } }));
+    for (const row of page) {
+      if (row.name.startsWith(TAG_PREFIX)) found.set(row.name.slice(TAG_PREFIX.length), { tag: row.name.slice(TAG_PREFIX.length), limit: row.limit });
+    }
+    if (page.length < PAGE) break;
+  }
+  return found;
+}

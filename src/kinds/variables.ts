@@ -1,5 +1,6 @@
 // Prefect variables: one per key of the vars files, value kept as JSON, tagged as managed.
 import type { DesiredVariable } from '../config/types.js';
+import { MANAGED_TAG } from '../config/variables.js';
 import { ApiError } from '../errors.js';
 import { unwrap, unwrapOptional, type Api } from '../prefect/client.js';
 import type { components } from '../prefect/schema.js';
@@ -18,17 +19,20 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
   async read(api, desired) {
     const found = new Map<string, Variable>();
     for (const names of chunks(desired.map((d) => d.name), PAGE)) {
-      for (let offset = 0; ; offset += PAGE) {
-        const page = await unwrap(
-          api.client.POST('/variables/filter', {
-            body: { variables: { operator: 'and_', name: { any_: names } }, sort: 'NAME_ASC', limit: PAGE, offset },
-          }),
-        );
-        for (const variable of page) found.set(variable.name, variable);
-        if (page.length < PAGE) break;
-      }
+      for (const variable of await filterVariables(api, { operator: 'and_', name: { any_: names } })) found.set(variable.name, variable);
     }
     return found;
+  },
+
+  prune: {
+    // Variables carry the managed tag: that, not the ownership record, says which are ours.
+    async list(api) {
+      const owned = await filterVariables(api, { operator: 'and_', tags: { operator: 'and_', all_: [MANAGED_TAG] } });
+      return new Map(owned.map((variable) => [variable.name, variable]));
+    },
+    async remove(api, name) {
+      await unwrap(api.client.DELETE('/variables/name/{name}', { params: { path: { name } } }));
+    },
   },
 
   diff(desired, current): Diff {
@@ -69,6 +73,17 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
     await patch(api, desired, item.changes);
   },
 };
+
+type VariableFilter = NonNullable<components['schemas']['Body_read_variables_variables_filter_post']['variables']>;
+
+async function filterVariables(api: Api, filter: VariableFilter): Promise<Variable[]> {
+  const found: Variable[] = [];
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await unwrap(api.client.POST('/variables/filter', { body: { variables: filter, sort: 'NAME_ASC', limit: PAGE, offset } }));
+    found.push(...page);
+    if (page.length < PAGE) return found;
+  }
+}
 
 async function patch(api: Api, desired: DesiredVariable, changes: FieldChange[]): Promise<void> {
   const body: VariableUpdate = {};

@@ -117,6 +117,16 @@ export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
     return current;
   },
 
+  prune: {
+    async list(api, owned) {
+      const pools = await readPools(api, [...owned]);
+      return new Map([...pools].map(([name, pool]) => [name, { pool, queues: new Map() }]));
+    },
+    async remove(api, name) {
+      await unwrap(api.client.DELETE('/work_pools/{name}', { params: { path: { name } } }));
+    },
+  },
+
   diff(desired, current): Diff {
     if (!current) {
       const changes: FieldChange[] = [{ field: 'type', to: desired.type }];
@@ -147,10 +157,18 @@ export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
       if (desired.paused !== undefined) body.is_paused = desired.paused;
       if (desired.concurrencyLimit !== undefined) body.concurrency_limit = desired.concurrencyLimit;
       if (desired.baseJobTemplate) body.base_job_template = desired.baseJobTemplate;
-      await unwrap(api.client.POST('/work_pools/', { body }));
-      // Prefect creates the `default` queue with every pool; read it so it is patched, not created.
-      await applyQueues(api, desired, await readQueues(api, desired.name));
-      return;
+      const created = await api.client.POST('/work_pools/', { body });
+      if (created.response.status !== 409) {
+        await unwrap(created);
+        // Prefect creates the `default` queue with every pool; read it so it is patched, not created.
+        await applyQueues(api, desired, await readQueues(api, desired.name));
+        return;
+      }
+      // Created since we read (another run, or our own retried request whose answer was lost): update it instead.
+      const pool = await unwrap(api.client.GET('/work_pools/{name}', { params: { path: { name: desired.name } } }));
+      current = { pool, queues: await readQueues(api, desired.name) };
+      const problem = workPoolsKind.diff(desired, current).problem;
+      if (problem) throw new Error(problem);
     }
     const { body } = poolUpdate(desired, current!.pool);
     if (Object.keys(body).length > 0) {
@@ -162,16 +180,23 @@ export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
 
 async function applyQueues(api: Api, desired: DesiredWorkPool, current: Map<string, WorkQueue>): Promise<void> {
   for (const queue of desired.queues) {
-    const existing = current.get(queue.name);
-    const { body } = queueUpdate(queue, existing);
+    let existing = current.get(queue.name);
     if (!existing) {
-      await unwrap(
-        api.client.POST('/work_pools/{work_pool_name}/queues', {
-          params: { path: { work_pool_name: desired.name } },
-          body: { ...body, name: queue.name },
-        }),
+      const created = await api.client.POST('/work_pools/{work_pool_name}/queues', {
+        params: { path: { work_pool_name: desired.name } },
+        body: { ...queueUpdate(queue, undefined).body, name: queue.name },
+      });
+      if (created.response.status !== 409) {
+        await unwrap(created);
+        continue;
+      }
+      // Created since we read (another run, or our own retried request): compare with the server's queue.
+      existing = await unwrap(
+        api.client.GET('/work_pools/{work_pool_name}/queues/{name}', { params: { path: { work_pool_name: desired.name, name: queue.name } } }),
       );
-    } else if (Object.keys(body).length > 0) {
+    }
+    const { body } = queueUpdate(queue, existing);
+    if (Object.keys(body).length > 0) {
       await unwrap(
         api.client.PATCH('/work_pools/{work_pool_name}/queues/{name}', {
           params: { path: { work_pool_name: desired.name, name: queue.name } },

@@ -36,6 +36,7 @@ export interface RequestRecord {
 export const responseOrigins = new WeakMap<Response, { method: string; path: string }>();
 
 const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 const READ_ONLY_POST = /\/(filter|count|paginate)$/;
 
 /** True when the request may change the server: any non-GET except Prefect's read-only POST routes. */
@@ -141,7 +142,18 @@ export class PrefectHttp {
         await response.body?.cancel();
         throw new RetryableError(`HTTP ${response.status}`, retryAfter);
       }
-      return response;
+      // The body is read here, inside the attempt: a connection cut in the middle of it is retried like any network error.
+      let bytes: ArrayBuffer;
+      try {
+        bytes = await response.arrayBuffer();
+      } catch (error) {
+        throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
+      }
+      return new Response(NULL_BODY_STATUSES.has(response.status) ? null : bytes, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
     };
 
     try {
@@ -229,11 +241,13 @@ export class PrefectHttp {
     let last = 'no answer yet';
     for (const probe of ['/health', '/ready']) {
       for (;;) {
+        // A probe that hangs must not outlast the wait.
+        const probeMs = Math.max(Math.min(this.options.requestTimeoutMs, 10_000, deadline - Date.now()), 1000);
         try {
           const response = await this.send(
             new Request(`${this.apiUrl}${probe}`, {
               headers: this.authHeaders(),
-              signal: AbortSignal.timeout(Math.min(this.options.requestTimeoutMs, 10_000)),
+              signal: AbortSignal.timeout(probeMs),
             }),
           );
           const text = (await response.text()).slice(0, 200);
@@ -241,7 +255,7 @@ export class PrefectHttp {
           if (response.ok) break;
           last = `HTTP ${response.status} ${text}`;
         } catch (error) {
-          last = describeNetworkError(error, 10_000);
+          last = describeNetworkError(error, probeMs);
         }
         if (Date.now() + pollMs > deadline) {
           throw new ConnectionError(
@@ -261,13 +275,21 @@ export class PrefectHttp {
         : 'the server requires credentials: set PREFECT_API_AUTH_STRING (user:password, or PREFECT_API_AUTH_STRING_FILE) or PREFECT_API_KEY';
       throw new ConnectionError('unauthorized', `${this.apiUrl} answered ${response.status}: ${hint}`);
     }
-    if (!response.ok) {
+    const body = await response.text();
+    let version: unknown;
+    try {
+      version = JSON.parse(body);
+    } catch {
+      // The Prefect UI answers any path with its HTML page: a URL without /api lands there.
+    }
+    if (!response.ok || typeof version !== 'string') {
       throw new ConnectionError(
         'not-ready',
-        `GET ${this.apiUrl}/admin/version answered ${response.status}; is PREFECT_API_URL the Prefect API (it ends in /api)?`,
+        `GET ${this.apiUrl}/admin/version answered ${response.status} ${response.ok ? 'with something other than a Prefect version' : ''}; ` +
+          'is PREFECT_API_URL the Prefect API (it ends in /api, e.g. http://prefect-server:4200/api)?',
       );
     }
-    return String(await response.json());
+    return version;
   }
 }
 

@@ -7,6 +7,8 @@ import type { ItemResult, Kind, KindSummary, PlanItem } from './types.js';
 export interface KindInput<Desired = unknown, Current = unknown> {
   kind: Kind<Desired, Current>;
   desired: Desired[];
+  /** With --prune: the keys the ownership record lists for this kind; owned objects not desired are deleted. */
+  prune?: readonly string[];
 }
 
 export interface PlannedKind {
@@ -24,15 +26,24 @@ export interface PlannedKind {
 
 export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): Promise<PlannedKind[]> {
   const planned: PlannedKind[] = [];
-  for (const { kind, desired } of inputs) {
+  for (const { kind, desired, prune } of inputs) {
     const desiredByKey = new Map(desired.map((item) => [kind.key(item), item]));
     const context = { kind, desired: desiredByKey, current: new Map<string, unknown>() };
-    if (desired.length === 0) {
+    const pruning = prune !== undefined && kind.prune !== undefined;
+    if (desired.length === 0 && !pruning) {
       planned.push({ name: kind.name, items: [], context });
       continue;
     }
+    const deletions: PlanItem[] = [];
     try {
-      context.current = await kind.read(api, desired);
+      if (desired.length > 0) context.current = await kind.read(api, desired);
+      if (pruning) {
+        for (const [key, current] of await kind.prune!.list(api, prune)) {
+          if (desiredByKey.has(key)) continue;
+          context.current.set(key, current);
+          deletions.push({ kind: kind.name, key, action: 'delete', changes: [] });
+        }
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       logger.error({ event: 'read.failed', kind: kind.name, error: message }, `could not read the current ${kind.name}s: ${message}`);
@@ -45,7 +56,7 @@ export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): 
       if (diff.problem) item.problem = diff.problem;
       return item;
     });
-    planned.push({ name: kind.name, items, context });
+    planned.push({ name: kind.name, items: [...deletions.sort((a, b) => a.key.localeCompare(b.key)), ...items], context });
   }
   return planned;
 }
@@ -61,9 +72,14 @@ export async function applyPlan(api: Api, planned: PlannedKind[], options: Apply
   const results: ItemResult[] = [];
   const total = planned.reduce((sum, kind) => sum + kind.items.filter((item) => item.action !== 'noop' && !item.problem).length, 0);
   let done = 0;
-  for (const kind of planned) {
+  // Deletions first, dependents before what they depend on (deployments before their pools).
+  const passes: Array<[PlannedKind, PlanItem[]]> = [
+    ...[...planned].reverse().map((kind): [PlannedKind, PlanItem[]] => [kind, kind.items.filter((item) => item.action === 'delete')]),
+    ...planned.map((kind): [PlannedKind, PlanItem[]] => [kind, kind.items.filter((item) => item.action !== 'delete')]),
+  ];
+  for (const [kind, items] of passes) {
     const pending: PlanItem[] = [];
-    for (const item of kind.items) {
+    for (const item of items) {
       if (item.problem) results.push({ ...item, outcome: 'failed', error: item.problem });
       else if (item.action === 'noop') results.push({ ...item, outcome: 'unchanged' });
       else pending.push(item);
@@ -71,8 +87,9 @@ export async function applyPlan(api: Api, planned: PlannedKind[], options: Apply
     await forEachLimited(pending, options.concurrency, async (item) => {
       const { kind: impl, desired, current } = kind.context;
       try {
-        await impl.apply(api, item, desired.get(item.key), current.get(item.key));
-        const outcome = item.action === 'create' ? 'created' : 'updated';
+        if (item.action === 'delete') await impl.prune!.remove(api, item.key, current.get(item.key));
+        else await impl.apply(api, item, desired.get(item.key), current.get(item.key));
+        const outcome = item.action === 'create' ? 'created' : item.action === 'delete' ? 'deleted' : 'updated';
         results.push({ ...item, outcome });
         options.logger.info({ event: 'applied', kind: item.kind, key: item.key, action: item.action }, `${outcome} ${item.kind} ${item.key}`);
       } catch (error) {
@@ -96,7 +113,7 @@ function orderLike(planned: PlannedKind[], results: ItemResult[]): ItemResult[] 
 export function summarize(results: ItemResult[]): Map<string, KindSummary> {
   const summary = new Map<string, KindSummary>();
   for (const result of results) {
-    const entry = summary.get(result.kind) ?? { created: 0, updated: 0, unchanged: 0, failed: 0 };
+    const entry = summary.get(result.kind) ?? { created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
     entry[result.outcome] += 1;
     summary.set(result.kind, entry);
   }

@@ -1,7 +1,7 @@
 // The shape every managed kind shares: desired spec -> key -> read current -> pure diff -> apply.
 import type { Api } from '../prefect/client.js';
 
-export type Action = 'create' | 'update' | 'noop';
+export type Action = 'create' | 'update' | 'delete' | 'noop';
 
 export interface FieldChange {
   field: string;
@@ -37,16 +37,28 @@ export interface Kind<Desired, Current> {
   diff(desired: Desired, current: Current | undefined): Diff;
   /** Sends the writes for one planned item. */
   apply(api: Api, item: PlanItem, desired: Desired, current: Current | undefined): Promise<void>;
+  /** How `--prune` finds and deletes objects of this kind that this tool owns. */
+  prune?: Prune<Current>;
+}
+
+export interface Prune<Current> {
+  /**
+   * The owned objects that exist on the server, by key. `owned` is the ownership record's list
+   * for this kind; a kind that marks its objects itself (variables carry a tag) may ignore it.
+   */
+  list(api: Api, owned: readonly string[]): Promise<Map<string, Current>>;
+  remove(api: Api, key: string, current: Current): Promise<void>;
 }
 
 export interface ItemResult extends PlanItem {
-  outcome: 'created' | 'updated' | 'unchanged' | 'failed';
+  outcome: 'created' | 'updated' | 'deleted' | 'unchanged' | 'failed';
   error?: string;
 }
 
 export interface KindSummary {
   created: number;
   updated: number;
+  deleted: number;
   unchanged: number;
   failed: number;
 }

@@ -452,6 +452,23 @@ const BlockDocumentFilter = nullable(
     },
   }),
 );
+const BlockTypeCreate = model({
+  name: 'BlockTypeCreate',
+  fields: {
+    name: str(),
+    slug: str(),
+    logo_url: nullable(str()),
+    documentation_url: nullable(str()),
+    description: nullable(str()),
+    code_example: nullable(str()),
+  },
+  required: ['name', 'slug'],
+});
+const BlockSchemaCreate = model({
+  name: 'BlockSchemaCreate',
+  fields: { fields: dict(), block_type_id: uuid(), capabilities: list(str()), version: str() },
+  required: ['block_type_id'],
+});
 const BlockDocumentSort = nullable(oneOf(['NAME_DESC', 'NAME_ASC', 'BLOCK_TYPE_AND_NAME_ASC'] as const));
 
 const BlockDocumentCreate = model(
@@ -1256,6 +1273,52 @@ export function createPrefectFake(options: FakeOptions = {}): PrefectFake {
       .filter((type) => schemaFilter == null || [...state.blockSchemas.values()].some((s) => s.block_type_id === type.id && blockSchemaMatches(s, schemaFilter)))
       .sort((a, b) => byteCompare(a.name, b.name));
     return json(200, clone(page(rows, fields)));
+  });
+  // Creating types and schemas, as a client registering its own block type does.
+  add('POST', '/block_types/', (call) => {
+    const body = parseModelBody(call, BlockTypeCreate);
+    if (body instanceof Response) return body;
+    const name = body.name as string;
+    if (name.toLowerCase().startsWith('prefect')) return detail(403, 'Block type names beginning with "Prefect" are reserved.');
+    if (blockTypeBySlug(body.slug as string)) return detail(409, 'Block type already exists');
+    const now = new Date().toISOString();
+    const type: BlockType = {
+      id: randomUUID(),
+      created: now,
+      updated: now,
+      name,
+      slug: body.slug as string,
+      logo_url: (body.logo_url as string | null | undefined) ?? null,
+      documentation_url: (body.documentation_url as string | null | undefined) ?? null,
+      description: (body.description as string | null | undefined) ?? null,
+      code_example: (body.code_example as string | null | undefined) ?? null,
+      is_protected: false,
+    };
+    state.blockTypes.set(type.id, type);
+    return json(201, clone(type));
+  });
+  add('POST', '/block_schemas/', (call) => {
+    const body = parseModelBody(call, BlockSchemaCreate);
+    if (body instanceof Response) return body;
+    const typeId = body.block_type_id as string;
+    if (!state.blockTypes.has(typeId)) return detail(404, 'Block type not found');
+    const fields = (body.fields as BlockSchema['fields'] | undefined) ?? {};
+    // The server answers an identical schema (same checksum) with the existing one.
+    const existing = [...state.blockSchemas.values()].find((schema) => schema.block_type_id === typeId && JSON.stringify(schema.fields) === JSON.stringify(fields));
+    if (existing) return json(200, schemaResponse(existing));
+    const now = new Date().toISOString();
+    const schema: BlockSchema = {
+      id: randomUUID(),
+      created: now,
+      updated: now,
+      checksum: `sha256:${randomUUID().replace(/-/g, '')}`,
+      fields,
+      block_type_id: typeId,
+      capabilities: (body.capabilities as string[] | undefined) ?? [],
+      version: (body.version as string | undefined) ?? 'non-versioned',
+    };
+    state.blockSchemas.set(schema.id, schema);
+    return json(201, schemaResponse(schema));
   });
   add('GET', '/block_types/slug/{slug}/block_documents', (call, p) => {
     const includeSecrets = queryBool(call, 'include_secrets');

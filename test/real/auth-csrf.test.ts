@@ -62,7 +62,8 @@ describe('a server with CSRF protection on', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(EXIT.ok);
     expect(first.requests.some((r) => r.path === '/csrf-token' && r.status === 200)).toBe(true);
-    expect(first.writes.length).toBe(21);
+    // 13 variables, 6 secrets, 2 tag limits, and the ownership record (its block type, schema, document).
+    expect(first.writes.length).toBe(24);
     expect(first.writes.every((w) => w.status === 201 || w.status === 200)).toBe(true);
     const second = await runCli(OLD_COMMAND_LINE, { env });
     expect(second.writes).toEqual([]);

@@ -77,7 +77,7 @@ describe('planKinds and applyPlan', () => {
     const results = await applyPlan(api, plan, { concurrency: 1, logger });
     expect(results.find((r) => r.key === 'b')).toMatchObject({ outcome: 'failed', error: 'server said no' });
     expect([...server.keys()].sort()).toEqual(['a', 'c', 'd']);
-    expect(summarize(results).get('thing')).toEqual({ created: 3, updated: 0, unchanged: 0, failed: 1 });
+    expect(summarize(results).get('thing')).toEqual({ created: 3, updated: 0, deleted: 0, unchanged: 0, failed: 1 });
     expect(renderResults(results, summarize(results), plan)).toContain('! thing b: server said no');
   });
 

@@ -99,8 +99,9 @@ export function defineExampleCases(target: Target): void {
       const second = await run(OLD_COMMAND_LINE);
       expect(second.code).toBe(EXIT.ok);
       expect(second.writes).toEqual([]);
-      // Reads stay in bulk: readiness (3), the CSRF probe, one filter per kind, the secret block type and schema.
-      expect(second.requests.length).toBeLessThanOrEqual(9);
+      // Reads stay in bulk: readiness (3), the CSRF probe, the ownership record, one filter per
+      // kind, the secret block type and schema.
+      expect(second.requests.length).toBeLessThanOrEqual(10);
       expect(second.stdout).toContain('variables: 0 created, 0 updated, 13 unchanged, 0 failed');
       const plan = await run(['plan', '--detailed-exitcode', ...OLD_COMMAND_LINE]);
       expect(plan.code).toBe(EXIT.ok);

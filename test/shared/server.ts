@@ -62,6 +62,9 @@ export async function clearServer(apiUrl: string, headers: Record<string, string
   for (const d of documents) await send('DELETE', `/block_documents/${d.id}`);
   const limits = await pages((offset) => post<Array<{ tag: string }>>(apiUrl, '/concurrency_limits/filter', { limit: 200, offset }, headers));
   for (const l of limits) await send('DELETE', `/concurrency_limits/tag/${encodeURIComponent(l.tag)}`);
+  // openem-config's ownership record, so that each test starts as on a new server.
+  const record = await fetch(`${apiUrl}/block_types/slug/openem-config-state/block_documents/name/ownership`, { headers });
+  if (record.ok) await send('DELETE', `/block_documents/${((await record.json()) as { id: string }).id}`);
 }
 
 /** Deletes every deployment, flow and work pool (the fake has none of these routes). */
