@@ -1,7 +1,8 @@
 // Every kind of invalid input, against a real server that already holds the example
 // configuration: each run exits with the invalid-input code, names the file (and the line where
 // the file has lines), sends no request at all, and leaves the server exactly as it was.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -23,6 +24,31 @@ interface Case {
   env?: () => Record<string, string>;
   /** Fragments the error output must contain: the file, its line, the key. */
   expect: () => string[];
+}
+
+/** A limits manifest declaring one pool, with a template file beside it. */
+function poolManifest(name: string, pool: string, template?: string): string {
+  const sub = join(dir, name);
+  mkdirSync(sub, { recursive: true });
+  if (template !== undefined) writeFileSync(join(sub, 'template.json'), template);
+  const path = join(sub, 'pools.toml');
+  writeFileSync(path, pool);
+  return path;
+}
+
+const GOOD_TEMPLATE = JSON.stringify({ job_configuration: { image: '{{ image }}' }, variables: { properties: { image: { type: 'string' } } } });
+
+/** A prefect.yaml with one deployment whose body is `entry` (indented under `- `). */
+function deployment(name: string, entry: string, top = ''): string {
+  return file(name, `${top}deployments:\n  - name: d1\n    flow_name: f1\n    entrypoint: flows.py:f1\n${entry}`);
+}
+
+function loop(name: string): string {
+  const a = join(dir, `${name}-a`);
+  const b = join(dir, `${name}-b`);
+  symlinkSync(b, a);
+  symlinkSync(a, b);
+  return a;
 }
 
 const secretEnv = () => ({ ...writeSecretFiles(), ...EXAMPLE_ENV });
@@ -112,6 +138,121 @@ const cases: Case[] = [
     argv: () => ['-l', file('unknown.toml', 'LTS_READ_LIMIT = 1\nretries = 3\n')],
     expect: () => [`${join(dir, 'unknown.toml')}:2`, 'retries'],
   },
+
+  // The hostile corpus: every file kind, broken every way a file can be.
+  { name: 'an empty vars file', argv: () => ['-v', file('empty.toml', '')], expect: () => [join(dir, 'empty.toml'), 'empty'] },
+  { name: 'a binary vars file', argv: () => ['-v', file('binary.toml', Buffer.from([0x00, 0xff, 0xfe, 0x01]))], expect: () => [join(dir, 'binary.toml'), 'UTF-8'] },
+  {
+    name: 'a directory given as vars file',
+    argv: () => {
+      mkdirSync(join(dir, 'vars-dir'), { recursive: true });
+      return ['-v', join(dir, 'vars-dir')];
+    },
+    expect: () => [join(dir, 'vars-dir'), 'directory'],
+  },
+  { name: 'a symlink loop as vars file', argv: () => ['-v', loop('vars-loop')], expect: () => [join(dir, 'vars-loop-a')] },
+  {
+    name: 'a fifo as vars file',
+    argv: () => {
+      const path = join(dir, 'vars.fifo');
+      spawnSync('mkfifo', [path]);
+      return ['-v', path];
+    },
+    expect: () => [join(dir, 'vars.fifo'), 'not a regular file'],
+  },
+  { name: 'a vars file over its size cap', argv: () => ['-v', file('huge.toml', `# ${'x'.repeat(10 * 1024 * 1024)}\n`)], expect: () => [join(dir, 'huge.toml'), 'MiB'] },
+  { name: 'an unknown key in [openem-config]', argv: () => ['-v', file('settings.toml', '[openem-config]\nfrom_envs = ["X"]\n')], expect: () => [`${join(dir, 'settings.toml')}:2`, 'from_envs'] },
+  { name: 'a nested table in a vars file', argv: () => ['-v', file('nested.toml', '[a.b]\nX = 1\n')], expect: () => [join(dir, 'nested.toml'), 'inline table'] },
+  { name: 'a NaN value', argv: () => ['-v', file('nan.toml', '[a]\nX = nan\n')], expect: () => [`${join(dir, 'nan.toml')}:2`, 'a.X'] },
+  { name: 'an integer beyond JSON numbers', argv: () => ['-v', file('bigint.toml', 'X = 9007199254740993\n')], expect: () => [`${join(dir, 'bigint.toml')}:1`, 'X'] },
+  { name: 'an array of tables in a vars file', argv: () => ['-v', file('aot.toml', '[[servers]]\nX = 1\n')], expect: () => [join(dir, 'aot.toml'), 'servers'] },
+  { name: 'a truncated limits file', argv: () => ['-l', file('truncated-limits.toml', '[tag_limits\nx = 1\n')], expect: () => [`${join(dir, 'truncated-limits.toml')}:1`] },
+  { name: 'a tag Prefect refuses in limit names', argv: () => ['-l', file('slash-tag.toml', '[tag_limits]\n"a/b" = 1\n')], expect: () => [`${join(dir, 'slash-tag.toml')}:2`, 'a/b'] },
+  {
+    name: 'the same tag in the flat and the table form',
+    argv: () => ['-l', file('dup-tag.toml', 'LTS_WRITE_LIMIT = 4\n[tag_limits]\nwrite-to-lts-share = 2\n')],
+    expect: () => [join(dir, 'dup-tag.toml'), 'write-to-lts-share'],
+  },
+  { name: 'a _TAG without its _LIMIT', argv: () => ['-l', file('orphan-tag.toml', 'TAPE_TAG = "tape"\n')], expect: () => [`${join(dir, 'orphan-tag.toml')}:1`, 'TAPE_LIMIT'] },
+  { name: 'a pool name Prefect reserves', argv: () => ['-l', poolManifest('p1', '[work_pools.prefect-agents]\ntype = "process"\n')], expect: () => ['prefect-agents', 'prefect'] },
+  { name: 'an unknown pool key', argv: () => ['-l', poolManifest('p2', '[work_pools.p]\nconcurency_limit = 1\n')], expect: () => [':2', 'concurency_limit'] },
+  {
+    name: 'a truncated base job template',
+    argv: () => ['-l', poolManifest('p3', '[work_pools.p]\nbase_job_template = "template.json"\n', '{"job_configuration": {')],
+    expect: () => [join(dir, 'p3', 'template.json'), 'not valid JSON'],
+  },
+  {
+    name: 'a base job template with a dangling placeholder',
+    argv: () => [
+      '-l',
+      poolManifest('p4', '[work_pools.p]\nbase_job_template = "template.json"\n', JSON.stringify({ job_configuration: { shm: '{{ shm_size }}' }, variables: { properties: {} } })),
+    ],
+    expect: () => [join(dir, 'p4', 'template.json'), '{{ shm_size }}'],
+  },
+  {
+    name: 'a base job template without variables',
+    argv: () => ['-l', poolManifest('p5', '[work_pools.p]\nbase_job_template = "template.json"\n', '{"job_configuration": {}}')],
+    expect: () => [join(dir, 'p5', 'template.json'), 'variables'],
+  },
+  { name: 'a missing base job template', argv: () => ['-l', poolManifest('p6', '[work_pools.p]\nbase_job_template = "nowhere.json"\n')], expect: () => ['nowhere.json', 'not found'] },
+  {
+    name: 'a queue priority below 1',
+    argv: () => ['-l', poolManifest('p7', `[work_pools.p]\nbase_job_template = "template.json"\n[work_pools.p.queues.q]\npriority = 0\n`, GOOD_TEMPLATE)],
+    expect: () => [':4', 'priority'],
+  },
+  { name: 'a truncated prefect.yaml', argv: () => ['-d', file('truncated.yaml', 'deployments:\n  - name: "d1\n')], expect: () => [join(dir, 'truncated.yaml')] },
+  { name: 'an empty prefect.yaml', argv: () => ['-d', file('empty.yaml', '')], expect: () => [join(dir, 'empty.yaml'), 'empty'] },
+  { name: 'an unknown deployment key, with a suggestion', argv: () => ['-d', deployment('typo.yaml', '    descripton: x\n')], expect: () => [`${join(dir, 'typo.yaml')}:5`, 'description'] },
+  {
+    name: 'a concurrency limit under work_pool',
+    argv: () => ['-d', deployment('misplaced.yaml', '    work_pool:\n      name: p\n      concurrency_limit: 2\n')],
+    expect: () => [`${join(dir, 'misplaced.yaml')}:7`, 'deployment level'],
+  },
+  { name: 'an invalid cron', argv: () => ['-d', deployment('cron.yaml', '    schedules:\n      - cron: "61 * * * *"\n')], expect: () => [`${join(dir, 'cron.yaml')}:6`, 'cron'] },
+  {
+    name: 'an unknown timezone',
+    argv: () => ['-d', deployment('tz.yaml', '    schedules:\n      - cron: "0 3 * * *"\n        timezone: Mars/Olympus\n')],
+    expect: () => [`${join(dir, 'tz.yaml')}:7`, 'Mars/Olympus'],
+  },
+  { name: 'an invalid rrule', argv: () => ['-d', deployment('rrule.yaml', '    schedules:\n      - rrule: "EVERY TUESDAY"\n')], expect: () => [`${join(dir, 'rrule.yaml')}:6`, 'rrule'] },
+  {
+    name: 'an unset {{ $VAR }}',
+    argv: () => ['-d', deployment('unset.yaml', '    work_pool:\n      name: p\n      job_variables:\n        image: "{{ $NO_SUCH_VARIABLE_SET }}"\n')],
+    expect: () => [`${join(dir, 'unset.yaml')}:8`, 'NO_SUCH_VARIABLE_SET'],
+  },
+  {
+    name: 'a YAML alias bomb, quickly and within bounds',
+    argv: () => {
+      const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+      for (let level = 1; level < 9; level += 1) {
+        const prev = String.fromCharCode(96 + level);
+        const name = String.fromCharCode(97 + level);
+        levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+      }
+      return ['-d', file('bomb.yaml', `definitions:\n${levels.map((l) => `  ${l}`).join('\n')}\ndeployments:\n  - name: d1\n    flow_name: f1\n    entrypoint: flows.py:f1\n    parameters:\n      p: *i\n`)];
+    },
+    expect: () => [join(dir, 'bomb.yaml')],
+  },
+  {
+    name: 'a build step output placeholder',
+    argv: () => ['-d', deployment('step.yaml', '    work_pool:\n      name: p\n      job_variables:\n        image: "{{ build-image.image }}"\n')],
+    expect: () => [`${join(dir, 'step.yaml')}:8`, 'build-image.image'],
+  },
+  { name: 'a deployment name Prefect refuses', argv: () => ['-d', file('badname.yaml', 'deployments:\n  - name: "a/b"\n    flow_name: f\n    entrypoint: f.py:f\n')], expect: () => [`${join(dir, 'badname.yaml')}:2`, 'deployments[0].name', 'holds `/`'] },
+  {
+    name: 'the same deployment twice',
+    argv: () => ['-d', file('twice.yaml', 'deployments:\n  - name: d\n    flow_name: f\n    entrypoint: f.py:f\n  - name: d\n    flow_name: f\n    entrypoint: f.py:f\n')],
+    expect: () => [join(dir, 'twice.yaml'), 'f/d'],
+  },
+  { name: 'a missing secrets directory', argv: () => ['--secrets-dir', join(dir, 'no-secrets')], expect: () => [join(dir, 'no-secrets')] },
+  { name: 'a block name Prefect refuses', argv: () => ['--secret', `Bad_Name=${file('s.txt', 'value\n')}`], expect: () => ['Bad_Name'] },
+  {
+    name: 'two secrets with the same block name',
+    argv: () => ['-s', 'S3_USER_FILE', '--secret', `s3-user=${file('s3.txt', 'other\n')}`],
+    env: secretEnv,
+    expect: () => ['s3-user'],
+  },
+  { name: 'a secret file that is a symlink loop', argv: () => ['-s', 'S3_USER_FILE'], env: () => withSecret('S3_USER_FILE', loop('secret-loop'))!(), expect: () => [join(dir, 'secret-loop-a')] },
 ];
 
 describe('invalid input against a configured server', () => {
