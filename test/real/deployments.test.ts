@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { EXIT } from '../../src/exit-codes.js';
 import { runCli } from '../helpers/cli.js';
-import { EXAMPLE_ENV, OLD_COMMAND_LINE, writeSecretFiles } from '../shared/example-cases.js';
+import { DEPLOY_ENV, EXAMPLE_ENV, OLD_COMMAND_LINE, writeSecretFiles } from '../shared/example-cases.js';
 import { clearPoolsAndDeployments, clearServer, getJson, postJson } from '../shared/server.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -14,12 +14,6 @@ const prefectYaml = join(repo, 'vars', 'prefect.yaml');
 const pools = join(repo, 'vars', 'work-pools_dev.toml');
 const apiUrl = () => inject('prefectApiUrl');
 
-const DEPLOY_ENV = {
-  PREFECT_RUNTIME_IMAGE: 'registry.example.org/archiver-runtime:2.1',
-  PREFECT_NETWORK: 'archiver_internal',
-  PREFECT_ARCHIVER_HOST_SCRATCH: '/data/scratch',
-  ARCHIVER_SCRATCH_FOLDER: '/scratch',
-};
 
 const env = (extra: Record<string, string> = {}) => ({ PREFECT_API_URL: apiUrl(), ...writeSecretFiles(), ...EXAMPLE_ENV, ...DEPLOY_ENV, ...extra });
 const everything = (deployments = prefectYaml) => [...OLD_COMMAND_LINE, '-l', pools, '-d', deployments];

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { EXIT } from '../../src/exit-codes.js';
 import { runCli } from '../helpers/cli.js';
-import { EXAMPLE_ENV, OLD_COMMAND_LINE, SECRET_VALUES, writeSecretFiles } from '../shared/example-cases.js';
+import { DEPLOY_ENV, EXAMPLE_ENV, OLD_COMMAND_LINE, SECRET_VALUES, writeSecretFiles } from '../shared/example-cases.js';
 import { clearPoolsAndDeployments, clearServer, getJson, postJson } from '../shared/server.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -13,10 +13,7 @@ const env = () => ({
   PREFECT_API_URL: apiUrl(),
   ...writeSecretFiles(),
   ...EXAMPLE_ENV,
-  PREFECT_RUNTIME_IMAGE: 'registry.example.org/archiver-runtime:2.1',
-  PREFECT_NETWORK: 'archiver_internal',
-  PREFECT_ARCHIVER_HOST_SCRATCH: '/data/scratch',
-  ARCHIVER_SCRATCH_FOLDER: '/scratch',
+  ...DEPLOY_ENV,
 });
 const args = [...OLD_COMMAND_LINE, '-l', join(repo, 'vars', 'work-pools_dev.toml'), '-d', join(repo, 'vars', 'prefect.yaml')];
 

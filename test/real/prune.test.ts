@@ -6,17 +6,11 @@ import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { EXIT } from '../../src/exit-codes.js';
 import { runCli } from '../helpers/cli.js';
-import { EXAMPLE_ENV, exampleLimits, exampleVars, SECRET_VALUES, writeSecretFiles } from '../shared/example-cases.js';
+import { DEPLOY_ENV, EXAMPLE_ENV, exampleLimits, exampleVars, SECRET_VALUES, writeSecretFiles } from '../shared/example-cases.js';
 import { clearPoolsAndDeployments, clearServer, getJson, postJson, readState } from '../shared/server.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const apiUrl = () => inject('prefectApiUrl');
-const DEPLOY_ENV = {
-  PREFECT_RUNTIME_IMAGE: 'registry.example.org/archiver-runtime:2.1',
-  PREFECT_NETWORK: 'archiver_internal',
-  PREFECT_ARCHIVER_HOST_SCRATCH: '/data/scratch',
-  ARCHIVER_SCRATCH_FOLDER: '/scratch',
-};
 const env = () => ({ PREFECT_API_URL: apiUrl(), ...writeSecretFiles(), ...EXAMPLE_ENV, ...DEPLOY_ENV });
 const secretNames = Object.keys(SECRET_VALUES);
 

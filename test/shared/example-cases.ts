@@ -42,6 +42,14 @@ export function writeSecretFiles(values: Record<string, string> = SECRET_VALUES)
 /** The old tool's command line, unchanged. */
 export const OLD_COMMAND_LINE = ['-v', exampleVars, '-s', ...Object.keys(SECRET_VALUES), '-l', exampleLimits];
 
+/** What the example prefect.yaml takes from the environment ({{ $NAME }}). */
+export const DEPLOY_ENV = {
+  PREFECT_RUNTIME_IMAGE: 'registry.example.org/archiver-runtime:2.1',
+  PREFECT_NETWORK: 'archiver_internal',
+  PREFECT_ARCHIVER_HOST_SCRATCH: '/data/scratch',
+  ARCHIVER_SCRATCH_FOLDER: '/scratch',
+};
+
 export const EXAMPLE_ENV = {
   S3_ENDPOINT: 'http://minio:9000',
   S3_EXTERNAL_ENDPOINT: 'https://s3.example.org',
