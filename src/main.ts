@@ -1,10 +1,12 @@
 // The command line: parse arguments and environment, run, print the report, and map the outcome
 // to an exit code. This is the only place that exits the process.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiError, ConfigError, ConnectionError, UsageError } from './errors.js';
+import { Command, CommanderError } from 'commander';
+import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions } from './cli-common.js';
+import { ConfigError } from './errors.js';
 import { EXIT } from './exit-codes.js';
-import { createLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
+import { defineExportCommand } from './export/command.js';
+import type { Logger } from './log.js';
 import { renderIssues, renderPlan, renderResults } from './report.js';
 import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome } from './run.js';
 
@@ -19,22 +21,13 @@ export interface MainIO {
   stderrIsTTY?: boolean;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
-    return parsed;
-  };
-}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-interface CliOptions {
+interface CliOptions extends Partial<ConnectionCliOptions> {
   variables: string[];
   secrets: string[];
   secretsDir: string[];
@@ -45,11 +38,7 @@ interface CliOptions {
   fromEnv: string[];
   stringValues?: boolean;
   keepTrailingNewline?: boolean;
-  apiUrl?: string;
-  waitTimeout: number;
-  requestTimeout: number;
-  retries: number;
-  concurrency: number;
+  concurrency?: number;
   output: 'text' | 'json';
   logLevel?: string;
   detailedExitcode?: boolean;
@@ -73,12 +62,8 @@ function addInputOptions(command: Command): Command {
 }
 
 function addServerOptions(command: Command): Command {
-  return command
-    .option('--api-url <url>', 'the Prefect API URL (default: $PREFECT_API_URL)')
-    .option('--wait-timeout <seconds>', 'how long to wait for the server to be ready', positiveNumber('--wait-timeout'), 120)
-    .option('--request-timeout <seconds>', 'timeout of one request', positiveNumber('--request-timeout'), 90)
-    .option('--retries <n>', 'retries of a request that failed for a transient reason', positiveNumber('--retries'), 6)
-    .option('--concurrency <n>', 'writes in flight at once', positiveNumber('--concurrency'), 1)
+  return addConnectionOptions(command)
+    .option('--concurrency <n>', 'writes in flight at once', nonNegative('--concurrency'), 1)
     .option('--prune', 'delete objects openem-config created earlier that the inputs no longer declare (only of the kinds given)');
 }
 
@@ -99,7 +84,6 @@ function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOpt
     addInputOptions(sub);
     if (name !== 'validate') addServerOptions(sub);
     if (name === 'plan') sub.option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none');
-    sub.addOption(new Option('--retry-min-delay <ms>').hideHelp().argParser(positiveNumber('--retry-min-delay')));
     sub.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     sub.action(async (options: CliOptions) => {
       await execute(name, options);
@@ -114,6 +98,10 @@ export async function main(io: MainIO): Promise<number> {
   const program = buildProgram(io, async (command, options) => {
     exitCode = await execute(command, options, io);
   });
+  // `export` reads a server and writes files; src/export/ owns its options, report and exit code.
+  defineExportCommand(program.command('export'), io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync(io.argv, { from: 'user' });
   } catch (error) {
@@ -126,23 +114,16 @@ export async function main(io: MainIO): Promise<number> {
   return exitCode;
 }
 
-function resolveLogLevel(options: CliOptions, env: Record<string, string | undefined>): LogLevel | string {
-  const name = options.logLevel ?? env.PREFECT_LOGGING_LEVEL;
-  if (!name) return 'warn';
-  return parseLogLevel(name) ?? name;
-}
-
 async function execute(command: RunCommand, options: CliOptions, io: MainIO): Promise<number> {
   const json = options.output === 'json';
-  const level = resolveLogLevel(options, io.env);
   const fail = (code: number, message: string, extra: Record<string, unknown> = {}): number => {
     if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: code, error: { message, ...extra } }, null, 2)}\n`);
     io.stderr(`error: ${message}\n`);
     return code;
   };
   if (options.output !== 'text' && options.output !== 'json') return fail(EXIT.invalidInput, `--output must be text or json, not "${options.output}"`);
-  if (!parseLogLevel(level)) return fail(EXIT.invalidInput, `unknown log level "${level}"; use debug, info, warn or error`);
-  const logger = io.logger ?? createLogger({ level: parseLogLevel(level)!, pretty: io.stderrIsTTY ?? false });
+  const logger = loggerFor(options.logLevel, io);
+  if (typeof logger === 'string') return fail(EXIT.invalidInput, logger);
 
   const runOptions: RunOptions = {
     command,
@@ -156,11 +137,8 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     fromEnv: options.fromEnv,
     stringValues: options.stringValues ?? false,
     keepTrailingNewline: options.keepTrailingNewline ?? false,
-    apiUrl: options.apiUrl,
-    waitTimeoutMs: (options.waitTimeout ?? 120) * 1000,
-    requestTimeoutMs: (options.requestTimeout ?? 90) * 1000,
-    retries: options.retries ?? 6,
-    retryMinDelayMs: (options as { retryMinDelay?: number }).retryMinDelay,
+    // validate has no connection options; the defaults are never used there.
+    ...connectionSettings({ waitTimeout: 120, requestTimeout: 90, retries: 6, ...options }),
     concurrency: options.concurrency ?? 1,
     prune: options.prune ?? false,
   };
@@ -175,13 +153,8 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
       io.stderr(`${error.issues.length} problem${error.issues.length === 1 ? '' : 's'} in the inputs; nothing was sent to the server.\n`);
       return EXIT.invalidInput;
     }
-    if (error instanceof UsageError) return fail(EXIT.invalidInput, error.message);
-    if (error instanceof ConnectionError) {
-      return fail(error.reason === 'unauthorized' ? EXIT.unauthorized : EXIT.unreachable, error.message, { reason: error.reason });
-    }
-    if (error instanceof ApiError) return fail(EXIT.applyFailed, error.message, { status: error.status });
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    return fail(EXIT.internal, `unexpected error (please report it): ${message}`);
+    const failure = failureOf(error);
+    return fail(failure.code, failure.message, failure.extra);
   }
 
   const readFailed = outcome.planned?.some((kind) => kind.error || kind.items.some((item) => item.problem)) ?? false;

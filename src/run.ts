@@ -14,7 +14,7 @@ import { loadWorkPools } from './config/work-pools.js';
 import { loadDeployments } from './config/deployments.js';
 import { createDeploymentsKind } from './kinds/deployments.js';
 import type { Logger } from './log.js';
-import { createApi } from './prefect/client.js';
+import { connect } from './prefect/client.js';
 import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from './prefect/ownership.js';
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
 import type { ItemResult, KindSummary } from './reconcile/types.js';
@@ -165,19 +165,8 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   logger.info({ event: 'inputs.valid', ...outcome.desired }, 'inputs are valid');
   if (options.command === 'validate' || !connection) return outcome;
 
-  const api = createApi({
-    apiUrl: connection.apiUrl,
-    apiKey: connection.apiKey,
-    authString: connection.authString,
-    requestTimeoutMs: options.requestTimeoutMs,
-    retries: options.retries,
-    retryMinDelayMs: options.retryMinDelayMs,
-    logger,
-    fetch: context.fetch,
-  });
-  const version = await api.http.waitUntilReady(options.waitTimeoutMs);
+  const { api, version } = await connect(connection, options, logger, context.fetch);
   outcome.server = { url: connection.apiUrl, version };
-  logger.info({ event: 'server.ready', url: connection.apiUrl, version }, `Prefect ${version} at ${connection.apiUrl} is ready`);
 
   // Dependency order: secrets and variables before what may refer to them, pools before deployments.
   const deploymentsKind = createDeploymentsKind({ pools: state.workPools, secrets: state.secrets, variables: state.variables });

@@ -18,6 +18,38 @@ export function createApi(options: HttpOptions): Api {
   return { client, http };
 }
 
+export interface ConnectOptions {
+  waitTimeoutMs: number;
+  requestTimeoutMs: number;
+  retries: number;
+  retryMinDelayMs?: number | undefined;
+}
+
+/**
+ * The client for a server, once it is ready: waits for /health and /ready, checks the
+ * credentials, and returns the server's release with the client.
+ */
+export async function connect(
+  connection: { apiUrl: string; apiKey?: string | undefined; authString?: string | undefined },
+  options: ConnectOptions,
+  logger: HttpOptions['logger'],
+  fetch?: HttpOptions['fetch'],
+): Promise<{ api: Api; version: string }> {
+  const api = createApi({
+    apiUrl: connection.apiUrl,
+    apiKey: connection.apiKey,
+    authString: connection.authString,
+    requestTimeoutMs: options.requestTimeoutMs,
+    retries: options.retries,
+    retryMinDelayMs: options.retryMinDelayMs,
+    logger,
+    fetch,
+  });
+  const version = await api.http.waitUntilReady(options.waitTimeoutMs);
+  logger.info({ event: 'server.ready', url: connection.apiUrl, version }, `Prefect ${version} at ${connection.apiUrl} is ready`);
+  return { api, version };
+}
+
 interface FetchResult<T> {
   data?: T;
   error?: unknown;

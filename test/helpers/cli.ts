@@ -53,7 +53,8 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
     entry.status = response.status;
     return response;
   };
-  const extra = options.fastRetries === false ? [] : ['--retry-min-delay', '5'];
+  // validate talks to no server and has no retry options.
+  const extra = options.fastRetries === false || argv[0] === 'validate' ? [] : ['--retry-min-delay', '5'];
   const code = await main({
     argv: [...argv, ...extra],
     env: { ...options.env },

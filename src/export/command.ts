@@ -1,0 +1,106 @@
+// The `export` subcommand: its options, the report, and the exit code. main.ts only registers it.
+import type { Command } from 'commander';
+import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, type ConnectionCliOptions } from '../cli-common.js';
+import { ConfigError, UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import type { MainIO } from '../main.js';
+import { renderIssues } from '../report.js';
+import { commandLine } from './readme.js';
+import { runExport, type ExportOutcome } from './run.js';
+import { SECTIONS, type ExportWarning, type Section } from './types.js';
+
+interface ExportCliOptions extends ConnectionCliOptions {
+  to: string;
+  force?: boolean;
+  only: string[];
+  match: string[];
+  output: string;
+  logLevel?: string;
+}
+
+/** Fills in `program.command('export')`; `done` receives the exit code. */
+export function defineExportCommand(command: Command, io: MainIO, done: (code: number) => void): Command {
+  return addConnectionOptions(command)
+    .description('read a Prefect server and write the files that declare its state: vars TOML, limits manifest, prefect.yaml')
+    .requiredOption('--to <dir>', 'directory to write the files into (created when missing)')
+    .option('--force', 'overwrite files an earlier export wrote there')
+    .option('--only <kinds>', `export only these, comma-separated: ${SECTIONS.join(',')} (repeatable)`, collect, [])
+    .option('--match <glob>', 'export only objects whose name matches (* ? [..]); repeatable', collect, [])
+    .option('--output <format>', 'report format: text or json', 'text')
+    .option('--log-level <level>', 'debug, info, warn, error (default from PREFECT_LOGGING_LEVEL, else warn)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (options: ExportCliOptions) => {
+      done(await executeExport(options, io));
+    });
+}
+
+/** `--only variables,pools --only deployments` as sections; unknown names are an error. */
+export function parseOnly(values: readonly string[]): Section[] {
+  if (values.length === 0) return [...SECTIONS];
+  const names = values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new UsageError(`--only takes ${SECTIONS.join(', ')}; not ${unknown.map((name) => `"${name}"`).join(', ')}`);
+  return SECTIONS.filter((section) => names.includes(section));
+}
+
+async function executeExport(options: ExportCliOptions, io: MainIO): Promise<number> {
+  const json = options.output === 'json';
+  const fail = (code: number, message: string, extra: Record<string, unknown> = {}): number => {
+    if (json) io.stdout(`${JSON.stringify({ command: 'export', ok: false, exitCode: code, error: { message, ...extra } }, null, 2)}\n`);
+    io.stderr(`error: ${message}\n`);
+    return code;
+  };
+  if (options.output !== 'text' && options.output !== 'json') return fail(EXIT.invalidInput, `--output must be text or json, not "${options.output}"`);
+  const logger = loggerFor(options.logLevel, io);
+  if (typeof logger === 'string') return fail(EXIT.invalidInput, logger);
+
+  let outcome: ExportOutcome;
+  try {
+    outcome = await runExport(
+      {
+        to: options.to,
+        force: options.force ?? false,
+        only: parseOnly(options.only),
+        match: options.match,
+        ...connectionSettings(options),
+      },
+      { env: io.env, logger, fetch: io.fetch },
+    );
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      if (json) io.stdout(`${JSON.stringify({ command: 'export', ok: false, exitCode: EXIT.invalidInput, error: { message: 'invalid input', issues: error.issues } }, null, 2)}\n`);
+      io.stderr(renderIssues(error.issues));
+      return EXIT.invalidInput;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return fail(EXIT.applyFailed, `cannot write the export: ${(error as Error).message}`);
+    const failure = failureOf(error);
+    return fail(failure.code, failure.message, failure.extra);
+  }
+
+  if (json) {
+    io.stdout(`${JSON.stringify({ command: 'export', ok: true, exitCode: EXIT.ok, ...outcome }, null, 2)}\n`);
+  } else {
+    if (outcome.warnings.length > 0) io.stderr(renderWarnings(outcome.warnings));
+    io.stdout(renderExport(outcome));
+  }
+  return EXIT.ok;
+}
+
+export function renderWarnings(warnings: readonly ExportWarning[]): string {
+  return warnings.map((warning) => `warning: ${warning.subject}: ${warning.message}\n`).join('');
+}
+
+export function renderExport(outcome: ExportOutcome): string {
+  const width = Math.max(...outcome.files.map((file) => file.path.length));
+  const lines = [`Exported Prefect ${outcome.server.version} at ${outcome.server.url} to ${outcome.dir}:`];
+  for (const file of outcome.files) lines.push(`  ${file.path.padEnd(width)}  ${file.summary}`);
+  const { counts } = outcome;
+  lines.push(
+    `${counts.variables} variables, ${counts.secrets} secrets (names only), ${counts.tagLimits} tag limits, ${counts.workPools} work pools, ${counts.deployments} deployments.`,
+  );
+  if (outcome.warnings.length > 0) lines.push(`${outcome.warnings.length} warning${outcome.warnings.length === 1 ? '' : 's'} (on stderr): what the files do not hold.`);
+  lines.push('Apply them, from that directory, with:', ...commandLine('apply', outcome.args).split('\n').map((line) => `  ${line}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,45 @@
+// Secret blocks are listed, never read: the export says which blocks exist and how to give each
+// from a file (`-s NAME_FILE`), so the operator knows what to provide. Other block types are named
+// in a warning, since openem-config does not declare them; its own ownership record is not
+// configuration, and apply writes it on the target itself.
+import { secretNameFromEnv } from '../config/secrets.js';
+import { SECRET_BLOCK_TYPE } from '../kinds/secrets.js';
+import { STATE_BLOCK_TYPE } from '../prefect/ownership.js';
+import type { Matcher } from './glob.js';
+import type { ServerBlock } from './read.js';
+import { compareText, listNames, type ExportWarning } from './types.js';
+
+export interface SecretEntry {
+  /** The block name. */
+  name: string;
+  /** `S3_USER_FILE` for `s3-user`: `-s S3_USER_FILE` reads the file whose path it holds. */
+  envName?: string | undefined;
+}
+
+export interface SecretsExport {
+  secrets: SecretEntry[];
+  warnings: ExportWarning[];
+}
+
+/** A name shells accept in `export NAME=...`. */
+const SHELL_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+export function exportSecrets(blocks: readonly ServerBlock[], matches: Matcher): SecretsExport {
+  const selected = blocks.filter((block) => block.type !== STATE_BLOCK_TYPE && matches(block.name)).sort((a, b) => compareText(a.type, b.type) || compareText(a.name, b.name));
+  const secrets = selected.filter((block) => block.type === SECRET_BLOCK_TYPE).map((block) => ({ name: block.name, envName: secretEnvName(block.name) }));
+  const others = selected.filter((block) => block.type !== SECRET_BLOCK_TYPE).map((block) => `${block.type}/${block.name}`);
+  const warnings: ExportWarning[] = [];
+  if (others.length > 0) {
+    warnings.push({
+      subject: 'blocks',
+      message: `${others.length} block${others.length === 1 ? '' : 's'} of other types than "${SECRET_BLOCK_TYPE}" ${others.length === 1 ? 'is' : 'are'} not exported, since openem-config declares only secret blocks: ${listNames(others)}; create them on the target with Python (Block.save) or the UI`,
+    });
+  }
+  return { secrets, warnings };
+}
+
+/** The `-s` name that gives block `name`, or undefined when none does (then `--secret name=PATH`). */
+export function secretEnvName(name: string): string | undefined {
+  const envName = `${name.toUpperCase().replaceAll('-', '_')}_FILE`;
+  return SHELL_NAME.test(envName) && secretNameFromEnv(envName) === name ? envName : undefined;
+}

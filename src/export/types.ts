@@ -1,0 +1,49 @@
+// The shapes an export passes between reading the server, building the files and writing them.
+
+/** What `--only` selects. */
+export const SECTIONS = ['variables', 'secrets', 'limits', 'pools', 'deployments'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** Something on the server the files cannot say, or can say only with a difference the operator should know. */
+export interface ExportWarning {
+  /** The object, e.g. `variable "retries"`, `deployment "flow/name"`, or a kind for a list. */
+  subject: string;
+  message: string;
+}
+
+export interface ExportFile {
+  /** Relative to the export directory, with `/`. */
+  path: string;
+  content: string;
+  /** What the file holds, for the report: `12 variables`. */
+  summary: string;
+}
+
+/** How the files are applied: the arguments of the openem-config command line, in order. */
+export interface ApplyArguments {
+  variables: string[];
+  /** `-s NAME_FILE` per secret block. */
+  secretEnvNames: string[];
+  /** `--secret name=PATH` for a block whose name no `NAME_FILE` gives. */
+  secretPairs: string[];
+  limits: string[];
+  deployments: string[];
+}
+
+export interface ExportCounts {
+  variables: number;
+  secrets: number;
+  tagLimits: number;
+  workPools: number;
+  deployments: number;
+}
+
+/** Lists names in a warning without letting a large server flood the terminal. */
+export function listNames(names: readonly string[], max = 20): string {
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,199 @@
+// Deployments as prefect.yaml: read back through the deployments loader, and compared with the
+// server through the deployments kind, whose diff must be empty for every exported deployment.
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadDeployments } from '../../src/config/deployments.js';
+import { IssueList } from '../../src/errors.js';
+import { exportDeployments } from '../../src/export/deployments.js';
+import { createMatcher } from '../../src/export/glob.js';
+import type { ServerDeployment } from '../../src/export/read.js';
+import { deploymentChecker, Scratch } from '../../src/export/verify.js';
+import { createDeploymentsKind } from '../../src/kinds/deployments.js';
+import { useTempDir } from '../config/temp.js';
+import { fakeDeployment, fakeLimit, fakeSchedule } from './factories.js';
+
+const temp = useTempDir();
+const scratch = new Scratch();
+afterAll(() => scratch.close());
+const all = createMatcher([]);
+const check = deploymentChecker(scratch);
+const kind = createDeploymentsKind({ pools: [], secrets: [], variables: [] });
+
+function exported(deployments: ServerDeployment[], matches = all) {
+  return exportDeployments(deployments, { matches, check });
+}
+
+function loadBack(content: string) {
+  const file = temp.write(`${Math.random().toString(36).slice(2)}/prefect.yaml`, content);
+  const issues = new IssueList();
+  const deployments = loadDeployments([file], { env: {} }, issues);
+  expect(issues.errors).toEqual([]);
+  return deployments;
+}
+
+const NASTY = {
+  quotes: 'say "hi" it\'s',
+  newlines: 'one\ntwo\n',
+  trailing: 'blank at end \nnext',
+  unicode: 'é 中文 🚀 \u0007',
+  yes: 'yes',
+  off: 'off',
+  number: '1.10',
+  colon: 'a: b',
+  hash: '# x',
+  merge: { '<<': { looks: 'like a merge' } },
+  nothing: null,
+  nested: [{ '': 'empty key' }, [1.5, -0.25, 1e21]],
+};
+
+describe('exportDeployments', () => {
+  it('writes every field apply compares, reads back through the loader, and diffs as no change', () => {
+    const d = fakeDeployment(
+      {
+        name: 'datasets_archival',
+        version: '1.10',
+        description: 'Archives "datasets"\nto tape: ✓',
+        tags: ['archiver', 'yes'],
+        paused: true,
+        entrypoint: './archiver/flows/archive.py:archive_datasets_flow',
+        work_pool_name: 'archival-docker-workpool',
+        work_queue_name: 'default',
+        job_variables: { image: 'registry/x:1', registry_credentials: { password: '{{ prefect.blocks.secret.github-password }}' }, env: { RUN: '{{ ctx.flow_run.id }}' } },
+        parameters: NASTY,
+        parameter_openapi_schema: { title: 'Parameters', type: 'object', properties: { job_id: { type: 'string', format: 'uuid' } }, required: ['job_id'] },
+        enforce_parameter_schema: false,
+        pull_steps: [{ 'prefect.deployments.steps.set_working_directory': { directory: '{{ $WORKDIR }}' } }],
+        schedules: [
+          fakeSchedule({ cron: '0 3 * * *', timezone: 'Europe/Zurich', day_or: false }, { slug: 'nightly', parameters: { full: true } }),
+          fakeSchedule({ interval: 3600, anchor_date: '2024-01-01T00:00:00Z', timezone: 'UTC' }, { slug: 'hourly', active: false }),
+          fakeSchedule({ rrule: 'DTSTART:20200101T000000\nFREQ=WEEKLY;BYDAY=MO', timezone: 'UTC' }, { slug: 'mondays' }),
+        ],
+      },
+      'archive_datasetlist',
+    );
+    d.deployment.global_concurrency_limit = fakeLimit(`deployment:${d.deployment.id}`, 2);
+    d.deployment.concurrency_options = { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 120 };
+    const result = exported([d]);
+    expect(result.warnings).toEqual([]);
+    expect(result.count).toBe(1);
+    const [desired] = loadBack(result.files[0]!.content);
+    expect(desired).toMatchObject({
+      name: 'datasets_archival',
+      flowName: 'archive_datasetlist',
+      version: '1.10',
+      description: 'Archives "datasets"\nto tape: ✓',
+      tags: ['archiver', 'yes'],
+      paused: true,
+      concurrency: { limit: 2, collisionStrategy: 'CANCEL_NEW', gracePeriodSeconds: 120 },
+      workPoolName: 'archival-docker-workpool',
+      workQueueName: 'default',
+      enforceParameterSchema: false,
+    });
+    expect(JSON.stringify(desired!.parameters)).toBe(JSON.stringify(NASTY));
+    expect(desired!.schedules.map((s) => s.slug)).toEqual(['hourly', 'mondays', 'nightly']);
+    expect(kind.diff(desired!, d)).toEqual({ action: 'noop', changes: [] });
+    // Stable text: the same input writes the same bytes.
+    expect(exported([d]).files[0]!.content).toBe(result.files[0]!.content);
+    expect(result.files[0]!.content).toContain('version: "1.10"\n');
+    expect(result.files[0]!.content).toContain('"<<":\n');
+  });
+
+  it('writes the limit as a number when runs are enqueued, and leaves out a deployment without a limit', () => {
+    const plain = fakeDeployment({ name: 'a' });
+    plain.deployment.global_concurrency_limit = fakeLimit(`deployment:${plain.deployment.id}`, 3);
+    const enqueue = fakeDeployment({ name: 'b', concurrency_options: { collision_strategy: 'ENQUEUE' } });
+    enqueue.deployment.global_concurrency_limit = fakeLimit(`deployment:${enqueue.deployment.id}`, 4);
+    const grace = fakeDeployment({ name: 'c', concurrency_options: { collision_strategy: 'ENQUEUE', grace_period_seconds: 300 } });
+    grace.deployment.global_concurrency_limit = fakeLimit(`deployment:${grace.deployment.id}`, 5);
+    const none = fakeDeployment({ name: 'd' });
+    const result = exported([none, grace, enqueue, plain]);
+    expect(result.warnings).toEqual([]);
+    const text = result.files[0]!.content;
+    expect(text).toContain('  - name: a\n    flow_name: archive-flow\n    entrypoint: flows/archive.py:archive_flow\n    tags: []\n    paused: false\n    concurrency_limit: 3\n');
+    expect(text).toContain('concurrency_limit: 4\n');
+    expect(text).toContain('concurrency_limit:\n      limit: 5\n      grace_period_seconds: 300\n');
+    expect(text.match(/concurrency_limit/g)).toHaveLength(3);
+    expect(loadBack(text).map((d) => d.name)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('warns about a shared global limit and a limit prefect.yaml cannot hold', () => {
+    const shared = fakeDeployment({ name: 'shared' });
+    shared.deployment.global_concurrency_limit = fakeLimit('database', 3);
+    const zero = fakeDeployment({ name: 'zero' });
+    zero.deployment.global_concurrency_limit = fakeLimit(`deployment:${zero.deployment.id}`, 0);
+    const result = exported([shared, zero]);
+    expect(result.warnings).toEqual([
+      { subject: 'deployment "archive-flow/shared"', message: expect.stringContaining('the global limit "database", shared') },
+      { subject: 'deployment "archive-flow/zero"', message: expect.stringContaining('limit of 0 is not exported') },
+    ]);
+    // The zero limit is left out, so the diff finds nothing to do: the server keeps it.
+    expect(result.count).toBe(2);
+  });
+
+  it('leaves out schedules without a slug, saying how to give them one', () => {
+    const d = fakeDeployment({
+      name: 'mixed',
+      schedules: [fakeSchedule({ cron: '0 3 * * *', day_or: true, timezone: null }, { slug: 'nightly' }), fakeSchedule({ interval: 86400 }), fakeSchedule({ cron: '*/5 * * * *' })],
+    });
+    const result = exported([d]);
+    expect(result.warnings).toEqual([
+      {
+        subject: 'deployment "archive-flow/mixed"',
+        message: expect.stringMatching(
+          /^2 schedules without a slug are not exported: cron "\*\/5 \* \* \* \*" \(schedule [-0-9a-f]+\); every 86400 s \(schedule [-0-9a-f]+\)\. .*curl -X PATCH "\$PREFECT_API_URL\/deployments\/[-0-9a-f]+\/schedules\/<schedule>"/,
+        ),
+      },
+    ]);
+    const [desired] = loadBack(result.files[0]!.content);
+    expect(desired!.schedules.map((s) => s.slug)).toEqual(['nightly']);
+    // Apply keeps slug-less schedules, so the source server sees no change.
+    expect(kind.diff(desired!, d).action).toBe('noop');
+  });
+
+  it('leaves out, with the reason, a deployment whose values openem-config would resolve at apply time', () => {
+    const env = fakeDeployment({ name: 'env', work_pool_name: 'p', job_variables: { image: '{{ $RUNTIME_IMAGE }}' } });
+    const bare = fakeDeployment({ name: 'bare', parameters: { target: '{{ target }}' } });
+    const inline = fakeDeployment({ name: 'inline', work_pool_name: 'p', job_variables: { url: 'https://{{ prefect.blocks.secret.host }}/x' } });
+    const result = exported([env, bare, inline]);
+    expect(result.count).toBe(0);
+    expect(result.files).toEqual([]);
+    expect(result.warnings).toEqual([
+      { subject: 'deployment "archive-flow/bare"', message: expect.stringContaining('parameters.target') },
+      { subject: 'deployment "archive-flow/env"', message: expect.stringContaining('RUNTIME_IMAGE') },
+      { subject: 'deployment "archive-flow/inline"', message: expect.stringContaining('must be the whole value') },
+    ]);
+    for (const warning of result.warnings) expect(warning.message).toMatch(/^not exported: prefect.yaml cannot hold it as it is: /);
+  });
+
+  it('leaves out a deployment whose entrypoint the loader refuses, and keeps one with none', () => {
+    const module = fakeDeployment({ name: 'module', entrypoint: 'archiver.flows:archive' });
+    const none = fakeDeployment({ name: 'none', entrypoint: null });
+    const result = exported([module, none]);
+    expect(result.count).toBe(1);
+    expect(result.warnings).toEqual([{ subject: 'deployment "archive-flow/module"', message: expect.stringContaining('entrypoint') }]);
+  });
+
+  it('warns about what prefect.yaml cannot hold: labels, storage, a queue without a pool, max_scheduled_runs, a lost flow', () => {
+    const d = fakeDeployment({
+      name: 'old',
+      labels: { 'prefect.flow.id': 'x', team: 'a' },
+      path: '/opt/flows',
+      work_queue_name: 'legacy',
+      schedules: [fakeSchedule({ interval: 60 }, { slug: 'minutely', max_scheduled_runs: 5 })],
+    });
+    const result = exportDeployments([d], { matches: all, check, withoutFlow: ['orphan'] });
+    expect(result.count).toBe(1);
+    expect(result.warnings.map((w) => [w.subject, w.message.slice(0, 30)])).toEqual([
+      ['deployment "orphan"', 'not exported: its flow is gone'],
+      ['deployment "archive-flow/old"', 'schedule "minutely" has max_sc'],
+      ['deployment "archive-flow/old"', 'its work queue "legacy" has no'],
+      ['deployment "archive-flow/old"', 'its labels (team) are not expo'],
+      ['deployment "archive-flow/old"', 'path is not exported (Prefect '],
+    ]);
+  });
+
+  it('selects deployments by name or flow/name, and sorts them by flow/name', () => {
+    const deployments = [fakeDeployment({ name: 'z' }, 'b-flow'), fakeDeployment({ name: 'y' }, 'a-flow'), fakeDeployment({ name: 'x' }, 'c-flow')];
+    expect(loadBack(exported(deployments).files[0]!.content).map((d) => `${d.flowName}/${d.name}`)).toEqual(['a-flow/y', 'b-flow/z', 'c-flow/x']);
+    expect(exported(deployments, createMatcher(['b-flow/*', 'x'])).count).toBe(2);
+  });
+});

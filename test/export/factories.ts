@@ -1,0 +1,119 @@
+// Typed server objects, as the Prefect API returns them, for the export tests: harmless defaults
+// and per-test overrides.
+import type { Deployment, GlobalLimit, ServerDeployment, ServerPool, Variable, WorkPool, WorkQueue } from '../../src/export/read.js';
+
+let ids = 0;
+const id = () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`;
+const stamp = '2026-01-01T00:00:00Z';
+
+export function fakeVariable(overrides: Partial<Variable> & Pick<Variable, 'name'>): Variable {
+  return { id: id(), created: stamp, updated: stamp, value: 'v', tags: ['openem-config'], ...overrides };
+}
+
+export function fakeLimit(name: string, limit: number, overrides: Partial<GlobalLimit> = {}): GlobalLimit {
+  return { id: id(), created: stamp, updated: stamp, active: true, name, limit, active_slots: 0, slot_decay_per_second: 0, ...overrides };
+}
+
+export const TEMPLATE = {
+  job_configuration: { image: '{{ image }}', command: '{{ command }}', env: '{{ env }}' },
+  variables: {
+    type: 'object',
+    properties: {
+      image: { type: 'string', title: 'Image', default: 'prefecthq/prefect:3-latest' },
+      command: { type: 'string', title: 'Command' },
+      env: { type: 'object', title: 'Environment', additionalProperties: { type: 'string' } },
+    },
+  },
+};
+
+export function fakeQueue(overrides: Partial<WorkQueue> & Pick<WorkQueue, 'name'>): WorkQueue {
+  return {
+    id: id(),
+    created: stamp,
+    updated: stamp,
+    description: null,
+    is_paused: false,
+    concurrency_limit: null,
+    priority: 1,
+    work_pool_id: id(),
+    filter: null,
+    last_polled: null,
+    work_pool_name: 'pool',
+    status: 'NOT_READY',
+    ...overrides,
+  } as WorkQueue;
+}
+
+export function fakePool(overrides: Partial<WorkPool> & Pick<WorkPool, 'name'>, queues?: WorkQueue[]): ServerPool {
+  const pool = {
+    id: id(),
+    created: stamp,
+    updated: stamp,
+    description: null,
+    type: 'docker',
+    base_job_template: TEMPLATE,
+    is_paused: false,
+    concurrency_limit: null,
+    status: 'NOT_READY',
+    default_queue_id: id(),
+    storage_configuration: { bundle_upload_step: null, bundle_execution_step: null, default_result_storage_block_id: null },
+    ...overrides,
+  } as WorkPool;
+  return { pool, queues: queues ?? [fakeQueue({ name: 'default', description: "The work pool's default queue.", work_pool_name: overrides.name })] };
+}
+
+export function fakeDeployment(overrides: Partial<Deployment> & Pick<Deployment, 'name'>, flowName = 'archive-flow'): ServerDeployment {
+  const deploymentId = id();
+  const deployment = {
+    id: deploymentId,
+    created: stamp,
+    updated: stamp,
+    version: null,
+    description: null,
+    flow_id: id(),
+    paused: false,
+    schedules: [],
+    concurrency_limit: null,
+    global_concurrency_limit: null,
+    concurrency_options: null,
+    job_variables: {},
+    parameters: {},
+    tags: [],
+    labels: {},
+    work_queue_name: null,
+    work_queue_id: null,
+    last_polled: null,
+    parameter_openapi_schema: { type: 'object', properties: {} },
+    path: null,
+    pull_steps: [],
+    entrypoint: 'flows/archive.py:archive_flow',
+    storage_document_id: null,
+    infrastructure_document_id: null,
+    created_by: null,
+    updated_by: null,
+    work_pool_name: null,
+    status: 'NOT_READY',
+    enforce_parameter_schema: true,
+    ...overrides,
+  } as Deployment;
+  return { deployment, flowName };
+}
+
+export function fakeSchedule(schedule: Record<string, unknown>, overrides: Record<string, unknown> = {}): NonNullable<Deployment['schedules']>[number] {
+  return {
+    id: id(),
+    created: stamp,
+    updated: stamp,
+    deployment_id: null,
+    schedule,
+    active: true,
+    max_scheduled_runs: null,
+    parameters: {},
+    slug: null,
+    ...overrides,
+  } as NonNullable<Deployment['schedules']>[number];
+}
+
+export function fakeGlobalLimitOf(deploymentId: string, limit: number): GlobalLimit {
+  return fakeLimit(`deployment:${deploymentId}`, limit);
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { parseOnly, renderExport } from '../../src/export/command.js';
+import { applyArguments, commandLine, renderReadme } from '../../src/export/readme.js';
+import type { ApplyArguments } from '../../src/export/types.js';
+import { UsageError } from '../../src/errors.js';
+
+const args: ApplyArguments = {
+  variables: ['vars.toml', 'vars-archiver.toml'],
+  secretEnvNames: ['S3_PASSWORD_FILE', 'S3_USER_FILE'],
+  secretPairs: ['1password=/run/secrets/1password'],
+  limits: ['limits.toml'],
+  deployments: ['prefect.yaml'],
+};
+
+describe('the apply command line', () => {
+  it('lists every file and secret in the order openem-config reads them', () => {
+    expect(applyArguments(args)).toEqual([
+      '-v vars.toml',
+      '-v vars-archiver.toml',
+      '-s S3_PASSWORD_FILE S3_USER_FILE',
+      '--secret 1password=/run/secrets/1password',
+      '-l limits.toml',
+      '-d prefect.yaml',
+    ]);
+    expect(commandLine('apply', { ...args, secretPairs: [], variables: ['vars.toml'] })).toBe(
+      'openem-config apply \\\n  -v vars.toml \\\n  -s S3_PASSWORD_FILE S3_USER_FILE \\\n  -l limits.toml \\\n  -d prefect.yaml',
+    );
+  });
+
+  it('goes into the README with the secrets to provide, and nothing that differs between servers', () => {
+    const text = renderReadme({
+      files: [{ path: 'vars.toml', content: '', summary: '2 variables' }],
+      secrets: [{ name: '1password' }, { name: 's3-user', envName: 'S3_USER_FILE' }],
+      args,
+    });
+    expect(text).toContain('| `vars.toml` | 2 variables |');
+    expect(text).toContain('| `1password` | none: given with `--secret 1password=PATH` |');
+    expect(text).toContain('export S3_USER_FILE=/run/secrets/s3-user');
+    expect(text).toContain(commandLine('plan', args));
+    expect(text).toContain('replaces the value in the file');
+    expect(text).not.toMatch(/http|\d{4}-\d{2}-\d{2}/);
+  });
+
+  it('says when there is nothing to apply', () => {
+    const none = { variables: [], secretEnvNames: [], secretPairs: [], limits: [], deployments: [] };
+    expect(renderReadme({ files: [], secrets: [], args: none })).toContain('Nothing to apply');
+  });
+});
+
+describe('export options and report', () => {
+  it('takes --only as a comma-separated, repeatable list, in a fixed order', () => {
+    expect(parseOnly([])).toEqual(['variables', 'secrets', 'limits', 'pools', 'deployments']);
+    expect(parseOnly(['deployments,pools', 'variables'])).toEqual(['variables', 'pools', 'deployments']);
+    expect(() => parseOnly(['pools,blocks'])).toThrow(UsageError);
+    expect(() => parseOnly(['pools,blocks'])).toThrow('not "blocks"');
+  });
+
+  it('reports the files, the counts and the command that applies them', () => {
+    const text = renderExport({
+      dir: '/srv/export',
+      server: { url: 'http://prefect:4200/api', version: '3.7.2' },
+      files: [
+        { path: 'vars.toml', summary: '2 variables' },
+        { path: 'README.md', summary: 'how to apply' },
+      ],
+      counts: { variables: 2, secrets: 0, tagLimits: 0, workPools: 0, deployments: 0 },
+      args: { ...args, secretEnvNames: [], secretPairs: [], limits: [], deployments: [], variables: ['vars.toml'] },
+      warnings: [{ subject: 'x', message: 'y' }],
+      requests: { reads: 3, writes: 0 },
+    });
+    expect(text).toBe(
+      [
+        'Exported Prefect 3.7.2 at http://prefect:4200/api to /srv/export:',
+        '  vars.toml  2 variables',
+        '  README.md  how to apply',
+        '2 variables, 0 secrets (names only), 0 tag limits, 0 work pools, 0 deployments.',
+        '1 warning (on stderr): what the files do not hold.',
+        'Apply them, from that directory, with:',
+        '  openem-config apply \\',
+        '    -v vars.toml',
+        '',
+      ].join('\n'),
+    );
+  });
+});

@@ -1,0 +1,307 @@
+// `export` against real Prefect servers: a server configured by hand through the API (the way the
+// UI, a worker and `prefect deploy` shape objects) is exported, the export is applied to a second,
+// empty server whose export is byte-identical, and applied back to the source it changes nothing.
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startPrefectServer, type PrefectServer } from '../../scripts/prefect-env.js';
+import { EXIT } from '../../src/exit-codes.js';
+import type { ExportOutcome } from '../../src/export/run.js';
+import { runCli, type SentRequest } from '../helpers/cli.js';
+import { clearPoolsAndDeployments, clearServer, getJson, postJson } from '../shared/server.js';
+
+const source = () => inject('prefectApiUrl');
+const template = JSON.parse(readFileSync(resolve(import.meta.dirname, '..', 'export', 'fixtures', 'docker-job-template.json'), 'utf8')) as unknown;
+
+const SECRETS: Record<string, string> = {
+  's3-user': 'svc-archiver-7f3k',
+  's3-password': 'p@ss "word"\nwith a newline',
+  'github-password': 'ghp_exportTestToken123',
+};
+
+async function send(apiUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${apiUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok && !(method === 'DELETE' && response.status === 404)) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? undefined : response.json().catch(() => undefined);
+}
+
+/** A block document as the UI or `Block.save` creates it. */
+async function createBlock(apiUrl: string, type: string, name: string, data: unknown): Promise<void> {
+  const blockType = (await getJson<{ id: string }>(apiUrl, `/block_types/slug/${type}`)).id;
+  const [schema] = await postJson<Array<{ id: string }>>(apiUrl, '/block_schemas/filter', { block_schemas: { block_type_id: { any_: [blockType] } }, limit: 1 });
+  await postJson(apiUrl, '/block_documents/', { name, block_type_id: blockType, block_schema_id: schema!.id, data, is_anonymous: false });
+}
+
+/** Leaves the shared server without the objects the other suites do not clear: global limits and blocks. */
+async function clearEverything(apiUrl: string): Promise<void> {
+  await clearPoolsAndDeployments(apiUrl);
+  await clearServer(apiUrl);
+  const limits = await postJson<Array<{ id: string }>>(apiUrl, '/v2/concurrency_limits/filter', { limit: 200 });
+  for (const limit of limits) await send(apiUrl, 'DELETE', `/v2/concurrency_limits/${limit.id}`);
+  const blocks = await postJson<Array<{ id: string }>>(apiUrl, '/block_documents/filter', { block_documents: { is_anonymous: { eq_: false } }, limit: 200 });
+  for (const block of blocks) await send(apiUrl, 'DELETE', `/block_documents/${block.id}`);
+}
+
+/** The source server, configured by hand the way people and tools do it. */
+async function configureByHand(apiUrl: string): Promise<void> {
+  // Variables of every JSON type, tagged as an earlier openem-config or prefect-config run left them.
+  const variables: Array<[string, unknown, string[]]> = [
+    ['archiver_scratch_folder', '/scratch', ['openem-config']],
+    ['archiver_target_size_gb', 20, ['openem-config', 'archiver']],
+    ['archiver_ratio', 0.75, ['openem-config', 'archiver']],
+    ['archiver_enabled', true, ['openem-config', 'archiver']],
+    ['archiver-buckets', ['raw', 'processed', 'é ✓'], ['openem-config', 'archiver']],
+    ['retry_policy', { attempts: 3, delay: 1.5, codes: [502, 503], 'needs quotes': 'say "hi"\nbye' }, ['openem-config']],
+    ['s3_region', 'eu-central-1', ['openem-config', 'archiver', 's3']],
+    ['nothing', null, ['openem-config']],
+  ];
+  for (const [name, value, tags] of variables) await postJson(apiUrl, '/variables/', { name, value, tags });
+
+  await postJson(apiUrl, '/concurrency_limits/', { tag: 'write-to-lts-share', concurrency_limit: 4 });
+  await postJson(apiUrl, '/concurrency_limits/', { tag: 'tape drive', concurrency_limit: 1 });
+  await postJson(apiUrl, '/v2/concurrency_limits/', { name: 'database-connections', limit: 10 });
+
+  for (const [name, value] of Object.entries(SECRETS)) await createBlock(apiUrl, 'secret', name, { value });
+  await createBlock(apiUrl, 'local-file-system', 'scratch-storage', { basepath: '/scratch' });
+
+  // As `prefect worker start --type docker` creates its pool, then as the UI sets the limit and a queue.
+  await postJson(apiUrl, '/work_pools/', { name: 'archival-docker-workpool', type: 'docker', base_job_template: template });
+  await send(apiUrl, 'PATCH', '/work_pools/archival-docker-workpool', { concurrency_limit: 2, description: 'Archival flow runs, in Docker' });
+  await postJson(apiUrl, '/work_pools/archival-docker-workpool/queues', { name: 'urgent', priority: 2, concurrency_limit: 1, description: 'Retries first' });
+  await postJson(apiUrl, '/work_pools/', { name: 'local processes', type: 'process', is_paused: true });
+
+  // As `prefect deploy` registers deployments: flow first, then the deployment with its schema and pull steps.
+  const archiveFlow = (await postJson<{ id: string }>(apiUrl, '/flows/', { name: 'archive_datasetlist' })).id;
+  const createFlow = (await postJson<{ id: string }>(apiUrl, '/flows/', { name: 'create_test_dataset' })).id;
+  await postJson(apiUrl, '/deployments/', {
+    name: 'datasets_archival',
+    flow_id: archiveFlow,
+    entrypoint: './archiver/flows/archive_datasets_flow.py:archive_datasets_flow',
+    version: '4c1f0d3be2a9e1c8d2f5b7a6c3e4f5a6',
+    tags: ['archiver'],
+    parameters: { dataset_ids: [], verbose: false },
+    parameter_openapi_schema: {
+      title: 'Parameters',
+      type: 'object',
+      properties: { dataset_ids: { items: { type: 'string' }, position: 0, title: 'dataset_ids', type: 'array' }, verbose: { default: false, position: 1, title: 'verbose', type: 'boolean' } },
+      required: ['dataset_ids'],
+      definitions: {},
+    },
+    enforce_parameter_schema: true,
+    pull_steps: [{ 'prefect.deployments.steps.set_working_directory': { directory: '/app/backend' } }],
+    work_pool_name: 'archival-docker-workpool',
+    work_queue_name: 'default',
+    job_variables: {
+      image: 'registry.example.org/archiver-runtime:2.1',
+      image_pull_policy: 'Never',
+      registry_credentials: { registry_url: 'registry.example.org', username: 'bot', password: '{{ prefect.blocks.secret.github-password }}' },
+      networks: ['archiver_internal'],
+      volumes: ['/data/scratch:/scratch'],
+    },
+    concurrency_limit: 2,
+    concurrency_options: { collision_strategy: 'ENQUEUE' },
+    schedules: [
+      { schedule: { cron: '0 3 * * *', timezone: 'Europe/Zurich' }, slug: 'nightly', active: true },
+      // As the UI adds one: no slug.
+      { schedule: { interval: 3600 }, active: true },
+    ],
+  });
+  await postJson(apiUrl, '/deployments/', {
+    name: 'datasets_retrieval',
+    flow_id: archiveFlow,
+    entrypoint: './archiver/flows/retrieve_datasets_flow.py:retrieve_datasets_flow',
+    description: 'Retrieves datasets from tape.\nRuns "on demand" only.',
+    paused: true,
+    parameter_openapi_schema: { title: 'Parameters', type: 'object', properties: {} },
+    pull_steps: [{ 'prefect.deployments.steps.set_working_directory': { directory: '/app/backend' } }],
+    work_pool_name: 'archival-docker-workpool',
+    work_queue_name: 'urgent',
+    job_variables: { env: { LOG_LEVEL: 'DEBUG' } },
+    concurrency_limit: 1,
+    concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 120 },
+  });
+  await postJson(apiUrl, '/deployments/', {
+    name: 'dataset_creation',
+    flow_id: createFlow,
+    entrypoint: './archiver/flows/create_test_dataset.py:create_test_dataset_flow',
+    version: '1.10',
+    tags: ['test', 'yes'],
+    parameters: { size: 3, label: 'on' },
+    parameter_openapi_schema: { title: 'Parameters', type: 'object', properties: { size: { type: 'integer' }, label: { type: 'string' } } },
+    enforce_parameter_schema: false,
+    schedules: [
+      { schedule: { interval: 900, anchor_date: '2024-01-01T00:00:00Z', timezone: 'UTC' }, slug: 'quarter-hourly', active: false, parameters: { size: 1 } },
+      { schedule: { rrule: 'FREQ=WEEKLY;BYDAY=MO,FR', timezone: 'Europe/Zurich' }, slug: 'mondays-fridays' },
+    ],
+  });
+}
+
+/** Every file below `dir`, by relative path, with its content. */
+function readTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const name of readdirSync(path).sort()) {
+      const full = join(path, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out[relative(dir, full)] = readFileSync(full, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function exportTo(apiUrl: string, dir: string, extra: string[] = []): Promise<{ code: number; outcome: ExportOutcome; stderr: string; writes: SentRequest[]; all: string }> {
+  const result = await runCli(['export', '--to', dir, '--output', 'json', ...extra], { env: { PREFECT_API_URL: apiUrl } });
+  return { code: result.code, outcome: JSON.parse(result.stdout) as ExportOutcome, stderr: result.stderr, writes: result.writes, all: result.all };
+}
+
+/** The apply command line of an export, as its README gives it, with the paths made absolute. */
+function applyArgv(dir: string, outcome: ExportOutcome): string[] {
+  const { args } = outcome;
+  return [
+    ...args.variables.flatMap((file) => ['-v', join(dir, file)]),
+    ...(args.secretEnvNames.length > 0 ? ['-s', ...args.secretEnvNames] : []),
+    ...args.limits.flatMap((file) => ['-l', join(dir, file)]),
+    ...args.deployments.flatMap((file) => ['-d', join(dir, file)]),
+  ];
+}
+
+function secretFiles(): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'openem-export-secrets-'));
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(SECRETS)) {
+    const path = join(dir, name);
+    writeFileSync(path, `${value}\n`);
+    env[`${name.toUpperCase().replaceAll('-', '_')}_FILE`] = path;
+  }
+  return env;
+}
+
+/** Writes of the ownership record apply keeps (a block of type openem-config-state), the only ones adopting a server sends. */
+const isOwnershipWrite = (write: SentRequest) => /^\/block_(types|schemas|documents)\//.test(write.path) && /openem-config-state|"owned"/.test(write.body);
+
+describe('export and the round trip', () => {
+  let target: PrefectServer;
+  const exportDir = () => mkdtempSync(join(tmpdir(), 'openem-export-'));
+
+  beforeAll(async () => {
+    target = await startPrefectServer();
+    await clearEverything(source());
+    await configureByHand(source());
+  });
+
+  afterAll(async () => {
+    await target?.stop();
+    await clearEverything(source());
+  });
+
+  it('exports a hand-configured server; applied to an empty server, that server exports the same bytes; applied back, nothing changes', async () => {
+    const dirA = exportDir();
+    const a = await exportTo(source(), dirA);
+    expect(a.code).toBe(EXIT.ok);
+    expect(a.writes).toEqual([]);
+    // Secret values are never read, so they cannot leak.
+    for (const value of Object.values(SECRETS)) expect(a.all).not.toContain(value);
+    const files = readTree(dirA);
+    expect(Object.keys(files)).toEqual(['README.md', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'prefect.yaml', 'vars-archiver+s3.toml', 'vars-archiver.toml', 'vars.toml']);
+    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 3, tagLimits: 2, workPools: 2, deployments: 3 });
+    expect(JSON.parse(files['job-templates/archival-docker-workpool.json']!)).toEqual(template);
+    expect(files['vars.toml']).toContain('RETRY_POLICY = { attempts = 3, delay = 1.5, codes = [502, 503], "needs quotes" = "say \\"hi\\"\\nbye" }\n');
+    expect(files['vars-archiver.toml']).toContain('ARCHIVER-BUCKETS = ["raw", "processed", "é ✓"]\n');
+    expect(files['limits.toml']).toContain('[tag_limits]\n"tape drive" = 1\nwrite-to-lts-share = 4\n');
+    expect(files['limits.toml']).toContain('[work_pools."local processes"]\ntype = "process"\npaused = true\nconcurrency_limit = false   # no limit\n');
+    expect(files['prefect.yaml']).toContain('password: "{{ prefect.blocks.secret.github-password }}"');
+    expect(files['README.md']).toContain('openem-config apply \\\n  -v vars.toml \\\n  -v vars-archiver.toml \\\n  -v vars-archiver+s3.toml \\\n  -s GITHUB_PASSWORD_FILE S3_PASSWORD_FILE S3_USER_FILE \\\n  -l limits.toml \\\n  -d prefect.yaml\n');
+    // What the files cannot hold is said, not dropped.
+    const warnings = a.outcome.warnings.map((w) => `${w.subject}: ${w.message}`);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^variable "nothing": not exported: its value holds null/),
+      expect.stringMatching(/^blocks: 1 block of other types .*local-file-system\/scratch-storage/),
+      expect.stringMatching(/^global concurrency limits: not exported.*database-connections \(10\)/),
+      expect.stringMatching(/^deployment "archive_datasetlist\/datasets_archival": 1 schedule without a slug is not exported: every 3600 s \(schedule [-0-9a-f]+\)\./),
+    ]);
+
+    // Applied to an empty server, with the secrets given from files as the README says.
+    const env = { PREFECT_API_URL: target.apiUrl, ...secretFiles() };
+    const apply = await runCli(['apply', ...applyArgv(dirA, a.outcome)], { env });
+    expect(apply.stderr).toBe('');
+    expect(apply.code).toBe(EXIT.ok);
+    expect(apply.stdout).toContain('deployments: 3 created, 0 updated, 0 unchanged, 0 failed');
+    const secret = await getJson<{ data: { value: string } }>(target.apiUrl, '/block_types/slug/secret/block_documents/name/s3-password?include_secrets=true');
+    expect(secret.data.value).toBe(SECRETS['s3-password']);
+
+    const dirB = exportDir();
+    const b = await exportTo(target.apiUrl, dirB);
+    expect(b.code).toBe(EXIT.ok);
+    expect(b.outcome.warnings).toEqual([]);
+    expect(readTree(dirB)).toStrictEqual(files);
+
+    // Applied back to the source: nothing to change, no write.
+    const plan = await runCli(['plan', ...applyArgv(dirA, a.outcome)], { env: { ...env, PREFECT_API_URL: source() } });
+    expect(plan.code).toBe(EXIT.ok);
+    expect(plan.stdout).toContain('No changes: the server matches the inputs.');
+    expect(plan.writes).toEqual([]);
+    // apply adopts the objects: it records them as its own once (for --prune), and changes nothing else.
+    const adopt = await runCli(['apply', ...applyArgv(dirA, a.outcome)], { env: { ...env, PREFECT_API_URL: source() } });
+    expect(adopt.code).toBe(EXIT.ok);
+    expect(adopt.writes.filter((write) => !isOwnershipWrite(write))).toEqual([]);
+    const again = await runCli(['apply', ...applyArgv(dirA, a.outcome)], { env: { ...env, PREFECT_API_URL: source() } });
+    expect(again.code).toBe(EXIT.ok);
+    expect(again.writes).toEqual([]);
+    // The slug-less schedule the export left out is still on the source.
+    const archival = await getJson<{ schedules: Array<{ slug: string | null }> }>(source(), '/deployments/name/archive_datasetlist/datasets_archival');
+    expect(archival.schedules.map((s) => s.slug).sort()).toEqual(['nightly', null]);
+
+    // Deterministic: exporting the same server again writes the same bytes.
+    const dirC = exportDir();
+    expect((await exportTo(source(), dirC)).code).toBe(EXIT.ok);
+    expect(readTree(dirC)).toStrictEqual(files);
+  });
+
+  it('refuses to overwrite an export unless --force, and then writes the same files', async () => {
+    const dir = exportDir();
+    expect((await exportTo(source(), dir, ['--only', 'limits,pools'])).code).toBe(EXIT.ok);
+    const before = readTree(dir);
+    expect(Object.keys(before)).toEqual(['README.md', 'job-templates/archival-docker-workpool.json', 'limits.toml']);
+    const refused = await runCli(['export', '--to', dir, '--only', 'limits,pools'], { env: { PREFECT_API_URL: source() } });
+    expect(refused.code).toBe(EXIT.invalidInput);
+    expect(refused.stderr).toContain('already holds README.md, job-templates/archival-docker-workpool.json, limits.toml; export into an empty directory, or pass --force');
+    const forced = await runCli(['export', '--to', dir, '--only', 'limits,pools', '--force'], { env: { PREFECT_API_URL: source() } });
+    expect(forced.code).toBe(EXIT.ok);
+    expect(forced.stdout).toContain('Apply them, from that directory, with:\n  openem-config apply \\\n    -l limits.toml\n');
+    expect(readTree(dir)).toStrictEqual(before);
+  });
+
+  it('selects objects with --only and --match, and warns about a variable apply will tag', async () => {
+    await postJson(source(), '/variables/', { name: 'ui_note', value: 'made in the UI', tags: [] });
+    try {
+      const dir = exportDir();
+      const result = await runCli(['export', '--to', dir, '--only', 'variables', '--match', 'ui_*'], { env: { PREFECT_API_URL: source() } });
+      expect(result.code).toBe(EXIT.ok);
+      expect(Object.keys(readTree(dir))).toEqual(['README.md', 'vars.toml']);
+      expect(result.stderr).toBe(
+        'warning: variables: 1 variable has no "openem-config" tag (ui_note); openem-config tags every variable it writes, so the first apply of this export adds the tag to them and changes nothing else\n',
+      );
+      const plan = await runCli(['plan', '-v', join(dir, 'vars.toml')], { env: { PREFECT_API_URL: source() } });
+      expect(plan.stdout).toBe('~ variable ui_note: tags: [] -> ["openem-config"]\nPlan: 0 to create, 1 to update, 0 unchanged.\n');
+    } finally {
+      await send(source(), 'DELETE', '/variables/name/ui_note');
+    }
+  });
+
+  it('exits 4 when the server cannot be reached, and 3 for an unknown --only', async () => {
+    const dir = exportDir();
+    const unreachable = await runCli(['export', '--to', dir, '--api-url', 'http://127.0.0.1:9/api', '--wait-timeout', '0'], { env: {} });
+    expect(unreachable.code).toBe(EXIT.unreachable);
+    const unknown = await runCli(['export', '--to', dir, '--only', 'blocks'], { env: { PREFECT_API_URL: source() } });
+    expect(unknown.code).toBe(EXIT.invalidInput);
+    expect(unknown.stderr).toContain('--only takes variables, secrets, limits, pools, deployments; not "blocks"');
+    expect(unknown.requests).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
