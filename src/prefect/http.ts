@@ -68,7 +68,9 @@ export class PrefectHttp {
   readonly requests: RequestRecord[] = [];
   private readonly options: HttpOptions;
   private readonly send: (request: Request) => Promise<Response>;
-  private csrf: { enabled: boolean; token?: string; expiresAt?: number } | undefined;
+  private csrf: { enabled: boolean; token?: string; renewAt?: number } | undefined;
+  /** The token fetch in flight: the server keeps one token per client, so parallel fetches would invalidate each other's. */
+  private csrfPending: Promise<Record<string, string>> | undefined;
   private readonly csrfClient = randomUUID();
 
   constructor(options: HttpOptions) {
@@ -129,11 +131,12 @@ export class PrefectHttp {
       } catch (error) {
         throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
       }
-      if (response.status === 403 && unsafe && this.csrf?.enabled && !csrfRefreshed) {
+      if (response.status === 403 && unsafe && headers.has('prefect-csrf-token') && !csrfRefreshed) {
         const text = await response.clone().text();
         if (/csrf/i.test(text)) {
           csrfRefreshed = true;
-          this.csrf = undefined;
+          // Only when no other request has fetched a newer token meanwhile: fetching again would invalidate that one.
+          if (this.csrf?.token === headers.get('prefect-csrf-token')) this.csrf = undefined;
           throw new RetryableError('CSRF token rejected; fetching a new one', 0);
         }
       }
@@ -201,11 +204,18 @@ export class PrefectHttp {
    * The first write asks for one; 404/422 mean the server does not use CSRF.
    */
   private async csrfHeaders(): Promise<Record<string, string>> {
-    if (this.csrf && (!this.csrf.enabled || (this.csrf.expiresAt ?? Infinity) > Date.now() + 30_000)) {
+    if (this.csrf && (!this.csrf.enabled || (this.csrf.renewAt ?? Infinity) > Date.now())) {
       return this.csrf.enabled && this.csrf.token
         ? { 'Prefect-Csrf-Token': this.csrf.token, 'Prefect-Csrf-Client': this.csrfClient }
         : {};
     }
+    this.csrfPending ??= this.fetchCsrfToken().finally(() => {
+      this.csrfPending = undefined;
+    });
+    return this.csrfPending;
+  }
+
+  private async fetchCsrfToken(): Promise<Record<string, string>> {
     const url = `${this.apiUrl}/csrf-token?client=${encodeURIComponent(this.csrfClient)}`;
     let response: Response;
     try {
@@ -225,9 +235,13 @@ export class PrefectHttp {
       await response.body?.cancel();
       throw new RetryableError(`HTTP ${response.status} from /csrf-token`);
     }
-    const token = (await response.json()) as { token: string; expiration?: string };
-    const expiresAt = token.expiration ? Date.parse(token.expiration) : undefined;
-    this.csrf = { enabled: true, token: token.token, expiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined };
+    const token = (await response.json()) as { token: string; created?: string; expiration?: string };
+    // The lifetime by the server's clock (a skewed local clock does not matter); renewed 30 s before it
+    // ends, or half-way for a short one, so that requests in flight at once share one token.
+    const created = Date.parse(token.created ?? '');
+    const lifetime = Date.parse(token.expiration ?? '') - (Number.isFinite(created) ? created : Date.now());
+    const renewAt = Number.isFinite(lifetime) ? Date.now() + lifetime - Math.min(30_000, lifetime / 2) : undefined;
+    this.csrf = { enabled: true, token: token.token, renewAt };
     this.options.logger.debug({ event: 'csrf.token' }, 'CSRF protection is on; obtained a token');
     return { 'Prefect-Csrf-Token': token.token, 'Prefect-Csrf-Client': this.csrfClient };
   }
@@ -297,9 +311,24 @@ function describeNetworkError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error) {
     if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no response within ${Math.round(timeoutMs / 1000)} s`;
     const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+    if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}${tlsHint(cause.code)}`;
     if (cause?.message) return `${error.message}: ${cause.message}`;
     return error.message;
   }
   return String(error);
+}
+
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
+
+/** What to do about a certificate error; verification itself is never turned off. */
+function tlsHint(code: string): string {
+  if (UNTRUSTED_CERTIFICATE.has(code)) return '; the server certificate is not signed by a trusted CA: for a private CA, set NODE_EXTRA_CA_CERTS=/path/ca.pem';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return '; the certificate is not issued for this host: use the host name it names in PREFECT_API_URL';
+  return '';
 }

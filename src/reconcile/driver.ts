@@ -1,5 +1,6 @@
 // Runs kinds in order: read and diff each (the plan), then apply the changes with bounded
 // parallelism. A failure on one object is recorded and the others go on.
+import { ApiError } from '../errors.js';
 import type { Api } from '../prefect/client.js';
 import type { Logger } from '../log.js';
 import type { ItemResult, Kind, KindSummary, PlanItem } from './types.js';
@@ -87,8 +88,14 @@ export async function applyPlan(api: Api, planned: PlannedKind[], options: Apply
     await forEachLimited(pending, options.concurrency, async (item) => {
       const { kind: impl, desired, current } = kind.context;
       try {
-        if (item.action === 'delete') await impl.prune!.remove(api, item.key, current.get(item.key));
-        else await impl.apply(api, item, desired.get(item.key), current.get(item.key));
+        if (item.action === 'delete') {
+          await impl.prune!.remove(api, item.key, current.get(item.key)).catch((error: unknown) => {
+            // Already gone (another run, or our own retried request whose answer was lost): deleted all the same.
+            if (!(error instanceof ApiError && error.status === 404)) throw error;
+          });
+        } else {
+          await impl.apply(api, item, desired.get(item.key), current.get(item.key));
+        }
         const outcome = item.action === 'create' ? 'created' : item.action === 'delete' ? 'deleted' : 'updated';
         results.push({ ...item, outcome });
         options.logger.info({ event: 'applied', kind: item.kind, key: item.key, action: item.action }, `${outcome} ${item.kind} ${item.key}`);
