@@ -64,8 +64,16 @@ export interface RunOutcome {
 }
 
 /** Reads and validates every input file; throws ConfigError with all problems at once. */
-export function loadInputs(options: RunOptions, env: Record<string, string | undefined>): { state: DesiredState; connection?: Connection; warnings: ConfigIssue[] } {
-  const declared =
+export interface LoadedInputs {
+  state: DesiredState;
+  /** Which parts the limits manifests hold at all (even empty), for the scope of --prune. */
+  declared: { tagLimits: boolean; workPools: boolean };
+  connection?: Connection | undefined;
+  warnings: ConfigIssue[];
+}
+
+export function loadInputs(options: RunOptions, env: Record<string, string | undefined>): LoadedInputs {
+  const inputCount =
     options.variables.length +
     options.secrets.length +
     options.secretsDirs.length +
@@ -73,7 +81,7 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
     options.limits.length +
     options.deployments.length +
     options.fromEnv.length;
-  if (declared === 0) {
+  if (inputCount === 0) {
     throw new UsageError('nothing to do: give at least one input (-v VARS.toml, -s NAME_FILE..., --secrets-dir, --secret, -l LIMITS.toml, -d prefect.yaml). See --help.');
   }
   const issues = new IssueList();
@@ -88,13 +96,14 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
     },
     issues,
   );
-  const { tagLimits, workPools: poolSections } = loadLimits(options.limits, issues);
+  const { tagLimits, declaresTagLimits, workPools: poolSections } = loadLimits(options.limits, issues);
   const workPools = loadWorkPools(poolSections, issues);
   const deployments = loadDeployments(options.deployments, { env, flowsDir: options.flowsDir }, issues);
   checkDeclaredReferences(deployments, { variables, secrets, workPools }, issues, options.command === 'validate');
   const connection = options.command === 'validate' ? undefined : loadConnection(env, options.apiUrl, issues);
   issues.throwIfAny();
-  return { state: { variables, secrets, tagLimits, workPools, deployments }, connection, warnings: issues.warnings };
+  const declared = { tagLimits: declaresTagLimits, workPools: poolSections.length > 0 };
+  return { state: { variables, secrets, tagLimits, workPools, deployments }, declared, connection, warnings: issues.warnings };
 }
 
 /**
@@ -148,7 +157,7 @@ function checkDeclaredReferences(
 
 export async function run(options: RunOptions, context: RunContext): Promise<RunOutcome> {
   const { logger } = context;
-  const { state, connection, warnings } = loadInputs(options, context.env);
+  const { state, declared, connection, warnings } = loadInputs(options, context.env);
   // Warnings reach the user in the report (stderr, or the JSON document); the log keeps the event.
   for (const warning of warnings) logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
   const outcome: RunOutcome = {
@@ -171,12 +180,13 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   // Dependency order: secrets and variables before what may refer to them, pools before deployments.
   const deploymentsKind = createDeploymentsKind({ pools: state.workPools, secrets: state.secrets, variables: state.variables });
   const ownership = options.command === 'apply' || options.prune ? await readOwnership(api) : { record: {} };
-  // Prune only the kinds whose inputs were given: `-v vars.toml --prune` must not delete pools.
+  // Prune only the kinds whose inputs were given: `-v vars.toml --prune` must not delete pools, and
+  // a limits manifest without [work_pools] must not delete them either.
   const given = {
     variable: options.variables.length + options.fromEnv.length > 0,
     secret: options.secrets.length + options.secretsDirs.length + options.secretPairs.length > 0,
-    'tag-limit': options.limits.length > 0,
-    'work-pool': options.limits.length > 0,
+    'tag-limit': declared.tagLimits,
+    'work-pool': declared.workPools,
     deployment: options.deployments.length > 0,
   };
   const input = (kind: KindInput['kind'], desired: unknown[]): KindInput => {
@@ -198,6 +208,18 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     outcome.warnings.push(warning);
   }
   const referenceErrors = referenceIssues.filter((i) => i.severity !== 'warning');
+  // A pool --prune would delete must not be one a declared deployment runs on.
+  const doomedPools = new Set(
+    outcome.planned.flatMap((kind) => kind.items).filter((item) => item.kind === 'work-pool' && item.action === 'delete').map((item) => item.key),
+  );
+  for (const deployment of state.deployments) {
+    if (deployment.workPoolName && doomedPools.has(deployment.workPoolName)) {
+      referenceErrors.push({
+        ...deployment.source,
+        message: `runs on work pool "${deployment.workPoolName}", which --prune would delete (no limits manifest declares it any more); declare the pool or move the deployment`,
+      });
+    }
+  }
   if (referenceErrors.length > 0) throw new ConfigError(referenceErrors);
   const pending = outcome.planned.flatMap((kind) => kind.items).filter((item) => item.action !== 'noop').length;
   logger.info({ event: 'plan', pending }, `${pending} change${pending === 1 ? '' : 's'} to make`);

@@ -13,6 +13,11 @@ export interface RawSection {
 
 export interface LimitsManifest {
   tagLimits: DesiredTagLimit[];
+  /**
+   * Whether any file declares tag limits (flat keys or a [tag_limits] table, even empty): only then
+   * does --prune delete owned tag limits, so a pools-only manifest never removes them.
+   */
+  declaresTagLimits: boolean;
   /** `[work_pools]` of each file that has one, for the work pools loader. */
   workPools: RawSection[];
 }
@@ -43,6 +48,7 @@ interface FlatStub {
 
 export function loadLimits(files: string[], issues: IssueList): LimitsManifest {
   const byTag = new Map<string, DesiredTagLimit>();
+  let declaresTagLimits = false;
   const workPools: RawSection[] = [];
   for (const file of files) {
     const doc = readTomlFile(file, { what: 'limits file', maxBytes: MAX_FILE_BYTES }, issues);
@@ -56,6 +62,7 @@ export function loadLimits(files: string[], issues: IssueList): LimitsManifest {
       return found;
     };
     for (const [key, value] of Object.entries(doc.data)) {
+      if (key === TAG_TABLE || key.endsWith('_LIMIT') || key.endsWith('_TAG')) declaresTagLimits = true;
       if (key === TAG_TABLE) {
         if (isTable(value)) for (const [tag, limit] of Object.entries(value)) declarations.push({ tag, limit, source: at(TAG_TABLE, tag) });
         else issues.error(at(key), `${TAG_TABLE} must be a table of "tag" = limit, e.g. [${TAG_TABLE}] "write-to-lts-share" = 4`);
@@ -98,7 +105,7 @@ export function loadLimits(files: string[], issues: IssueList): LimitsManifest {
       }
     }
   }
-  return { tagLimits: [...byTag.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)), workPools };
+  return { tagLimits: [...byTag.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)), declaresTagLimits, workPools };
 }
 
 function tagProblem(tag: string): string | undefined {

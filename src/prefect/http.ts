@@ -278,7 +278,10 @@ export class PrefectHttp {
               `(GET ${probe}: ${last}). Check PREFECT_API_URL (it ends in /api) and that the server is running.`,
           );
         }
-        this.options.logger.info({ event: 'wait', probe, last }, `waiting for ${this.apiUrl}${probe}: ${last}`);
+        // Quiet while a server is starting; a wait that drags on is worth a warning (the default level).
+        const waited = Date.now() - (deadline - timeoutMs);
+        const level = waited > 10_000 && Math.floor(waited / 15_000) !== Math.floor((waited - pollMs) / 15_000) ? 'warn' : 'info';
+        this.options.logger[level]({ event: 'wait', probe, last }, `waiting for ${this.apiUrl}${probe}: ${last}`);
         await new Promise((done) => setTimeout(done, pollMs));
       }
     }

@@ -25,6 +25,7 @@ describe('loadLimits', () => {
         { tag: 'read-from-lts-share', limit: 2, source: { file: flat, line: 3, key: 'LTS_READ_LIMIT' } },
         { tag: 'write-to-lts-share', limit: 4, source: { file: flat, line: 2, key: 'LTS_WRITE_LIMIT' } },
       ],
+      declaresTagLimits: true,
       workPools: [],
       issues: [],
     });
@@ -37,6 +38,7 @@ describe('loadLimits', () => {
         { tag: 'scratch-io', limit: 10, source: { file: table, line: 4, key: 'tag_limits.scratch-io' } },
         { tag: 'write-to-lts-share', limit: 3, source: { file: table, line: 2, key: 'tag_limits.write-to-lts-share' } },
       ],
+      declaresTagLimits: true,
       workPools: [
         {
           value: { 'archival-docker-workpool': { concurrency_limit: 2 } },

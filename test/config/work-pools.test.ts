@@ -33,6 +33,13 @@ describe('loadWorkPools', () => {
     expect(pools[0]?.baseJobTemplate).toHaveProperty('job_configuration.image', '{{ image }}');
   });
 
+  it('tells a pools-only manifest apart from one that declares tag limits (the scope of --prune)', () => {
+    const issues = new IssueList();
+    expect(loadLimits([join(repo, 'vars', 'work-pools_dev.toml')], issues).declaresTagLimits).toBe(false);
+    expect(loadLimits([join(repo, 'vars', 'concurrency-limits.toml')], issues).declaresTagLimits).toBe(true);
+    expect(loadLimits([manifest('[tag_limits]\n')], issues).declaresTagLimits).toBe(true);
+  });
+
   it('defaults the type to docker, and reads false as "no limit"', () => {
     const { pools } = load(manifest('[work_pools.p]\nconcurrency_limit = false\n'));
     expect(pools[0]).toMatchObject({ name: 'p', type: 'docker', concurrencyLimit: null });

@@ -87,6 +87,29 @@ describe('--prune', () => {
     expect(Object.keys(state.tagLimits)).toHaveLength(2);
   });
 
+  it('prunes pools only when a manifest has [work_pools], and tag limits only when one declares tag limits', async () => {
+    expect((await runCli(fullArgs(), { env: env() })).code).toBe(EXIT.ok);
+    const tagsOnly = await runCli(['--prune', '-l', exampleLimits], { env: env() });
+    expect(tagsOnly.code).toBe(EXIT.ok);
+    expect(tagsOnly.writes).toEqual([]);
+    const poolsOnly = await runCli(['--prune', '-l', join(repo, 'vars', 'work-pools_dev.toml')], { env: env() });
+    expect(poolsOnly.code).toBe(EXIT.ok);
+    expect(poolsOnly.writes).toEqual([]);
+    // An empty [work_pools] table says "no pools": the owned ones go (their deployments first, here none).
+    const noPools = edited(exampleLimits, (t) => `${t}\n[work_pools]\n`, 'limits.toml');
+    const emptied = await runCli(['--prune', '-l', noPools, '-d', join(repo, 'vars', 'prefect.yaml')], { env: env() });
+    expect(emptied.code).toBe(EXIT.invalidInput);
+    expect(emptied.stderr).toContain('runs on work pool "archival-docker-workpool", which --prune would delete');
+    expect(emptied.writes).toEqual([]);
+    // Deployments pruned too (an empty deployments file), the pools go, deployments first.
+    const noDeployments = edited(join(repo, 'vars', 'prefect.yaml'), () => 'deployments: []\n', 'prefect.yaml');
+    const pruned = await runCli(['--prune', '-l', noPools, '-d', noDeployments], { env: env() });
+    expect(pruned.code).toBe(EXIT.ok);
+    const deletes = pruned.writes.filter((w) => w.method === 'DELETE').map((w) => w.path.split('/')[1]);
+    expect(deletes).toEqual(['deployments', 'deployments', 'deployments', 'deployments', 'work_pools', 'work_pools']);
+    expect(await postJson<unknown[]>(apiUrl(), '/work_pools/filter', {})).toEqual([]);
+  });
+
   it('keeps its ownership record on the server, where a later run in another place finds it', async () => {
     expect((await runCli(fullArgs(), { env: env() })).code).toBe(EXIT.ok);
     const record = await getJson<{ data: { owned: Record<string, string[]> } }>(
