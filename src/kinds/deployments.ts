@@ -108,6 +108,36 @@ function sameConcurrency(desired: NonNullable<DesiredDeployment['concurrency']>,
   return desired.gracePeriodSeconds === undefined || desired.gracePeriodSeconds === current.gracePeriodSeconds;
 }
 
+/** What a new deployment is created with: every declared field, and the schedules with their slugs. */
+export function deploymentCreateBody(desired: DesiredDeployment, flowId: string): DeploymentCreate {
+  const body: DeploymentCreate = {
+    name: desired.name,
+    flow_id: flowId,
+    schedules: desired.schedules.map(scheduleBody),
+    // Without a declared or derived schema, an empty one that is not enforced: runs stay possible.
+    parameter_openapi_schema: desired.parameterSchema ?? EMPTY_SCHEMA,
+    enforce_parameter_schema: desired.enforceParameterSchema ?? desired.parameterSchema !== undefined,
+  };
+  if (desired.version !== undefined) body.version = desired.version;
+  if (desired.description !== undefined) body.description = desired.description;
+  if (desired.tags !== undefined) body.tags = desired.tags;
+  if (desired.entrypoint !== undefined) body.entrypoint = desired.entrypoint;
+  if (desired.parameters !== undefined) body.parameters = desired.parameters;
+  if (desired.paused !== undefined) body.paused = desired.paused;
+  if (desired.workPoolName !== undefined) body.work_pool_name = desired.workPoolName;
+  if (desired.workQueueName !== undefined) body.work_queue_name = desired.workQueueName;
+  if (desired.jobVariables !== undefined) body.job_variables = desired.jobVariables;
+  if (desired.pullSteps !== undefined) body.pull_steps = desired.pullSteps as DeploymentCreate['pull_steps'];
+  if (desired.concurrency) {
+    body.concurrency_limit = desired.concurrency.limit;
+    body.concurrency_options = {
+      collision_strategy: desired.concurrency.collisionStrategy ?? 'ENQUEUE',
+      ...(desired.concurrency.gracePeriodSeconds !== undefined ? { grace_period_seconds: desired.concurrency.gracePeriodSeconds } : {}),
+    };
+  }
+  return body;
+}
+
 /** The declared fields that differ, as a PATCH body and as plan changes. */
 function deploymentUpdate(desired: DesiredDeployment, current: Deployment): { body: DeploymentUpdate; changes: FieldChange[] } {
   const body: DeploymentUpdate = {};
@@ -295,31 +325,7 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
           flowId = flow.id;
           flowIds.set(desired.flowName, flowId);
         }
-        const body: DeploymentCreate = {
-          name: desired.name,
-          flow_id: flowId,
-          schedules: desired.schedules.map(scheduleBody),
-          // Without a declared or derived schema, an empty one that is not enforced: runs stay possible.
-          parameter_openapi_schema: desired.parameterSchema ?? EMPTY_SCHEMA,
-          enforce_parameter_schema: desired.enforceParameterSchema ?? desired.parameterSchema !== undefined,
-        };
-        if (desired.version !== undefined) body.version = desired.version;
-        if (desired.description !== undefined) body.description = desired.description;
-        if (desired.tags !== undefined) body.tags = desired.tags;
-        if (desired.entrypoint !== undefined) body.entrypoint = desired.entrypoint;
-        if (desired.parameters !== undefined) body.parameters = desired.parameters;
-        if (desired.paused !== undefined) body.paused = desired.paused;
-        if (desired.workPoolName !== undefined) body.work_pool_name = desired.workPoolName;
-        if (desired.workQueueName !== undefined) body.work_queue_name = desired.workQueueName;
-        if (desired.jobVariables !== undefined) body.job_variables = desired.jobVariables;
-        if (desired.pullSteps !== undefined) body.pull_steps = desired.pullSteps as DeploymentCreate['pull_steps'];
-        if (desired.concurrency) {
-          body.concurrency_limit = desired.concurrency.limit;
-          body.concurrency_options = {
-            collision_strategy: desired.concurrency.collisionStrategy ?? 'ENQUEUE',
-            ...(desired.concurrency.gracePeriodSeconds !== undefined ? { grace_period_seconds: desired.concurrency.gracePeriodSeconds } : {}),
-          };
-        }
+        const body = deploymentCreateBody(desired, flowId);
         await unwrap(api.client.POST('/deployments/', { body }));
         return;
       }
