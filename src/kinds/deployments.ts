@@ -186,7 +186,8 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
       for (let offset = 0; ; offset += PAGE) {
         const page = await unwrap(api.client.POST('/flows/filter', { body: { flows: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset } }));
         for (const flow of page) flowIds.set(flow.name, flow.id);
-        if (page.length < PAGE) break;
+        // Flow names are unique: a batch of names has at most that many flows.
+        if (page.length < PAGE || page.length >= batch.length) break;
       }
     }
   }

@@ -36,7 +36,8 @@ async function readByName(api: Api, names: readonly string[]): Promise<Map<strin
         }),
       );
       for (const document of page) if (document.name) found.set(document.name, document);
-      if (page.length < PAGE) break;
+      // A name is unique within the type: a batch of names has at most that many documents.
+      if (page.length < PAGE || page.length >= batch.length) break;
     }
   }
   return found;

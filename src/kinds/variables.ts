@@ -19,7 +19,7 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
   async read(api, desired) {
     const found = new Map<string, Variable>();
     for (const names of chunks(desired.map((d) => d.name), PAGE)) {
-      for (const variable of await filterVariables(api, { operator: 'and_', name: { any_: names } })) found.set(variable.name, variable);
+      for (const variable of await filterVariables(api, { operator: 'and_', name: { any_: names } }, names.length)) found.set(variable.name, variable);
     }
     return found;
   },
@@ -76,12 +76,13 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
 
 type VariableFilter = NonNullable<components['schemas']['Body_read_variables_variables_filter_post']['variables']>;
 
-async function filterVariables(api: Api, filter: VariableFilter): Promise<Variable[]> {
+/** Pages through a filter; `atMost` (names are unique) saves the empty last page of a full one. */
+async function filterVariables(api: Api, filter: VariableFilter, atMost = Infinity): Promise<Variable[]> {
   const found: Variable[] = [];
   for (let offset = 0; ; offset += PAGE) {
     const page = await unwrap(api.client.POST('/variables/filter', { body: { variables: filter, sort: 'NAME_ASC', limit: PAGE, offset } }));
     found.push(...page);
-    if (page.length < PAGE) return found;
+    if (page.length < PAGE || found.length >= atMost) return found;
   }
 }
 

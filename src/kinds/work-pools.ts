@@ -28,7 +28,8 @@ export async function readPools(api: Api, names: string[]): Promise<Map<string, 
         api.client.POST('/work_pools/filter', { body: { work_pools: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset } }),
       );
       for (const pool of page) found.set(pool.name, pool);
-      if (page.length < PAGE) break;
+      // Pool names are unique: a batch of names has at most that many pools.
+      if (page.length < PAGE || page.length >= batch.length) break;
     }
   }
   return found;
