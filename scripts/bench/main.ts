@@ -3,7 +3,7 @@
 // --concurrency sweep and start-up. Writes the tables into BENCHMARKS.md (between the
 // bench:results markers) and the raw numbers to a JSON file. Never part of `npm test`.
 //
-//   npm run bench                      the full run (about 15 minutes on 2 cores)
+//   npm run bench                      the full run (about 16 minutes on 2 cores)
 //   npm run bench -- --quick           one run each, small sizes: a smoke test of the harness
 //   npm run bench -- --runs 3          repetitions of the example cases (default 5)
 //   npm run bench -- --only example,startup    some sections (example, cli, scale, concurrency,
