@@ -92,7 +92,9 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
     async apply(api, item, desired, current) {
       const type = await lookUpType(api);
       let document = current;
-      if (item.action === 'create' && !document) {
+      // On PostgreSQL, Prefect 3.7.2 can answer concurrent creates of *different* names with 409:
+      // when the read-back finds nothing, the create is tried again (a few times at most).
+      for (let attempt = 1; item.action === 'create' && !document; attempt += 1) {
         const created = await api.client.POST('/block_documents/', {
           body: {
             name: desired.name,
@@ -112,8 +114,10 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
             params: { path: { slug: SECRET_BLOCK_TYPE, block_document_name: desired.name }, query: { include_secrets: true } },
           }),
         );
-        if (!document) throw new ApiError({ status: 409, method: 'POST', path: '/block_documents/', detail: 'created concurrently, then gone' });
-        if (kind.diff(desired, document).action === 'noop') return;
+        if (!document && attempt >= 3) {
+          throw new ApiError({ status: 409, method: 'POST', path: '/block_documents/', detail: 'a conflict three times, yet no such document' });
+        }
+        if (document && kind.diff(desired, document).action === 'noop') return;
       }
       if (!document) throw new Error(`secret ${desired.name} was planned as an update but is missing`);
       await unwrap(

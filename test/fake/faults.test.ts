@@ -111,3 +111,20 @@ describe('faults', () => {
     expect(result.all).not.toContain('admin:wrong');
   });
 });
+
+describe('a conflict on create with nothing to find', () => {
+  it('creates the secret again (Prefect on PostgreSQL answers concurrent creates of other names with 409)', async () => {
+    fake.inject({ method: 'POST', path: '/block_documents/', status: 409, body: { detail: 'Data integrity conflict.' } });
+    const result = await run();
+    expect(result.code).toBe(EXIT.ok);
+    expect(secrets()).toHaveLength(6);
+  });
+
+  it('gives up after three conflicts, reporting that object only', async () => {
+    fake.inject({ method: 'POST', path: '/block_documents/', times: 3, status: 409, body: { detail: 'Data integrity conflict.' } });
+    const result = await run();
+    expect(result.code).toBe(EXIT.applyFailed);
+    expect(result.stdout).toContain('a conflict three times, yet no such document');
+    expect(result.stdout).toContain('secrets: 5 created, 0 updated, 0 unchanged, 1 failed');
+  });
+});
