@@ -279,9 +279,16 @@ function buildCa(): string | undefined {
 /** Where the image comes from: the clone's origin when it has one, else the clone itself. */
 const imageSource = spawnSync('git', ['remote', 'get-url', 'origin'], { cwd: repoRoot, encoding: 'utf8' }).stdout?.trim() || `file://${repoRoot}`;
 
+/** The commit the image is built from. */
+const builtRevision = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).stdout?.trim() || 'unknown';
+
 async function buildImage(version: string): Promise<{ log: string }> {
-  const revision = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  const revision = builtRevision;
   const args = ['build', '--pull=never', '--network', 'host', '--build-arg', `VERSION=${version}`, '--build-arg', `REVISION=${revision}`, '--build-arg', `SOURCE=${imageSource}`];
+  // podman 4.3 (buildah 1.28) reuses a cached LABEL step although the build arguments in it
+  // changed, so a clone elsewhere or a new commit would keep the labels of an older build.
+  // The same values given as --label are applied to the final image after the cache.
+  args.push('--label', `org.opencontainers.image.version=${version}`, '--label', `org.opencontainers.image.revision=${revision}`, '--label', `org.opencontainers.image.source=${imageSource}`);
   const ca = buildCa();
   if (ca) args.push('--secret', `id=npm_ca,src=${ca}`);
   args.push('--tag', IMAGE, '--file', join(repoRoot, 'Dockerfile'), repoRoot);
@@ -437,6 +444,7 @@ async function imageChecks(server: PrefectServer, pkg: { version: string }, base
       const labels = config.Labels ?? {};
       expect(labels['org.opencontainers.image.version'] === pkg.version, `version label ${labels['org.opencontainers.image.version']}, package.json says ${pkg.version}`);
       expect(labels['org.opencontainers.image.licenses'] === 'BSD-3-Clause', `licenses label ${labels['org.opencontainers.image.licenses']}`);
+      expect(labels['org.opencontainers.image.revision'] === builtRevision, `revision label ${labels['org.opencontainers.image.revision']}, expected ${builtRevision}`);
       expect(labels['org.opencontainers.image.source'] === imageSource, `source label ${labels['org.opencontainers.image.source']}, expected ${imageSource}`);
       expect(labels['org.opencontainers.image.base.name'] === baseImage, `base.name label ${labels['org.opencontainers.image.base.name']}`);
       const suspicious = (config.Env ?? []).filter((entry) => /SECRET|TOKEN|PASSWORD|KEY|AUTH|CA_CERTS/i.test(entry.split('=')[0] ?? ''));
