@@ -12,7 +12,7 @@ type BlockDocument = components['schemas']['BlockDocument'];
 export const SECRET_BLOCK_TYPE = 'secret';
 const PAGE = 200;
 
-/** The block type and schema new secret documents are created with, looked up once per run. */
+/** The block type and schema new secret documents are created with, looked up at most once per run. */
 interface SecretType {
   blockTypeId: string;
   blockSchemaId: string;
@@ -72,8 +72,11 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
     key: (desired) => desired.name,
 
     async read(api, desired) {
-      await lookUpType(api);
-      return readByName(api, desired.map((d) => d.name));
+      const found = await readByName(api, desired.map((d) => d.name));
+      // The type and schema are needed only to create; looked up here, at plan time, so that a
+      // server without the block type is reported before any write.
+      if (desired.some((d) => !found.has(d.name))) await lookUpType(api);
+      return found;
     },
 
     prune: {

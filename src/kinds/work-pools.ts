@@ -19,7 +19,7 @@ export interface CurrentPool {
 
 const PAGE = 200;
 
-/** Reads pools by name in bulk; queues only for pools that declare some. */
+/** Reads pools by name in bulk. */
 export async function readPools(api: Api, names: string[]): Promise<Map<string, WorkPool>> {
   const found = new Map<string, WorkPool>();
   for (const batch of chunks(names, PAGE)) {
@@ -48,6 +48,34 @@ async function readQueues(api: Api, pool: string): Promise<Map<string, WorkQueue
     if (page.length < PAGE) break;
   }
   return found;
+}
+
+/**
+ * The declared queues of several existing pools, by pool name. One `/work_queues/filter` by queue
+ * name answers for all of them (it spans every pool, matched here by pool id). That filter has no
+ * order that makes paging stable across pools, so when its first page is full the pools are read
+ * one by one instead.
+ */
+async function readDeclaredQueues(api: Api, pools: ReadonlyArray<{ pool: WorkPool; queueNames: string[] }>): Promise<Map<string, Map<string, WorkQueue>>> {
+  const byPool = new Map<string, Map<string, WorkQueue>>();
+  if (pools.length === 0) return byPool;
+  const names = [...new Set(pools.flatMap((entry) => entry.queueNames))];
+  if (names.length <= PAGE) {
+    const page = await unwrap(
+      api.client.POST('/work_queues/filter', { body: { work_queues: { operator: 'and_', name: { any_: names } }, limit: PAGE, offset: 0 } }),
+    );
+    if (page.length < PAGE) {
+      const poolById = new Map(pools.map((entry) => [entry.pool.id, entry.pool.name]));
+      for (const entry of pools) byPool.set(entry.pool.name, new Map());
+      for (const queue of page) {
+        const pool = queue.work_pool_id ? poolById.get(queue.work_pool_id) : undefined;
+        if (pool) byPool.get(pool)!.set(queue.name, queue);
+      }
+      return byPool;
+    }
+  }
+  for (const entry of pools) byPool.set(entry.pool.name, await readQueues(api, entry.pool.name));
+  return byPool;
 }
 
 /** Prefect stores an empty description as null; both mean "none". */
@@ -109,12 +137,13 @@ export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
 
   async read(api, desired) {
     const pools = await readPools(api, desired.map((d) => d.name));
-    const current = new Map<string, CurrentPool>();
-    for (const spec of desired) {
+    const withQueues = desired.flatMap((spec) => {
       const pool = pools.get(spec.name);
-      if (!pool) continue;
-      current.set(spec.name, { pool, queues: spec.queues.length > 0 ? await readQueues(api, spec.name) : new Map() });
-    }
+      return pool && spec.queues.length > 0 ? [{ pool, queueNames: spec.queues.map((queue) => queue.name) }] : [];
+    });
+    const queues = await readDeclaredQueues(api, withQueues);
+    const current = new Map<string, CurrentPool>();
+    for (const [name, pool] of pools) current.set(name, { pool, queues: queues.get(name) ?? new Map() });
     return current;
   },
 

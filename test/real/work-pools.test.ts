@@ -58,6 +58,31 @@ describe('work pools', () => {
     expect(second.stdout).toContain('work-pools: 0 created, 0 updated, 2 unchanged, 0 failed');
   });
 
+  it('reads the queues of all declared pools in one request, telling same-named queues of other pools apart', async () => {
+    // Another pool whose `default` queue differs from the declared one (priority 1).
+    await postJson(apiUrl(), '/work_pools/', { name: 'bystander-pool', type: 'docker' });
+    await fetch(`${apiUrl()}/work_pools/bystander-pool/queues/default`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ priority: 7 }),
+    });
+    expect((await run(['-l', pools])).code).toBe(EXIT.ok);
+    const noop = await run(['plan', '-l', pools]);
+    expect(noop.code).toBe(EXIT.ok);
+    expect(noop.stdout).toContain('No changes');
+    expect(noop.requests.filter((r) => r.path.includes('queue')).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /work_queues/filter']);
+    // A hand edit of a declared pool's queue is still seen as drift of that pool only.
+    await fetch(`${apiUrl()}/work_pools/archival-docker-workpool/queues/default`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ priority: 9 }),
+    });
+    const drifted = await run(['plan', '-l', pools]);
+    expect(drifted.code).toBe(EXIT.ok);
+    expect(drifted.stdout).toMatch(/work-pool archival-docker-workpool[\s\S]*queues\.default\.priority: 9 -> 1/);
+    expect(drifted.stdout).toContain('Plan: 0 to create, 1 to update, 1 unchanged.');
+  });
+
   it('changes a pool limit with one PATCH and leaves undeclared fields alone', async () => {
     expect((await run(['-l', pools])).code).toBe(EXIT.ok);
     // Without base_job_template and description, the file no longer manages them: they must stay.
