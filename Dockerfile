@@ -27,11 +27,13 @@ RUN --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
     npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
-# tsc type-checks as it compiles: a type error fails the build.
+# tsc type-checks as it compiles (a type error fails the build); esbuild then bundles the program
+# and its dependencies into dist/openem-config.mjs.
 RUN npm run build
 
-# ---- deps: production dependencies only; none of them needs an install script ----
+# ---- deps: the production dependencies the bundle leaves out (pino-pretty, for a terminal) ----
 FROM ${BASE_IMAGE} AS deps
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 WORKDIR /app
@@ -40,16 +42,16 @@ RUN --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
     npm ci --omit=dev --ignore-scripts
 
-# ---- runtime: node, the compiled program and its production dependencies ----
+# ---- runtime: node, the bundled program and the one dependency it loads from node_modules ----
 FROM ${BASE_IMAGE} AS runtime
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /opt/yarn-* \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg
 WORKDIR /app
-# Owned by root, so the user that runs the program cannot change it. main.js reads
+# Owned by root, so the user that runs the program cannot change it. The bundle reads
 # ../package.json for --version.
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=build /src/dist/openem-config.mjs ./dist/
 COPY bin ./bin
 ENV NODE_ENV=production
 # The official image's `node` user, by number so that Kubernetes' runAsNonRoot can check it.

@@ -358,8 +358,9 @@ function writeSecrets(): { dir: string; env: Record<string, string>; values: str
 }
 
 /** `podman run` as users run the image: read-only, nothing writable at all, no capabilities. */
-function runImage(args: string[], options: { env?: Record<string, string>; mounts?: string[]; entrypoint?: string[] } = {}): Promise<Result> {
+function runImage(args: string[], options: { env?: Record<string, string>; mounts?: string[]; entrypoint?: string[]; tty?: boolean } = {}): Promise<Result> {
   const flags = ['run', '--rm', '--pull=never', '--network', 'host', '--read-only', '--read-only-tmpfs=false', '--cap-drop', 'all', '--security-opt', 'no-new-privileges'];
+  if (options.tty) flags.push('--tty');
   for (const mount of options.mounts ?? []) flags.push('--volume', mount);
   for (const [name, value] of Object.entries(options.env ?? {})) flags.push('--env', `${name}=${value}`);
   if (options.entrypoint) flags.push('--entrypoint', JSON.stringify(options.entrypoint));
@@ -464,9 +465,8 @@ async function imageChecks(server: PrefectServer, pkg: { version: string }, base
       try {
         const app = readdirSync(join(root, 'app')).sort();
         expect(JSON.stringify(app) === JSON.stringify(['bin', 'dist', 'node_modules', 'package.json']), `/app holds ${app.join(', ')}`);
-        const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-        const typescript = walk(join(root, 'app', 'dist')).filter((file) => file.endsWith('.ts'));
-        expect(typescript.length === 0, `dist/ holds TypeScript: ${typescript.slice(0, 5).join(', ')}`);
+        const dist = readdirSync(join(root, 'app', 'dist'));
+        expect(JSON.stringify(dist) === JSON.stringify(['openem-config.mjs']), `dist/ holds ${dist.join(', ')}, expected only the bundle`);
         const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
         const installed = readdirSync(join(root, 'app', 'node_modules'))
           .filter((name) => !name.startsWith('.'))
@@ -476,7 +476,9 @@ async function imageChecks(server: PrefectServer, pkg: { version: string }, base
           return !entry || entry.dev;
         });
         expect(unexpected.length === 0, `node_modules holds packages that are not production dependencies: ${unexpected.join(', ')}`);
-        expect(installed.includes('commander') && installed.includes('zod'), 'node_modules lacks production dependencies');
+        // Everything else is in the bundle; pino-pretty is loaded from here when stderr is a terminal.
+        expect(installed.includes('pino-pretty'), 'node_modules lacks pino-pretty');
+        expect(!installed.includes('zod') && !installed.includes('commander'), 'node_modules holds packages the bundle already contains');
         for (const path of ['usr/local/lib/node_modules/npm', 'usr/local/bin/npm', 'usr/local/bin/npx', 'run/secrets/npm_ca']) {
           expect(!existsSync(join(root, path)), `/${path} is in the image`);
         }
@@ -508,6 +510,13 @@ async function imageChecks(server: PrefectServer, pkg: { version: string }, base
       const result = await cli(['validate', ...OLD_COMMAND_LINE]);
       expect(result.code === 0, explain(result));
       expect(result.stdout.startsWith('Inputs are valid: 13 variables, 6 secrets, 2 tag limits'), explain(result));
+    });
+
+    await check('logs readable lines on a terminal (pino-pretty, the one package outside the bundle)', async () => {
+      const result = await runImage(['validate', '--log-level', 'info', ...OLD_COMMAND_LINE], { env, mounts, tty: true });
+      outputs.push(result.stdout, result.stderr);
+      expect(result.code === 0, explain(result));
+      expect(/INFO.*inputs are valid/.test(result.stdout) && !result.stdout.includes('"level":30'), `expected pretty log lines on the terminal\n${explain(result)}`);
     });
 
     await check('the old command line converges the example configuration on a real server', async () => {

@@ -53,14 +53,15 @@ describe('Dockerfile', () => {
 
   it('type-checks and compiles in the build stage, and installs production dependencies without scripts', () => {
     expect(args(parsed.get('build')!, 'RUN').join('\n')).toMatch(/npm ci\b[^\n]*\n[\s\S]*npm run build/);
-    expect(pkg.scripts.build).toMatch(/^tsc /);
+    expect(pkg.scripts.build).toMatch(/^tsc -p tsconfig.build.json && node scripts\/bundle.mjs$/);
+    expect(args(parsed.get('build')!, 'COPY')).toContain('scripts/bundle.mjs ./scripts/');
     expect(args(parsed.get('deps')!, 'RUN').join('\n')).toMatch(/npm ci --omit=dev --ignore-scripts/);
   });
 
   it('copies into the runtime stage only the program, its production dependencies and package.json', () => {
     const copies = args(runtime, 'COPY').sort();
-    expect(copies).toEqual(['--from=build /src/dist ./dist', '--from=deps /app/node_modules ./node_modules', 'bin ./bin', 'package.json ./'].sort());
-    expect(readFileSync(join(repo, 'bin', 'openem-config'), 'utf8')).toContain("from '../dist/main.js'");
+    expect(copies).toEqual(['--from=build /src/dist/openem-config.mjs ./dist/', '--from=deps /app/node_modules ./node_modules', 'bin ./bin', 'package.json ./'].sort());
+    expect(readFileSync(join(repo, 'bin', 'openem-config'), 'utf8')).toContain("import('../dist/openem-config.mjs')");
   });
 
   it('runs the CLI as a non-root user given by number', () => {
@@ -97,7 +98,7 @@ describe('.dockerignore', () => {
 
   it('sends only what the build reads: everything is excluded, then the sources are let back in', () => {
     expect(lines[0]).toBe('*');
-    expect(lines.slice(1).sort()).toEqual(['!bin/', '!package-lock.json', '!package.json', '!src/', '!tsconfig.build.json', '!tsconfig.json']);
+    expect(lines.slice(1).sort()).toEqual(['!bin/', '!package-lock.json', '!package.json', '!scripts/bundle.mjs', '!src/', '!tsconfig.build.json', '!tsconfig.json']);
   });
 
   it('lets in every file the Dockerfile copies from the context', () => {

@@ -205,13 +205,19 @@ function sourceFiles(dir: string): string[] {
 }
 
 /**
- * bin/openem-config over a build of the current src/, exactly what `npm run build` produces, kept in
- * node_modules/.cache (keyed by a hash of the sources) so that a test never rewrites dist/ under
- * someone else's feet. Node resolves the dependencies from the repository's node_modules.
+ * bin/openem-config over a build of the current src/, exactly what `npm run build` produces (tsc, then
+ * the bundle), kept in node_modules/.cache (keyed by a hash of the sources) so that a test never
+ * rewrites dist/ under someone else's feet. Node resolves pino-pretty from the repository's node_modules.
  */
-export function builtCli(): string {
+let built: Promise<string> | undefined;
+export function builtCli(): Promise<string> {
+  built ??= buildCli();
+  return built;
+}
+
+async function buildCli(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of [...sourceFiles(join(repo, 'src')), join(repo, 'package.json'), join(repo, 'tsconfig.json'), join(repo, 'tsconfig.build.json'), join(repo, 'bin', 'openem-config')].sort()) {
+  for (const file of [...sourceFiles(join(repo, 'src')), join(repo, 'package.json'), join(repo, 'tsconfig.json'), join(repo, 'tsconfig.build.json'), join(repo, 'bin', 'openem-config'), join(repo, 'scripts', 'bundle.mjs')].sort()) {
     hash.update(relative(repo, file)).update('\0').update(readFileSync(file)).update('\0');
   }
   const dir = join(buildRoot, hash.digest('hex').slice(0, 16));
@@ -224,6 +230,8 @@ export function builtCli(): string {
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 120_000,
   });
+  const { bundle } = (await import(join(repo, 'scripts', 'bundle.mjs'))) as { bundle(entry: string, outfile: string): Promise<void> };
+  await bundle(join(dir, 'dist', 'main.js'), join(dir, 'dist', 'openem-config.mjs'));
   copyFileSync(join(repo, 'bin', 'openem-config'), bin);
   copyFileSync(join(repo, 'package.json'), join(dir, 'package.json'));
   writeFileSync(join(dir, '.built'), new Date().toISOString());
@@ -247,7 +255,7 @@ export interface SpawnOptions {
 /** Runs the built binary with exactly `env` (plus PATH and LANG), as a container would. */
 export async function spawnCli(args: string[], options: SpawnOptions): Promise<Spawned> {
   const started = Date.now();
-  const child = spawn(process.execPath, [builtCli(), ...args], {
+  const child = spawn(process.execPath, [await builtCli(), ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
