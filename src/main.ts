@@ -161,7 +161,8 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
   const applyFailed = outcome.results?.some((result) => result.outcome === 'failed') ?? false;
   const pending = outcome.planned?.some((kind) => kind.items.some((item) => item.action !== 'noop')) ?? false;
   let code: number = EXIT.ok;
-  if (readFailed || applyFailed || outcome.ownershipError) code = EXIT.applyFailed;
+  if (outcome.refused) code = EXIT.unauthorized;
+  else if (readFailed || applyFailed || outcome.ownershipError) code = EXIT.applyFailed;
   else if (command === 'plan' && options.detailedExitcode && pending) code = EXIT.changesPending;
 
   for (const warning of outcome.warnings) if (!json) io.stderr(renderIssues([warning]));
@@ -175,6 +176,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
   } else {
     io.stdout(renderResults(outcome.results ?? [], outcome.summary ?? new Map(), outcome.planned ?? []));
   }
+  if (outcome.refused) io.stderr(`error: ${outcome.refused}\n`);
   return code;
 }
 
@@ -190,5 +192,6 @@ function toJson(outcome: RunOutcome, exitCode: number): Record<string, unknown> 
     items: outcome.results ?? outcome.planned?.flatMap((kind) => kind.items),
     summary: outcome.summary ? Object.fromEntries(outcome.summary) : undefined,
     requests: outcome.requests,
+    error: outcome.refused ? { message: outcome.refused, reason: 'unauthorized' } : undefined,
   };
 }

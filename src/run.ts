@@ -61,6 +61,11 @@ export interface RunOutcome {
   requests?: { reads: number; writes: number };
   /** Set when the ownership record could not be written (the objects themselves were applied). */
   ownershipError?: string;
+  /**
+   * Set when the server refused the credentials mid-run: the run stopped at that answer, and the
+   * kinds and objects it did not reach are reported as not done. main.ts exits 5 with this message.
+   */
+  refused?: string;
 }
 
 /** Reads and validates every input file; throws ConfigError with all problems at once. */
@@ -200,7 +205,8 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     input(workPoolsKind as KindInput['kind'], state.workPools),
     input(deploymentsKind as KindInput['kind'], state.deployments),
   ];
-  outcome.planned = await planKinds(api, kinds, logger);
+  const { refused } = api.http;
+  outcome.planned = await planKinds(api, kinds, logger, { refused });
   // What the deployments refer to is only known after reading the server: still before any write.
   const referenceIssues = deploymentsKind.issues();
   for (const warning of referenceIssues.filter((i) => i.severity === 'warning')) {
@@ -220,7 +226,8 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
       });
     }
   }
-  if (referenceErrors.length > 0) throw new ConfigError(referenceErrors);
+  // After a refusal the references were not all read: what looks missing may well exist.
+  if (referenceErrors.length > 0 && !refused.aborted) throw new ConfigError(referenceErrors);
   const pending = outcome.planned.flatMap((kind) => kind.items).filter((item) => item.action !== 'noop').length;
   logger.info({ event: 'plan', pending }, `${pending} change${pending === 1 ? '' : 's'} to make`);
 
@@ -229,6 +236,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     outcome.results = await applyPlan(api, outcome.planned, {
       concurrency: options.concurrency,
       logger,
+      refused,
       onProgress: (done, total) => {
         if (Date.now() - lastProgress < 5000 && done !== total) return;
         lastProgress = Date.now();
@@ -237,7 +245,8 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     });
     outcome.summary = summarize(outcome.results);
     const record = updatedOwnership(ownership.record, outcome.results);
-    if (!sameRecord(record, ownership.record)) {
+    // With refused credentials the record cannot be written; the next run records what this one applied.
+    if (!sameRecord(record, ownership.record) && !refused.aborted) {
       try {
         await writeOwnership(api, ownership, record);
       } catch (error) {
@@ -248,6 +257,11 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     for (const [kind, c] of outcome.summary) {
       logger.info({ event: 'summary', kind, ...c }, `${kind}s: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.failed} failed`);
     }
+  }
+  if (refused.aborted) {
+    const reason = refused.reason instanceof Error ? refused.reason.message : String(refused.reason);
+    outcome.refused = `${reason}. The run stopped there; every object not done is listed. Run it again once the server accepts the credentials.`;
+    logger.error({ event: 'run.stopped', reason }, 'the server refused the credentials mid-run; the run stopped');
   }
   outcome.requests = { reads: api.http.reads, writes: api.http.writes };
   return outcome;

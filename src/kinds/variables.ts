@@ -11,6 +11,8 @@ type Variable = components['schemas']['Variable'];
 type VariableUpdate = components['schemas']['VariableUpdate'];
 
 const PAGE = 200;
+/** Creates answered 409 with no such variable to read back, before giving up (as for secret blocks). */
+const CREATE_ATTEMPTS = 3;
 
 export const variablesKind: Kind<DesiredVariable, Variable> = {
   name: 'variable',
@@ -52,7 +54,13 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
   },
 
   async apply(api, item, desired, current) {
-    if (item.action === 'create' && !current) {
+    if (item.action !== 'create' || current) {
+      await patch(api, desired, item.changes);
+      return;
+    }
+    // As for secret blocks: on PostgreSQL, Prefect 3.7.2 can answer concurrent creates of
+    // *different* names with 409; when the read-back finds nothing, the create is tried again.
+    for (let attempt = 1; ; attempt += 1) {
       const created = await api.client.POST('/variables/', {
         body: { name: desired.name, value: desired.value, tags: desired.tags },
       });
@@ -64,13 +72,15 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
       const now = await unwrapOptional(
         api.client.GET('/variables/name/{name}', { params: { path: { name: desired.name } } }),
       );
-      if (!now) throw new ApiError({ status: 409, method: 'POST', path: '/variables/', detail: 'created concurrently, then gone' });
-      const diff = variablesKind.diff(desired, now);
-      if (diff.action === 'noop') return;
-      await patch(api, desired, diff.changes);
-      return;
+      if (now) {
+        const diff = variablesKind.diff(desired, now);
+        if (diff.action !== 'noop') await patch(api, desired, diff.changes);
+        return;
+      }
+      if (attempt >= CREATE_ATTEMPTS) {
+        throw new ApiError({ status: 409, method: 'POST', path: '/variables/', detail: 'a conflict three times, yet no such variable' });
+      }
     }
-    await patch(api, desired, item.changes);
   },
 };
 

@@ -69,6 +69,9 @@ export class PrefectHttp {
   private readonly options: HttpOptions;
   private readonly send: (request: Request) => Promise<Response>;
   private csrf: { enabled: boolean; token?: string; renewAt?: number } | undefined;
+  /** Set once /admin/version answered with the credentials accepted: a refusal after that is one mid-run. */
+  private credentialsAccepted = false;
+  private readonly refusal = new AbortController();
   /** The token fetch in flight: the server keeps one token per client, so parallel fetches would invalidate each other's. */
   private csrfPending: Promise<Record<string, string>> | undefined;
   private readonly csrfClient = randomUUID();
@@ -87,6 +90,15 @@ export class PrefectHttp {
     return this.requests.filter((r) => !r.write).length;
   }
 
+  /**
+   * Aborted, with the ConnectionError as its reason, when the server refuses the credentials in the
+   * middle of a run. From then on every request fails with that error without being sent: with
+   * refused credentials no other object can be read or written.
+   */
+  get refused(): AbortSignal {
+    return this.refusal.signal;
+  }
+
   private authHeaders(): Record<string, string> {
     if (this.options.apiKey) return { Authorization: `Bearer ${this.options.apiKey}` };
     if (this.options.authString) {
@@ -97,6 +109,7 @@ export class PrefectHttp {
 
   /** The fetch handed to openapi-fetch: adds credentials and CSRF headers, retries, logs. */
   readonly fetch = async (request: Request): Promise<Response> => {
+    this.refusal.signal.throwIfAborted();
     const url = new URL(request.url);
     const path = url.pathname.startsWith(new URL(this.apiUrl).pathname)
       ? url.pathname.slice(new URL(this.apiUrl).pathname.length) || '/'
@@ -107,9 +120,10 @@ export class PrefectHttp {
     const started = Date.now();
     let attempts = 0;
     let csrfRefreshed = false;
+    let refusedWith: number | undefined;
     const log = this.options.logger;
 
-    const attempt = async (): Promise<Response> => {
+    const sendOnce = async (): Promise<{ response: Response; csrfToken: string | null }> => {
       attempts += 1;
       const headers = new Headers(request.headers);
       for (const [name, value] of Object.entries(this.authHeaders())) headers.set(name, value);
@@ -118,9 +132,8 @@ export class PrefectHttp {
       if (unsafe) {
         for (const [name, value] of Object.entries(await this.csrfHeaders())) headers.set(name, value);
       }
-      let response: Response;
       try {
-        response = await this.send(
+        const response = await this.send(
           new Request(request.url, {
             method: request.method,
             headers,
@@ -128,17 +141,32 @@ export class PrefectHttp {
             signal: AbortSignal.timeout(this.options.requestTimeoutMs),
           }),
         );
+        return { response, csrfToken: headers.get('prefect-csrf-token') };
       } catch (error) {
         throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
       }
-      if (response.status === 403 && unsafe && headers.has('prefect-csrf-token') && !csrfRefreshed) {
-        const text = await response.clone().text();
-        if (/csrf/i.test(text)) {
-          csrfRefreshed = true;
-          // Only when no other request has fetched a newer token meanwhile: fetching again would invalidate that one.
-          if (this.csrf?.token === headers.get('prefect-csrf-token')) this.csrf = undefined;
-          throw new RetryableError('CSRF token rejected; fetching a new one', 0);
-        }
+    };
+
+    const attempt = async (): Promise<Response> => {
+      let { response, csrfToken } = await sendOnce();
+      // An expired token is fetched again and the request sent again at once, whatever --retries
+      // says: that is not a retry of a fault. Once per request, so a server that keeps refusing
+      // tokens cannot loop us.
+      if (csrfToken !== null && !csrfRefreshed && (await isCsrfRejection(response))) {
+        csrfRefreshed = true;
+        // Only when no other request has fetched a newer token meanwhile: fetching again would invalidate that one.
+        if (this.csrf?.token === csrfToken) this.csrf = undefined;
+        await response.body?.cancel();
+        log.warn(
+          { event: 'http.retry', method: request.method, path, attempt: attempts, reason: CSRF_REJECTED },
+          `retrying ${request.method} ${path} after ${CSRF_REJECTED}`,
+        );
+        ({ response, csrfToken } = await sendOnce());
+      }
+      if ((response.status === 401 || response.status === 403) && !(await isCsrfRejection(response))) {
+        await response.body?.cancel();
+        refusedWith = response.status;
+        throw new AbortError(this.refusedCredentials(response.status, `${request.method} ${this.apiUrl}${path}`));
       }
       if (RETRY_STATUSES.has(response.status)) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
@@ -183,7 +211,7 @@ export class PrefectHttp {
       responseOrigins.set(response, { method: request.method, path });
       return response;
     } catch (error) {
-      this.record({ method: request.method, path, status: 'error', write, attempts, ms: Date.now() - started });
+      this.record({ method: request.method, path, status: refusedWith ?? 'error', write, attempts, ms: Date.now() - started });
       if (error instanceof RetryableError) {
         throw new ConnectionError(
           'unreachable',
@@ -193,6 +221,28 @@ export class PrefectHttp {
       throw error instanceof AbortError ? error.originalError : error;
     }
   };
+
+  /**
+   * The error for a 401, or a 403 that is not about a CSRF token. Before the credentials were
+   * accepted it says what to set; after, the credentials were refused mid-run (revoked, rotated,
+   * or a proxy refusing): it stops the run, and every later request fails with it unsent.
+   */
+  private refusedCredentials(status: number, request: string): ConnectionError {
+    const configured = Boolean(this.options.apiKey || this.options.authString);
+    if (!this.credentialsAccepted) {
+      const hint = configured
+        ? 'the credentials were refused: check PREFECT_API_AUTH_STRING (user:password) or PREFECT_API_KEY'
+        : 'the server requires credentials: set PREFECT_API_AUTH_STRING (user:password, or PREFECT_API_AUTH_STRING_FILE) or PREFECT_API_KEY';
+      return new ConnectionError('unauthorized', `${this.apiUrl} answered ${status}: ${hint}`);
+    }
+    const hint = configured
+      ? 'the server had accepted them at the start: were they revoked or rotated, or does a proxy in front of the server refuse the request? Check PREFECT_API_AUTH_STRING (user:password) or PREFECT_API_KEY'
+      : 'none are set, and the server had answered without them at the start: was authentication turned on, or does a proxy in front of the server refuse the request? Set PREFECT_API_AUTH_STRING (user:password, or PREFECT_API_AUTH_STRING_FILE) or PREFECT_API_KEY';
+    const error = new ConnectionError('unauthorized', `${request} answered ${status}: the credentials were refused mid-run (${hint})`);
+    // The first refusal is the reason the run stopped; requests in flight meanwhile may add their own.
+    this.refusal.abort(error);
+    return error;
+  }
 
   private record(entry: RequestRecord): void {
     this.requests.push(entry);
@@ -226,6 +276,10 @@ export class PrefectHttp {
       throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
     }
     this.record({ method: 'GET', path: '/csrf-token', status: response.status, write: false, attempts: 1, ms: 0 });
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel();
+      throw this.refusedCredentials(response.status, `GET ${this.apiUrl}/csrf-token`);
+    }
     if (response.status === 404 || response.status === 422) {
       await response.body?.cancel();
       this.csrf = { enabled: false };
@@ -285,13 +339,8 @@ export class PrefectHttp {
         await new Promise((done) => setTimeout(done, pollMs));
       }
     }
+    // A 401 or 403 here throws the unauthorized ConnectionError that says what to set.
     const response = await this.fetch(new Request(`${this.apiUrl}/admin/version`));
-    if (response.status === 401 || response.status === 403) {
-      const hint = this.options.apiKey || this.options.authString
-        ? 'the credentials were refused: check PREFECT_API_AUTH_STRING (user:password) or PREFECT_API_KEY'
-        : 'the server requires credentials: set PREFECT_API_AUTH_STRING (user:password, or PREFECT_API_AUTH_STRING_FILE) or PREFECT_API_KEY';
-      throw new ConnectionError('unauthorized', `${this.apiUrl} answered ${response.status}: ${hint}`);
-    }
     const body = await response.text();
     let version: unknown;
     try {
@@ -306,7 +355,20 @@ export class PrefectHttp {
           'is PREFECT_API_URL the Prefect API (it ends in /api, e.g. http://prefect-server:4200/api)?',
       );
     }
+    this.credentialsAccepted = true;
     return version;
+  }
+}
+
+const CSRF_REJECTED = 'CSRF token rejected; fetching a new one';
+
+/** A 403 from Prefect's CSRF middleware (an expired or unknown token): never a refusal of the credentials. */
+async function isCsrfRejection(response: Response): Promise<boolean> {
+  if (response.status !== 403) return false;
+  try {
+    return /csrf/i.test(await response.clone().text());
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,6 @@
 // Runs kinds in order: read and diff each (the plan), then apply the changes with bounded
-// parallelism. A failure on one object is recorded and the others go on.
+// parallelism. A failure on one object is recorded and the others go on, except when the server
+// refuses the credentials mid-run: then nothing more is tried, and what was not done is reported.
 import { ApiError } from '../errors.js';
 import type { Api } from '../prefect/client.js';
 import type { Logger } from '../log.js';
@@ -25,7 +26,16 @@ export interface PlannedKind {
   };
 }
 
-export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): Promise<PlannedKind[]> {
+/** What a run was told to stop by: the server refused the credentials mid-run (PrefectHttp.refused). */
+export interface StopOptions {
+  /** Once aborted, nothing more is tried: each kind not read and each object not written is reported as not done. */
+  refused?: AbortSignal | undefined;
+}
+
+const NOT_READ = 'the run stopped before reading them: the server refused the credentials';
+const NOT_DONE = 'not done: the run stopped when the server refused the credentials';
+
+export async function planKinds(api: Api, inputs: KindInput[], logger: Logger, options: StopOptions = {}): Promise<PlannedKind[]> {
   const planned: PlannedKind[] = [];
   for (const { kind, desired, prune } of inputs) {
     const desiredByKey = new Map(desired.map((item) => [kind.key(item), item]));
@@ -33,6 +43,10 @@ export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): 
     const pruning = prune !== undefined && kind.prune !== undefined;
     if (desired.length === 0 && !pruning) {
       planned.push({ name: kind.name, items: [], context });
+      continue;
+    }
+    if (options.refused?.aborted) {
+      planned.push({ name: kind.name, items: [], error: NOT_READ, context });
       continue;
     }
     const deletions: PlanItem[] = [];
@@ -62,7 +76,7 @@ export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): 
   return planned;
 }
 
-export interface ApplyOptions {
+export interface ApplyOptions extends StopOptions {
   concurrency: number;
   logger: Logger;
   /** Called after each write with how many of the planned writes are done. */
@@ -86,6 +100,10 @@ export async function applyPlan(api: Api, planned: PlannedKind[], options: Apply
       else pending.push(item);
     }
     await forEachLimited(pending, options.concurrency, async (item) => {
+      if (options.refused?.aborted) {
+        results.push({ ...item, outcome: 'failed', error: NOT_DONE });
+        return;
+      }
       const { kind: impl, desired, current } = kind.context;
       try {
         if (item.action === 'delete') {

@@ -4,17 +4,19 @@
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/exit-codes.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { EXAMPLE_ENV, OLD_COMMAND_LINE, SECRET_VALUES, writeSecretFiles } from '../shared/example-cases.js';
 import { createPrefectFake } from './prefect-fake.js';
 
 const fake = createPrefectFake();
 const authFake = createPrefectFake({ baseUrl: 'http://auth.fake/api', authString: 'admin:pw' });
-const server = setupServer(...fake.handlers, ...authFake.handlers);
+const csrfFake = createPrefectFake({ baseUrl: 'http://csrf.fake/api', authString: 'admin:pw', csrf: true });
+const server = setupServer(...fake.handlers, ...authFake.handlers, ...csrfFake.handlers);
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
 beforeEach(() => {
   fake.reset();
   authFake.reset();
+  csrfFake.reset();
 });
 afterAll(() => server.close());
 
@@ -126,5 +128,129 @@ describe('a conflict on create with nothing to find', () => {
     expect(result.code).toBe(EXIT.applyFailed);
     expect(result.stdout).toContain('a conflict three times, yet no such document');
     expect(result.stdout).toContain('secrets: 5 created, 0 updated, 0 unchanged, 1 failed');
+  });
+});
+
+describe('a conflict on creating a variable with nothing to find', () => {
+  const variablePosts = (result: CliResult) => result.requests.filter((r) => r.method === 'POST' && r.path === '/variables/');
+  const nameOf = (request: { body: string }) => (JSON.parse(request.body) as { name: string }).name;
+
+  it('creates the variable again (as for secret blocks) and converges', async () => {
+    fake.inject({ method: 'POST', path: '/variables/', status: 409, body: { detail: 'Data integrity conflict.' } });
+    const result = await run();
+    expect(result.code, result.stdout).toBe(EXIT.ok);
+    const first = nameOf(variablePosts(result)[0]!);
+    expect(variablePosts(result).filter((r) => nameOf(r) === first).map((r) => r.status)).toEqual([409, 201]);
+    // The read-back between the two creates found nothing.
+    expect(result.requests.filter((r) => r.path === `/variables/name/${first}`).map((r) => `${r.method} ${r.status}`)).toEqual(['GET 404']);
+    expect(result.stdout).toContain('variables: 13 created, 0 updated, 0 unchanged, 0 failed');
+    expect(fake.state.variables.size).toBe(13);
+    expect(fake.state.variables.get(first)?.tags).toEqual(['openem-config']);
+  });
+
+  it('gives up after three conflicts, reporting that variable only', async () => {
+    fake.inject({ method: 'POST', path: '/variables/', times: 3, status: 409, body: { detail: 'Data integrity conflict.' } });
+    const result = await run();
+    expect(result.code).toBe(EXIT.applyFailed);
+    const first = nameOf(variablePosts(result)[0]!);
+    expect(variablePosts(result).filter((r) => nameOf(r) === first).map((r) => r.status)).toEqual([409, 409, 409]);
+    expect(result.stdout).toContain(`! variable ${first}: POST /variables/ answered 409: a conflict three times, yet no such variable`);
+    expect(result.stdout).toContain('variables: 12 created, 0 updated, 0 unchanged, 1 failed');
+    expect(result.stdout).toContain('secrets: 6 created');
+    expect(fake.state.variables.has(first)).toBe(false);
+    expect(fake.state.variables.size).toBe(12);
+  });
+});
+
+describe('credentials refused in the middle of a run', () => {
+  const NOT_DONE = 'not done: the run stopped when the server refused the credentials';
+  const count = (text: string, part: string) => text.split(part).length - 1;
+
+  it('stops at a 401 on a write with exit 5, sends nothing more, lists what was not done; the next run converges', async () => {
+    fake.inject({ method: 'POST', path: '/block_documents/', status: 401 });
+    const result = await run();
+    expect(result.code, result.stdout).toBe(EXIT.unauthorized);
+    const refusedAt = result.requests.findIndex((r) => r.status === 401);
+    expect(result.requests[refusedAt]).toMatchObject({ method: 'POST', path: '/block_documents/' });
+    // Not retried, and nothing after it: not the other secrets, the tag limits or the ownership record.
+    expect(result.requests.slice(refusedAt + 1)).toEqual([]);
+    expect(result.stderr).toMatch(
+      /^error: POST http:\/\/prefect\.fake\/api\/block_documents\/ answered 401: the credentials were refused mid-run \(.*\)\. The run stopped there; every object not done is listed\./,
+    );
+    expect(result.stdout).toMatch(/^! secret github-password: POST http:\/\/prefect\.fake\/api\/block_documents\/ answered 401: the credentials were refused mid-run/m);
+    expect(count(result.stdout, NOT_DONE)).toBe(7);
+    expect(result.stdout).toContain(`! secret s3-user: ${NOT_DONE}`);
+    expect(result.stdout).toContain(`! tag-limit write-to-lts-share: ${NOT_DONE}`);
+    expect(result.stdout).toContain('variables: 13 created, 0 updated, 0 unchanged, 0 failed');
+    expect(result.stdout).toContain('secrets: 0 created, 0 updated, 0 unchanged, 6 failed');
+    expect(result.stdout).toContain('tag-limits: 0 created, 0 updated, 0 unchanged, 2 failed');
+    expect(fake.state.variables.size).toBe(13);
+    expect(secrets()).toEqual([]);
+
+    const second = await run();
+    expect(second.code, second.stdout).toBe(EXIT.ok);
+    expect(second.stdout).toContain('variables: 0 created, 0 updated, 13 unchanged, 0 failed');
+    expect(second.stdout).toContain('secrets: 6 created, 0 updated, 0 unchanged, 0 failed');
+    expect(second.stdout).toContain('tag-limits: 2 created, 0 updated, 0 unchanged, 0 failed');
+  });
+
+  it('reports it in the JSON document, for a 403 from a proxy, with the summary of what was done', async () => {
+    fake.inject({ method: 'POST', path: '/concurrency_limits/', status: 403, body: { message: 'Forbidden by policy' } });
+    const result = await run(['--output', 'json', ...OLD_COMMAND_LINE]);
+    expect(result.code).toBe(EXIT.unauthorized);
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      exitCode: number;
+      error: { message: string; reason: string };
+      items: Array<{ kind: string; key: string; outcome: string; error?: string }>;
+      summary: Record<string, Record<string, number>>;
+    };
+    expect(report).toMatchObject({ ok: false, exitCode: EXIT.unauthorized, error: { reason: 'unauthorized' } });
+    expect(report.error.message).toMatch(/^POST http:\/\/prefect\.fake\/api\/concurrency_limits\/ answered 403: the credentials were refused mid-run/);
+    expect(result.stderr).toBe(`error: ${report.error.message}\n`);
+    expect(report.summary).toEqual({
+      variable: { created: 13, updated: 0, deleted: 0, unchanged: 0, failed: 0 },
+      secret: { created: 6, updated: 0, deleted: 0, unchanged: 0, failed: 0 },
+      'tag-limit': { created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 2 },
+    });
+    const limits = report.items.filter((item) => item.kind === 'tag-limit');
+    expect(limits.map((item) => item.outcome)).toEqual(['failed', 'failed']);
+    expect(limits.filter((item) => item.error === NOT_DONE)).toHaveLength(1);
+    expect(limits.filter((item) => item.error?.includes('answered 403: the credentials were refused mid-run'))).toHaveLength(1);
+    expect(fake.state.concurrencyLimits.size).toBe(0);
+    expect(result.writes.filter((w) => w.path === '/concurrency_limits/')).toHaveLength(1);
+  });
+
+  it('stops at a 401 on a read while planning: the kinds after it are not read and nothing is written', async () => {
+    fake.inject({ method: 'POST', path: '/block_documents/filter', status: 401 });
+    const result = await run();
+    expect(result.code, result.stdout).toBe(EXIT.unauthorized);
+    expect(result.writes).toEqual([]);
+    expect(result.requests.at(-1)).toMatchObject({ method: 'POST', path: '/block_documents/filter', status: 401 });
+    expect(result.stdout).toMatch(/^! secrets could not be read: POST http:\/\/prefect\.fake\/api\/block_documents\/filter answered 401: the credentials were refused mid-run/m);
+    expect(result.stdout).toContain('! tag-limits could not be read: the run stopped before reading them: the server refused the credentials');
+    expect(count(result.stdout, NOT_DONE)).toBe(13);
+    expect(result.stdout).toContain('variables: 0 created, 0 updated, 0 unchanged, 13 failed');
+    expect(result.stderr).toContain('the credentials were refused mid-run');
+
+    fake.inject({ method: 'POST', path: '/block_documents/filter', status: 401 });
+    const plan = await run(['plan', ...OLD_COMMAND_LINE]);
+    expect(plan.code).toBe(EXIT.unauthorized);
+    expect(plan.writes).toEqual([]);
+    expect(plan.stdout).toContain('! tag-limits could not be read: the run stopped before reading them');
+  });
+
+  it('still fetches a new CSRF token on a 403 about the token, also with --retries 0, and converges', async () => {
+    csrfFake.inject({ method: 'POST', path: '/variables/', status: 403, body: { detail: 'Invalid CSRF token or client identifier.' } });
+    const result = await runCli([...OLD_COMMAND_LINE, '--retries', '0'], {
+      env: { PREFECT_API_URL: csrfFake.baseUrl, PREFECT_API_AUTH_STRING: 'admin:pw', ...writeSecretFiles(), ...EXAMPLE_ENV },
+    });
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.ok);
+    expect(result.requests.filter((r) => r.path === '/csrf-token').map((r) => r.status)).toEqual([200, 200]);
+    const posts = result.requests.filter((r) => r.method === 'POST' && r.path === '/variables/');
+    expect(posts.slice(0, 2).map((r) => r.status)).toEqual([403, 201]);
+    expect(posts[1]!.body).toBe(posts[0]!.body);
+    expect(result.logs).toContain('CSRF token rejected; fetching a new one');
+    expect(csrfFake.state.variables.size).toBe(13);
   });
 });

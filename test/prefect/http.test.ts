@@ -166,6 +166,36 @@ describe('PrefectHttp', () => {
     expect(server.seen[4]!.headers.get('prefect-csrf-token')).toBe('t2');
   });
 
+  it('fetches a new CSRF token and sends the request again even with --retries 0', async () => {
+    const { logger, text } = capture();
+    const token = (t: string) => json(200, { token: t, client: 'c', expiration: new Date(Date.now() + 3600_000).toISOString() });
+    const server = scripted([token('t1'), json(403, { detail: 'Invalid CSRF token or client identifier.' }), token('t2'), json(201, { name: 'a' })]);
+    const api = createApi({ ...base, retries: 0, logger, fetch: server.fetch });
+    expect(await unwrap(api.client.POST('/variables/', { body: { name: 'a', value: 1 } }))).toEqual({ name: 'a' });
+    expect(server.seen.map((s) => `${s.method} ${new URL(s.url).pathname} ${s.headers.get('prefect-csrf-token') ?? '-'}`)).toEqual([
+      'GET /api/csrf-token -',
+      'POST /api/variables/ t1',
+      'GET /api/csrf-token -',
+      'POST /api/variables/ t2',
+    ]);
+    expect(server.seen[3]!.body).toBe(server.seen[1]!.body);
+    expect(text()).toContain('CSRF token rejected; fetching a new one');
+  });
+
+  it('fetches a new CSRF token once per request: a second rejection is the answer, not refused credentials', async () => {
+    const { logger } = capture();
+    const token = (t: string) => json(200, { token: t, client: 'c', expiration: new Date(Date.now() + 3600_000).toISOString() });
+    const rejected = () => json(403, { detail: 'Invalid CSRF token or client identifier.' });
+    const server = scripted([json(200, true), json(200, { message: 'OK' }), json(200, '3.7.2'), token('t1'), rejected(), token('t2'), rejected()]);
+    const api = createApi({ ...base, authString: 'u:p', logger, fetch: server.fetch });
+    await api.http.waitUntilReady(1000, 5);
+    const error = await unwrap(api.client.POST('/variables/', { body: { name: 'a', value: 1 } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(403);
+    expect(server.seen).toHaveLength(7);
+    expect(api.http.refused.aborted).toBe(false);
+  });
+
   it('treats a 422 from /csrf-token as protection off and asks only once', async () => {
     const { logger } = capture();
     const server = scripted([json(422, { detail: 'CSRF protection is disabled.' }), json(201, {}), json(201, {})]);
@@ -201,7 +231,66 @@ describe('PrefectHttp', () => {
     const http = new PrefectHttp({ ...base, authString: 'u:wrong', logger, fetch: server.fetch });
     const error = await http.waitUntilReady(1000, 5).catch((e: unknown) => e);
     expect((error as ConnectionError).reason).toBe('unauthorized');
+    expect((error as Error).message).toBe(
+      'http://prefect.test/api answered 401: the credentials were refused: check PREFECT_API_AUTH_STRING (user:password) or PREFECT_API_KEY',
+    );
     expect((error as Error).message).not.toContain('u:wrong');
+    expect(server.seen).toHaveLength(3);
+  });
+});
+
+describe('credentials refused mid-run', () => {
+  /** A server that accepted the credentials at the start: /health, /ready, /admin/version, then `answers`. */
+  async function accepted(answers: Parameters<typeof scripted>[0], options: { authString?: string } = { authString: 'u:p' }) {
+    const { logger } = capture();
+    const server = scripted([json(200, true), json(200, { message: 'OK' }), json(200, '3.7.2'), ...answers]);
+    const api = createApi({ ...base, ...options, logger, fetch: server.fetch });
+    expect(await api.http.waitUntilReady(1000, 5)).toBe('3.7.2');
+    return { api, server };
+  }
+
+  it('stops at a 401: not retried, the run is told, and no later request is sent', async () => {
+    const { api, server } = await accepted([csrfOff(), json(401, { exception_message: 'Unauthorized' })]);
+    const error = await unwrap(api.client.POST('/variables/', { body: { name: 'a', value: 1 } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe('unauthorized');
+    expect((error as Error).message).toMatch(
+      /^POST http:\/\/prefect\.test\/api\/variables\/ answered 401: the credentials were refused mid-run \(the server had accepted them at the start: .*Check PREFECT_API_AUTH_STRING/,
+    );
+    expect((error as Error).message).not.toContain('u:p');
+    expect(server.seen).toHaveLength(5);
+    expect(api.http.refused.aborted).toBe(true);
+    expect(api.http.refused.reason).toBe(error);
+    expect(api.http.requests.at(-1)).toMatchObject({ method: 'POST', path: '/variables/', status: 401, attempts: 1 });
+
+    const later = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'b' } } })).catch((e: unknown) => e);
+    expect(later).toBe(error);
+    expect(server.seen).toHaveLength(5);
+  });
+
+  it('treats a 403 that is not about CSRF as refused credentials, e.g. from a proxy', async () => {
+    const { api, server } = await accepted([new Response('<html>403 Forbidden</html>', { status: 403, headers: { 'content-type': 'text/html' } })]);
+    const error = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch((e: unknown) => e);
+    expect((error as ConnectionError).reason).toBe('unauthorized');
+    expect((error as Error).message).toMatch(/^GET http:\/\/prefect\.test\/api\/variables\/name\/a answered 403: the credentials were refused mid-run/);
+    expect(server.seen).toHaveLength(4);
+    expect(api.http.refused.aborted).toBe(true);
+  });
+
+  it('stops when the CSRF token request itself is refused', async () => {
+    const { api, server } = await accepted([json(401, { exception_message: 'Unauthorized' })]);
+    const error = await unwrap(api.client.POST('/variables/', { body: { name: 'a', value: 1 } })).catch((e: unknown) => e);
+    expect((error as ConnectionError).reason).toBe('unauthorized');
+    expect((error as Error).message).toMatch(/^GET http:\/\/prefect\.test\/api\/csrf-token answered 401: the credentials were refused mid-run/);
+    expect(server.seen.map((s) => new URL(s.url).pathname)).toEqual(['/api/health', '/api/ready', '/api/admin/version', '/api/csrf-token']);
+    expect(api.http.refused.aborted).toBe(true);
+  });
+
+  it('says to set credentials when the server asks for them only mid-run', async () => {
+    const { api } = await accepted([json(401, { exception_message: 'Unauthorized' })], {});
+    const error = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('answered 401: the credentials were refused mid-run (none are set');
+    expect((error as Error).message).toContain('Set PREFECT_API_AUTH_STRING');
   });
 });
 
