@@ -3,6 +3,7 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { ApiError } from '../errors.js';
 import { PrefectHttp, responseOrigins, type HttpOptions } from './http.js';
+import { createNodeTransport } from './transport.js';
 import type { paths } from './schema.js';
 
 export type PrefectClient = Client<paths>;
@@ -12,8 +13,9 @@ export interface Api {
   http: PrefectHttp;
 }
 
+/** The client; requests go out through node:http (transport.ts) unless `options.fetch` is given. */
 export function createApi(options: HttpOptions): Api {
-  const http = new PrefectHttp(options);
+  const http = new PrefectHttp({ ...options, fetch: options.fetch ?? createNodeTransport().fetch });
   const client = createClient<paths>({ baseUrl: http.apiUrl, fetch: http.fetch });
   return { client, http };
 }

@@ -4,6 +4,10 @@ import { Writable } from 'node:stream';
 import { main } from '../../src/main.js';
 import { createLogger, type LogLevel } from '../../src/log.js';
 import { isWrite } from '../../src/prefect/http.js';
+import { createNodeTransport } from '../../src/prefect/transport.js';
+
+/** The program's own transport (node:http); msw's interceptors see it as they see fetch. */
+const transport = createNodeTransport();
 
 export interface SentRequest {
   method: string;
@@ -49,7 +53,7 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
     const body = request.body ? await request.clone().text() : '';
     const entry: SentRequest = { method: request.method, path: apiPath, write: isWrite(request.method, apiPath), status: 'error', body };
     requests.push(entry);
-    const response = await globalThis.fetch(request);
+    const response = await transport.fetch(request);
     entry.status = response.status;
     return response;
   };
