@@ -57,7 +57,10 @@ ENV NODE_ENV=production
 # The official image's `node` user, by number so that Kubernetes' runAsNonRoot can check it.
 # The program writes no file: a read-only root filesystem and no home directory are fine.
 USER 1000:1000
-ENTRYPOINT ["node", "/app/bin/openem-config"]
+# A small young generation: V8 otherwise sizes it for the host's memory and lets short-lived
+# garbage (request and parser objects) pile up; 2 MB semi-spaces cut the peak memory of large
+# configurations by a third at no measured cost in time (BENCHMARKS.md).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/openem-config"]
 
 # Last, so that a new version or commit changes the image configuration and no layer.
 # None of these is a secret; scripts/test-image.ts shows how a build sets them.

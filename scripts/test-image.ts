@@ -441,7 +441,7 @@ async function imageChecks(server: PrefectServer, pkg: { version: string }, base
       const [image] = JSON.parse(inspected.stdout) as Array<{ Config: { User?: string; Entrypoint?: string[]; Env?: string[]; Labels?: Record<string, string> } }>;
       const config = image!.Config;
       expect(config.User === `${IMAGE_UID}:${IMAGE_UID}`, `User is ${JSON.stringify(config.User)}, expected "${IMAGE_UID}:${IMAGE_UID}"`);
-      expect(JSON.stringify(config.Entrypoint) === JSON.stringify(['node', '/app/bin/openem-config']), `Entrypoint is ${JSON.stringify(config.Entrypoint)}`);
+      expect(JSON.stringify(config.Entrypoint) === JSON.stringify(['node', '--max-semi-space-size=2', '/app/bin/openem-config']), `Entrypoint is ${JSON.stringify(config.Entrypoint)}`);
       const labels = config.Labels ?? {};
       expect(labels['org.opencontainers.image.version'] === pkg.version, `version label ${labels['org.opencontainers.image.version']}, package.json says ${pkg.version}`);
       expect(labels['org.opencontainers.image.licenses'] === 'BSD-3-Clause', `licenses label ${labels['org.opencontainers.image.licenses']}`);

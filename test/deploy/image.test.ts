@@ -66,7 +66,7 @@ describe('Dockerfile', () => {
 
   it('runs the CLI as a non-root user given by number', () => {
     expect(args(runtime, 'USER')).toEqual(['1000:1000']);
-    expect(args(runtime, 'ENTRYPOINT')).toEqual(['["node", "/app/bin/openem-config"]']);
+    expect(args(runtime, 'ENTRYPOINT')).toEqual(['["node", "--max-semi-space-size=2", "/app/bin/openem-config"]']);
     expect(args(runtime, 'CMD')).toEqual([]);
   });
 
