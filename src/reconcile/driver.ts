@@ -1,4 +1,4 @@
-// Runs kinds in order: read and diff each (the plan), then apply the changes with bounded
+// Reads and diffs the kinds, all at once (the plan), then applies the changes with bounded
 // parallelism. A failure on one object is recorded and the others go on, except when the server
 // refuses the credentials mid-run: then nothing more is tried, and what was not done is reported.
 import { ApiError } from '../errors.js';
@@ -36,44 +36,40 @@ const NOT_READ = 'the run stopped before reading them: the server refused the cr
 const NOT_DONE = 'not done: the run stopped when the server refused the credentials';
 
 export async function planKinds(api: Api, inputs: KindInput[], logger: Logger, options: StopOptions = {}): Promise<PlannedKind[]> {
-  const planned: PlannedKind[] = [];
-  for (const { kind, desired, prune } of inputs) {
-    const desiredByKey = new Map(desired.map((item) => [kind.key(item), item]));
-    const context = { kind, desired: desiredByKey, current: new Map<string, unknown>() };
-    const pruning = prune !== undefined && kind.prune !== undefined;
-    if (desired.length === 0 && !pruning) {
-      planned.push({ name: kind.name, items: [], context });
-      continue;
-    }
-    if (options.refused?.aborted) {
-      planned.push({ name: kind.name, items: [], error: NOT_READ, context });
-      continue;
-    }
-    const deletions: PlanItem[] = [];
-    try {
-      if (desired.length > 0) context.current = await kind.read(api, desired);
-      if (pruning) {
-        for (const [key, current] of await kind.prune!.list(api, prune)) {
-          if (desiredByKey.has(key)) continue;
-          context.current.set(key, current);
-          deletions.push({ kind: kind.name, key, action: 'delete', changes: [] });
-        }
+  // The kinds are read at the same time: their reads do not depend on each other, and a no-op
+  // run is mostly these reads. The plan keeps the order of the inputs.
+  return Promise.all(inputs.map((input) => planKind(api, input, logger, options)));
+}
+
+async function planKind(api: Api, { kind, desired, prune }: KindInput, logger: Logger, options: StopOptions): Promise<PlannedKind> {
+  const desiredByKey = new Map(desired.map((item) => [kind.key(item), item]));
+  const context = { kind, desired: desiredByKey, current: new Map<string, unknown>() };
+  const pruning = prune !== undefined && kind.prune !== undefined;
+  if (desired.length === 0 && !pruning) return { name: kind.name, items: [], context };
+  if (options.refused?.aborted) return { name: kind.name, items: [], error: NOT_READ, context };
+  const deletions: PlanItem[] = [];
+  try {
+    if (desired.length > 0) context.current = await kind.read(api, desired);
+    if (pruning) {
+      for (const [key, current] of await kind.prune!.list(api, prune)) {
+        if (desiredByKey.has(key)) continue;
+        context.current.set(key, current);
+        deletions.push({ kind: kind.name, key, action: 'delete', changes: [] });
       }
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      logger.error({ event: 'read.failed', kind: kind.name, error: message }, `could not read the current ${kind.name}s: ${message}`);
-      planned.push({ name: kind.name, items: [], error: message, context });
-      continue;
     }
-    const items = [...desiredByKey].map(([key, spec]): PlanItem => {
-      const diff = kind.diff(spec, context.current.get(key));
-      const item: PlanItem = { kind: kind.name, key, action: diff.action, changes: diff.changes };
-      if (diff.problem) item.problem = diff.problem;
-      return item;
-    });
-    planned.push({ name: kind.name, items: [...deletions.sort((a, b) => a.key.localeCompare(b.key)), ...items], context });
+  } catch (error) {
+    // After a refusal mid-run this is the refusal, naming the request the server refused.
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error({ event: 'read.failed', kind: kind.name, error: message }, `could not read the current ${kind.name}s: ${message}`);
+    return { name: kind.name, items: [], error: message, context };
   }
-  return planned;
+  const items = [...desiredByKey].map(([key, spec]): PlanItem => {
+    const diff = kind.diff(spec, context.current.get(key));
+    const item: PlanItem = { kind: kind.name, key, action: diff.action, changes: diff.changes };
+    if (diff.problem) item.problem = diff.problem;
+    return item;
+  });
+  return { name: kind.name, items: [...deletions.sort((a, b) => a.key.localeCompare(b.key)), ...items], context };
 }
 
 export interface ApplyOptions extends StopOptions {

@@ -221,23 +221,29 @@ describe('credentials refused in the middle of a run', () => {
     expect(result.writes.filter((w) => w.path === '/concurrency_limits/')).toHaveLength(1);
   });
 
-  it('stops at a 401 on a read while planning: the kinds after it are not read and nothing is written', async () => {
+  it('stops at a 401 on a read while planning: nothing is written and every object of the other kinds is not done', async () => {
     fake.inject({ method: 'POST', path: '/block_documents/filter', status: 401 });
     const result = await run();
     expect(result.code, result.stdout).toBe(EXIT.unauthorized);
     expect(result.writes).toEqual([]);
-    expect(result.requests.at(-1)).toMatchObject({ method: 'POST', path: '/block_documents/filter', status: 401 });
+    // The kinds are read at once: the other reads were sent with it, and nothing after the refusal.
+    expect(result.requests.filter((r) => r.status === 401).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /block_documents/filter']);
+    expect(result.requests.filter((r) => r.path.endsWith('/filter')).map((r) => r.path).sort()).toEqual([
+      '/block_documents/filter',
+      '/v2/concurrency_limits/filter',
+      '/variables/filter',
+    ]);
     expect(result.stdout).toMatch(/^! secrets could not be read: POST http:\/\/prefect\.fake\/api\/block_documents\/filter answered 401: the credentials were refused mid-run/m);
-    expect(result.stdout).toContain('! tag-limits could not be read: the run stopped before reading them: the server refused the credentials');
-    expect(count(result.stdout, NOT_DONE)).toBe(13);
+    expect(count(result.stdout, NOT_DONE)).toBe(15);
     expect(result.stdout).toContain('variables: 0 created, 0 updated, 0 unchanged, 13 failed');
+    expect(result.stdout).toContain('tag-limits: 0 created, 0 updated, 0 unchanged, 2 failed');
     expect(result.stderr).toContain('the credentials were refused mid-run');
 
     fake.inject({ method: 'POST', path: '/block_documents/filter', status: 401 });
     const plan = await run(['plan', ...OLD_COMMAND_LINE]);
     expect(plan.code).toBe(EXIT.unauthorized);
     expect(plan.writes).toEqual([]);
-    expect(plan.stdout).toContain('! tag-limits could not be read: the run stopped before reading them');
+    expect(plan.stdout).toMatch(/^! secrets could not be read: POST .* answered 401: the credentials were refused mid-run/m);
   });
 
   it('still fetches a new CSRF token on a 403 about the token, also with --retries 0, and converges', async () => {
