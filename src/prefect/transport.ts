@@ -9,10 +9,17 @@
 // credentials are not sent to another origin), gzip and deflate bodies are decoded, proxies from
 // the environment are used only when NODE_USE_ENV_PROXY is set. What differs: the body is read
 // whole before the promise resolves (every caller here reads it whole anyway).
-import http from 'node:http';
-import https from 'node:https';
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import { createGunzip, createInflate, createBrotliDecompress } from 'node:zlib';
 import type { Readable } from 'node:stream';
+
+// Loaded with require(): an ES import of node:http builds its module namespace by reading every
+// export, and one of them (WebSocket) loads all of undici, some 35 ms of every start.
+const require = createRequire(import.meta.url);
+const http = require('node:http') as typeof Http;
+const https = require('node:https') as typeof Https;
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -38,8 +45,8 @@ export function createNodeTransport(env: Record<string, string | undefined> = pr
   // NODE_USE_ENV_PROXY; older versions ignore the option.
   const proxyEnv = env.NODE_USE_ENV_PROXY && env.NODE_USE_ENV_PROXY !== '0' ? { proxyEnv: env } : {};
   const agents = {
-    'http:': new http.Agent({ keepAlive: true, ...proxyEnv } as http.AgentOptions),
-    'https:': new https.Agent({ keepAlive: true, ...proxyEnv } as https.AgentOptions),
+    'http:': new http.Agent({ keepAlive: true, ...proxyEnv } as Http.AgentOptions),
+    'https:': new https.Agent({ keepAlive: true, ...proxyEnv } as Https.AgentOptions),
   };
 
   async function send(request: Request): Promise<Response> {
@@ -121,7 +128,7 @@ export function createNodeTransport(env: Record<string, string | undefined> = pr
 interface Answer {
   status: number;
   statusText: string;
-  headers: http.IncomingHttpHeaders;
+  headers: Http.IncomingHttpHeaders;
   body: Buffer;
 }
 
