@@ -36,17 +36,22 @@ export const REDACT_PATHS = [
   '*.value',
 ];
 
-/** pino-pretty, loaded only for a terminal: importing it costs every other run some 20 ms. */
-function loadPretty(): typeof PinoPretty {
-  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+/**
+ * Readable lines for a terminal through pino-pretty, loaded only then: importing it costs every
+ * other run some 20 ms. Without it (a bundle copied on its own) the logs stay JSON lines.
+ */
+function prettyDestination(): DestinationStream | undefined {
+  let pretty: typeof PinoPretty;
+  try {
+    pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  } catch {
+    return undefined;
+  }
+  return pretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' });
 }
 
 export function createLogger(options: { level: LogLevel; pretty: boolean; destination?: DestinationStream }): Logger {
-  const destination =
-    options.destination ??
-    (options.pretty
-      ? loadPretty()({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
-      : pino.destination({ dest: 2, sync: true }));
+  const destination = options.destination ?? (options.pretty ? prettyDestination() : undefined) ?? pino.destination({ dest: 2, sync: true });
   return pino(
     {
       name: 'openem-config',

@@ -93,11 +93,12 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
     },
 
     async apply(api, item, desired, current) {
-      const type = await lookUpType(api);
       let document = current;
       // On PostgreSQL, Prefect 3.7.2 can answer concurrent creates of *different* names with 409:
       // when the read-back finds nothing, the create is tried again (a few times at most).
       for (let attempt = 1; item.action === 'create' && !document; attempt += 1) {
+        // Cached by read, which looked it up because this secret was missing.
+        const type = await lookUpType(api);
         const created = await api.client.POST('/block_documents/', {
           body: {
             name: desired.name,

@@ -124,6 +124,8 @@ export class PrefectHttp {
     const log = this.options.logger;
 
     const sendOnce = async (): Promise<{ response: Response; csrfToken: string | null }> => {
+      // A retry that waited out its backoff while the server refused the credentials is not sent.
+      this.refusal.signal.throwIfAborted();
       attempts += 1;
       const headers = new Headers(request.headers);
       for (const [name, value] of Object.entries(this.authHeaders())) headers.set(name, value);

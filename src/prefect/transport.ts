@@ -12,8 +12,7 @@
 import type * as Http from 'node:http';
 import type * as Https from 'node:https';
 import { createRequire } from 'node:module';
-import { createGunzip, createInflate, createBrotliDecompress } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 
 // Loaded with require(): an ES import of node:http builds its module namespace by reading every
 // export, and one of them (WebSocket) loads all of undici, some 35 ms of every start.
@@ -45,8 +44,10 @@ export function createNodeTransport(env: Record<string, string | undefined> = pr
   // NODE_USE_ENV_PROXY; older versions ignore the option.
   const proxyEnv = env.NODE_USE_ENV_PROXY && env.NODE_USE_ENV_PROXY !== '0' ? { proxyEnv: env } : {};
   const agents = {
-    'http:': new http.Agent({ keepAlive: true, ...proxyEnv } as Http.AgentOptions),
-    'https:': new https.Agent({ keepAlive: true, ...proxyEnv } as Https.AgentOptions),
+    // An idle connection is closed after 4 s, before the server's keep-alive timeout (uvicorn: 5 s)
+    // can close it under a request that was just sent on it.
+    'http:': new http.Agent({ keepAlive: true, timeout: 4000, ...proxyEnv } as Http.AgentOptions),
+    'https:': new https.Agent({ keepAlive: true, timeout: 4000, ...proxyEnv } as Https.AgentOptions),
   };
 
   async function send(request: Request): Promise<Response> {
@@ -55,6 +56,7 @@ export function createNodeTransport(env: Record<string, string | undefined> = pr
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => (headers[name] = value));
     headers['accept-encoding'] ??= 'gzip, deflate, br';
+    headers['user-agent'] ??= 'openem-config';
     let outgoing: Outgoing = {
       url: new URL(request.url),
       method: request.method,
@@ -74,6 +76,7 @@ export function createNodeTransport(env: Record<string, string | undefined> = pr
     const agent = agents[outgoing.url.protocol as keyof typeof agents];
     if (!agent) return Promise.reject(new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${outgoing.url.protocol}`) }));
     const lib = outgoing.url.protocol === 'https:' ? https : http;
+    if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<Answer>((resolve, reject) => {
       let settled = false;
       const finish = (error: unknown, answer?: Answer): void => {
@@ -86,30 +89,35 @@ export function createNodeTransport(env: Record<string, string | undefined> = pr
       const failed = (error: unknown): void => finish(new TypeError('fetch failed', { cause: error }));
       const onAbort = (): void => {
         finish(signal.reason);
-        request.destroy();
+        request?.destroy();
       };
       const headers = { ...outgoing.headers };
       if (outgoing.body) headers['content-length'] = String(outgoing.body.length);
-      const request = lib.request(outgoing.url, { method: outgoing.method, headers, agent }, (response) => {
-        const status = response.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let stream: Readable = response;
-        const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
-        const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
-        // A connection cut in the middle of the body: Node reports "aborted" on the response, or
-        // just closes it before it is complete.
-        const cut = (): void => {
-          if (!response.complete) failed(Object.assign(new Error('the connection closed in the middle of the answer'), { code: 'ECONNRESET' }));
-        };
-        response.on('error', (error) => (response.complete ? failed(error) : cut()));
-        response.on('close', cut);
-        if (decoder) {
-          stream = response.pipe(decoder);
-          stream.on('error', failed);
-        }
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => finish(undefined, { status, statusText: response.statusMessage ?? '', headers: response.headers, body: Buffer.concat(chunks) }));
-      });
+      let request: Http.ClientRequest;
+      try {
+        request = lib.request(outgoing.url, { method: outgoing.method, headers, agent }, (response) => {
+          const chunks: Buffer[] = [];
+          // A connection cut in the middle of the body: Node reports "aborted" on the response, or
+          // just closes it before it is complete.
+          const cut = (): void => {
+            if (!response.complete) failed(Object.assign(new Error('the connection closed in the middle of the answer'), { code: 'ECONNRESET' }));
+          };
+          response.on('error', (error) => (response.complete ? failed(error) : cut()));
+          response.on('close', cut);
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            try {
+              finish(undefined, decoded(outgoing.method, response, Buffer.concat(chunks)));
+            } catch (error) {
+              failed(error);
+            }
+          });
+        });
+      } catch (error) {
+        // An invalid header value or the like, refused before anything is sent.
+        failed(error);
+        return;
+      }
       request.on('error', failed);
       signal.addEventListener('abort', onAbort, { once: true });
       request.end(outgoing.body);
@@ -132,6 +140,32 @@ interface Answer {
   body: Buffer;
 }
 
+/** Decompressed bodies larger than this are refused: no Prefect answer comes near it. */
+const MAX_DECODED_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The answer with its body decoded from the content-encoding, as fetch does: not for HEAD, for
+ * statuses without a body or for an empty body; a truncated gzip or deflate stream gives what it
+ * holds; deflate with or without its zlib header. An encoding it does not know stays as it came.
+ */
+function decoded(method: string, response: Http.IncomingMessage, raw: Buffer): Answer {
+  const status = response.statusCode ?? 0;
+  const headers = { ...response.headers };
+  const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
+  let body = raw;
+  const decode = raw.length > 0 && method !== 'HEAD' && !NULL_BODY_STATUSES.has(status) && !REDIRECT_STATUSES.has(status);
+  if (decode && ['gzip', 'x-gzip', 'deflate', 'br'].includes(encoding)) {
+    const options = { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: MAX_DECODED_BYTES };
+    if (encoding === 'br') body = zlib.brotliDecompressSync(raw, { maxOutputLength: MAX_DECODED_BYTES });
+    else if (encoding === 'deflate') body = (raw[0]! & 0x0f) === 0x08 ? zlib.inflateSync(raw, options) : zlib.inflateRawSync(raw, options);
+    else body = zlib.gunzipSync(raw, options);
+    // The body handed on is decoded: its encoding and length headers no longer describe it.
+    delete headers['content-encoding'];
+    delete headers['content-length'];
+  }
+  return { status, statusText: response.statusMessage ?? '', headers, body };
+}
+
 function toResponse(answer: Answer): Response {
   if (answer.status < 200 || answer.status > 599) {
     throw new TypeError('fetch failed', { cause: new Error(`the server answered with status ${answer.status}`) });
@@ -139,8 +173,6 @@ function toResponse(answer: Answer): Response {
   const headers = new Headers();
   for (const [name, value] of Object.entries(answer.headers)) {
     if (value === undefined) continue;
-    // The body handed on is decoded: its encoding and length headers no longer describe it.
-    if (name === 'content-encoding' || name === 'content-length') continue;
     for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
   }
   return new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers });

@@ -1,6 +1,6 @@
 // The node:http transport against a real loopback HTTP server: what it must do the way fetch does.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeTransport } from '../../src/prefect/transport.js';
 
@@ -74,6 +74,29 @@ describe('node transport', () => {
     const empty = await transport.fetch(new Request(`${base}/none`, { method: 'DELETE' }));
     expect(empty.status).toBe(204);
     expect(empty.body).toBeNull();
+  });
+
+  it('decodes as fetch does: deflate with and without its header, a truncated gzip, nothing to decode for HEAD, 204 or an empty body', async () => {
+    const text = JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => `item-${i}`) });
+    handler = (request, _body, response) => {
+      const gz = { 'content-encoding': 'gzip', 'content-type': 'application/json' };
+      if (request.url === '/deflate') response.writeHead(200, { 'content-encoding': 'deflate' }).end(deflateSync(text));
+      else if (request.url === '/raw-deflate') response.writeHead(200, { 'content-encoding': 'deflate' }).end(deflateRawSync(text));
+      else if (request.url === '/truncated') {
+        const whole = gzipSync(text);
+        response.writeHead(200, gz).end(whole.subarray(0, whole.length - 8)); // without its trailer
+      } else if (request.url === '/no-content') response.writeHead(204, gz).end();
+      else if (request.url === '/empty') response.writeHead(200, { ...gz, 'content-length': '0' }).end();
+      else response.writeHead(200, gz).end(request.method === 'HEAD' ? undefined : gzipSync(text));
+    };
+    expect(await (await transport.fetch(new Request(`${base}/deflate`))).text()).toBe(text);
+    expect(await (await transport.fetch(new Request(`${base}/raw-deflate`))).text()).toBe(text);
+    expect(await (await transport.fetch(new Request(`${base}/truncated`))).text()).toBe(text);
+    const head = await transport.fetch(new Request(`${base}/head`, { method: 'HEAD' }));
+    expect(head.status).toBe(200);
+    expect((await transport.fetch(new Request(`${base}/no-content`, { method: 'DELETE' }))).status).toBe(204);
+    expect(await (await transport.fetch(new Request(`${base}/empty`))).text()).toBe('');
+    expect(seen.every((s) => s.headers['user-agent'] === 'openem-config')).toBe(true);
   });
 
   it('follows redirects: 307 keeps method and body, 303 turns into GET, credentials stay on their origin', async () => {

@@ -151,6 +151,8 @@ export function defineExampleCases(target: Target): void {
       expect(result.code).toBe(EXIT.ok);
       expect(result.writes.map((w) => w.method)).toEqual(['PATCH']);
       expect(result.writes[0]?.path).toMatch(/^\/block_documents\/[0-9a-f-]{36}$/);
+      // An update needs neither the block type nor the schema: neither is read.
+      expect(result.requests.filter((r) => r.path.startsWith('/block_types/slug/secret') || r.path === '/block_schemas/filter')).toEqual([]);
       expect(result.all).not.toContain('rotated token value');
       expect(result.all).not.toContain(SECRET_VALUES.GITHUB_PASSWORD_FILE);
       const report = JSON.parse(result.stdout) as { items: Array<{ kind: string; key: string; outcome: string; changes: unknown[] }> };
