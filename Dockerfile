@@ -51,7 +51,7 @@ WORKDIR /app
 # ../package.json for --version.
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /src/dist/openem-config.mjs ./dist/
+COPY --from=build /src/dist/openem-config.mjs /src/dist/openem-config.licenses.txt ./dist/
 COPY bin ./bin
 ENV NODE_ENV=production
 # The official image's `node` user, by number so that Kubernetes' runAsNonRoot can check it.

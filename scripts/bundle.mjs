@@ -3,6 +3,7 @@
 // and loading on every start: one file instead of some 200 halves the time to the first request.
 // Plain JavaScript, so that `npm run build` needs nothing but tsc and esbuild.
 import { build } from 'esbuild';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,9 +13,14 @@ import { fileURLToPath } from 'node:url';
  */
 export const EXTERNAL = ['pino-pretty'];
 
-/** Writes the bundle of `entry` (the tsc output's main.js) to `outfile`. */
+/**
+ * Writes the bundle of `entry` (the tsc output's main.js) to `outfile`, and beside it
+ * `<outfile without .mjs>.licenses.txt`: the licence of every package the bundle contains, since a
+ * bundle keeps their code but not the licence files their terms ask to ship with it.
+ */
 export async function bundle(entry, outfile) {
-  await build({
+  const result = await build({
+    metafile: true,
     entryPoints: [entry],
     outfile,
     bundle: true,
@@ -30,6 +36,31 @@ export async function bundle(entry, outfile) {
     // without this.
     banner: { js: "import { createRequire as __openemCreateRequire } from 'node:module'; const require = __openemCreateRequire(import.meta.url);" },
   });
+  writeFileSync(outfile.replace(/\.mjs$/, '.licenses.txt'), licenceNotice(Object.keys(result.metafile.inputs)));
+}
+
+/** The package directories the bundle's inputs come from, e.g. node_modules/@scope/name. */
+function packageDirs(inputs) {
+  const dirs = new Set();
+  for (const input of inputs) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) dirs.add(match[1]);
+  }
+  return [...dirs].sort();
+}
+
+function licenceNotice(inputs) {
+  const sections = [
+    'openem-config bundles the following packages into dist/openem-config.mjs.',
+    'Their licences follow, as each package ships them.',
+  ];
+  for (const dir of packageDirs(inputs)) {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = readdirSync(dir).find((name) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(name));
+    const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `(no licence file in the package; package.json says: ${pkg.license ?? 'nothing'})`;
+    sections.push(`${'='.repeat(78)}\n${pkg.name}@${pkg.version} (${pkg.license ?? 'no licence field'})\n${'='.repeat(78)}\n\n${text}`);
+  }
+  return `${sections.join('\n\n')}\n`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -465,8 +465,11 @@ async function imageChecks(server: PrefectServer, pkg: { version: string }, base
       try {
         const app = readdirSync(join(root, 'app')).sort();
         expect(JSON.stringify(app) === JSON.stringify(['bin', 'dist', 'node_modules', 'package.json']), `/app holds ${app.join(', ')}`);
-        const dist = readdirSync(join(root, 'app', 'dist'));
-        expect(JSON.stringify(dist) === JSON.stringify(['openem-config.mjs']), `dist/ holds ${dist.join(', ')}, expected only the bundle`);
+        const dist = readdirSync(join(root, 'app', 'dist')).sort();
+        expect(JSON.stringify(dist) === JSON.stringify(['openem-config.licenses.txt', 'openem-config.mjs']), `dist/ holds ${dist.join(', ')}, expected the bundle and its licences`);
+        const licences = readFileSync(join(root, 'app', 'dist', 'openem-config.licenses.txt'), 'utf8');
+        const missing = ['zod', 'yaml', 'smol-toml', 'pino', 'commander', 'openapi-fetch', 'p-retry'].filter((name) => !licences.includes(`\n${name}@`));
+        expect(missing.length === 0, `the licence notice lacks ${missing.join(', ')}`);
         const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
         const installed = readdirSync(join(root, 'app', 'node_modules'))
           .filter((name) => !name.startsWith('.'))

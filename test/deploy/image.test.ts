@@ -60,7 +60,7 @@ describe('Dockerfile', () => {
 
   it('copies into the runtime stage only the program, its production dependencies and package.json', () => {
     const copies = args(runtime, 'COPY').sort();
-    expect(copies).toEqual(['--from=build /src/dist/openem-config.mjs ./dist/', '--from=deps /app/node_modules ./node_modules', 'bin ./bin', 'package.json ./'].sort());
+    expect(copies).toEqual(['--from=build /src/dist/openem-config.mjs /src/dist/openem-config.licenses.txt ./dist/', '--from=deps /app/node_modules ./node_modules', 'bin ./bin', 'package.json ./'].sort());
     expect(readFileSync(join(repo, 'bin', 'openem-config'), 'utf8')).toContain("import('../dist/openem-config.mjs')");
   });
 
