@@ -39,10 +39,15 @@ interface Outgoing {
   body: Buffer | undefined;
 }
 
-export function createNodeTransport(env: Record<string, string | undefined> = process.env): Transport {
+export function createNodeTransport(env: Record<string, string | undefined> = process.env, execArgv: readonly string[] = process.execArgv): Transport {
   // Node >= 24.5 reads HTTP(S)_PROXY/NO_PROXY for an agent given proxyEnv, as fetch does under
   // NODE_USE_ENV_PROXY; older versions ignore the option.
-  const proxyEnv = env.NODE_USE_ENV_PROXY && env.NODE_USE_ENV_PROXY !== '0' ? { proxyEnv: env } : {};
+  // The opt-in is NODE_USE_ENV_PROXY=1 or --use-env-proxy (on the command line or in NODE_OPTIONS).
+  const optedIn =
+    (env.NODE_USE_ENV_PROXY !== undefined && env.NODE_USE_ENV_PROXY !== '' && env.NODE_USE_ENV_PROXY !== '0') ||
+    execArgv.includes('--use-env-proxy') ||
+    /(^|\s)--use-env-proxy(\s|$)/.test(env.NODE_OPTIONS ?? '');
+  const proxyEnv = optedIn ? { proxyEnv: env } : {};
   const agents = {
     // An idle connection is closed after 4 s, before the server's keep-alive timeout (uvicorn: 5 s)
     // can close it under a request that was just sent on it.

@@ -154,7 +154,7 @@ describe('node transport', () => {
 });
 
 describe('node transport and proxies', () => {
-  it('goes through HTTP_PROXY only when NODE_USE_ENV_PROXY is set, as fetch does', async () => {
+  it('goes through HTTP_PROXY only with NODE_USE_ENV_PROXY=1 or --use-env-proxy, as fetch does', async () => {
     const proxied: string[] = [];
     const proxy = createServer((request, response) => {
       proxied.push(request.url!);
@@ -164,18 +164,22 @@ describe('node transport and proxies', () => {
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
     handler = (_request, _body, response) => json(response, 200, { via: 'direct' });
     const target = `http://target.example.invalid:${new URL(base).port}/api/health`;
-    const withProxy = createNodeTransport({ NODE_USE_ENV_PROXY: '1', HTTP_PROXY: proxyUrl });
-    const withoutOptIn = createNodeTransport({ HTTP_PROXY: proxyUrl });
+    const withProxy = createNodeTransport({ NODE_USE_ENV_PROXY: '1', HTTP_PROXY: proxyUrl }, []);
+    const withoutOptIn = createNodeTransport({ HTTP_PROXY: proxyUrl }, []);
+    const withFlag = createNodeTransport({ HTTP_PROXY: proxyUrl, NODE_OPTIONS: '--use-env-proxy' }, []);
     try {
       expect(await (await withProxy.fetch(new Request(target))).json()).toEqual({ via: 'proxy' });
       expect(proxied).toEqual([target]);
+      expect(await (await withFlag.fetch(new Request(target))).json()).toEqual({ via: 'proxy' });
+      expect(proxied).toEqual([target, target]);
       // Without the opt-in the proxy is not used: the made-up host does not resolve.
       const error = await withoutOptIn.fetch(new Request(target)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TypeError);
-      expect(proxied).toHaveLength(1);
+      expect(proxied).toHaveLength(2);
     } finally {
       withProxy.close();
       withoutOptIn.close();
+      withFlag.close();
       proxy.closeAllConnections();
       await new Promise((done) => proxy.close(done));
     }
