@@ -43,8 +43,9 @@ export async function bundle(entry, outfile) {
 function packageDirs(inputs) {
   const dirs = new Set();
   for (const input of inputs) {
-    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
-    if (match) dirs.add(match[1]);
+    // The last node_modules in the path; a name never starts with a dot (node_modules/.cache is no package).
+    const match = /^(.*node_modules\/(?:@[^/.][^/]*\/)?[^/.@][^/]*)\//.exec(input);
+    if (match && existsSync(join(match[1], 'package.json'))) dirs.add(match[1]);
   }
   return [...dirs].sort();
 }
