@@ -1,11 +1,11 @@
 // Prefect `secret` block documents: { value: "<file content>" }. The value is compared with what
 // the server holds (read with include_secrets) and never leaves this module in a plan or a log.
 import type { DesiredSecret } from '../config/types.js';
-import { ApiError } from '../errors.js';
 import { unwrap, unwrapOptional, type Api } from '../prefect/client.js';
 import type { components } from '../prefect/schema.js';
 import { chunks } from '../reconcile/json.js';
 import type { Diff, Kind } from '../reconcile/types.js';
+import { createOrFind } from './create.js';
 
 type BlockDocument = components['schemas']['BlockDocument'];
 
@@ -94,34 +94,32 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
 
     async apply(api, item, desired, current) {
       let document = current;
-      // On PostgreSQL, Prefect 3.7.2 can answer concurrent creates of *different* names with 409:
-      // when the read-back finds nothing, the create is tried again (a few times at most).
-      for (let attempt = 1; item.action === 'create' && !document; attempt += 1) {
+      if (item.action === 'create' && !document) {
         // Cached by read, which looked it up because this secret was missing.
         const type = await lookUpType(api);
-        const created = await api.client.POST('/block_documents/', {
-          body: {
-            name: desired.name,
-            block_type_id: type.blockTypeId,
-            block_schema_id: type.blockSchemaId,
-            data: { value: desired.value },
-            is_anonymous: false,
-          },
+        document = await createOrFind({
+          path: '/block_documents/',
+          what: 'document',
+          create: () =>
+            api.client.POST('/block_documents/', {
+              body: {
+                name: desired.name,
+                block_type_id: type.blockTypeId,
+                block_schema_id: type.blockSchemaId,
+                data: { value: desired.value },
+                is_anonymous: false,
+              },
+            }),
+          find: () =>
+            unwrapOptional(
+              api.client.GET('/block_types/slug/{slug}/block_documents/name/{block_document_name}', {
+                params: { path: { slug: SECRET_BLOCK_TYPE, block_document_name: desired.name }, query: { include_secrets: true } },
+              }),
+            ),
         });
-        if (created.response.status !== 409) {
-          await unwrap(created);
-          return;
-        }
-        // Created by someone else since we read: update that document instead.
-        document = await unwrapOptional(
-          api.client.GET('/block_types/slug/{slug}/block_documents/name/{block_document_name}', {
-            params: { path: { slug: SECRET_BLOCK_TYPE, block_document_name: desired.name }, query: { include_secrets: true } },
-          }),
-        );
-        if (!document && attempt >= 3) {
-          throw new ApiError({ status: 409, method: 'POST', path: '/block_documents/', detail: 'a conflict three times, yet no such document' });
-        }
-        if (document && kind.diff(desired, document).action === 'noop') return;
+        if (!document) return;
+        // Created by someone else since we read: update that document where it differs.
+        if (kind.diff(desired, document).action === 'noop') return;
       }
       if (!document) throw new Error(`secret ${desired.name} was planned as an update but is missing`);
       await unwrap(

@@ -1,18 +1,16 @@
 // Prefect variables: one per key of the vars files, value kept as JSON, tagged as managed.
 import type { DesiredVariable } from '../config/types.js';
 import { MANAGED_TAG } from '../config/variables.js';
-import { ApiError } from '../errors.js';
 import { unwrap, unwrapOptional, type Api } from '../prefect/client.js';
 import type { components } from '../prefect/schema.js';
 import { chunks, jsonEqual, sameTags } from '../reconcile/json.js';
 import type { Diff, FieldChange, Kind } from '../reconcile/types.js';
+import { createOrFind } from './create.js';
 
 type Variable = components['schemas']['Variable'];
 type VariableUpdate = components['schemas']['VariableUpdate'];
 
 const PAGE = 200;
-/** Creates answered 409 with no such variable to read back, before giving up (as for secret blocks). */
-const CREATE_ATTEMPTS = 3;
 
 export const variablesKind: Kind<DesiredVariable, Variable> = {
   name: 'variable',
@@ -58,29 +56,16 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
       await patch(api, desired, item.changes);
       return;
     }
-    // As for secret blocks: on PostgreSQL, Prefect 3.7.2 can answer concurrent creates of
-    // *different* names with 409; when the read-back finds nothing, the create is tried again.
-    for (let attempt = 1; ; attempt += 1) {
-      const created = await api.client.POST('/variables/', {
-        body: { name: desired.name, value: desired.value, tags: desired.tags },
-      });
-      if (created.response.status !== 409) {
-        await unwrap(created);
-        return;
-      }
-      // Someone created it since we read: read it again and update it instead.
-      const now = await unwrapOptional(
-        api.client.GET('/variables/name/{name}', { params: { path: { name: desired.name } } }),
-      );
-      if (now) {
-        const diff = variablesKind.diff(desired, now);
-        if (diff.action !== 'noop') await patch(api, desired, diff.changes);
-        return;
-      }
-      if (attempt >= CREATE_ATTEMPTS) {
-        throw new ApiError({ status: 409, method: 'POST', path: '/variables/', detail: 'a conflict three times, yet no such variable' });
-      }
-    }
+    const now = await createOrFind({
+      path: '/variables/',
+      what: 'variable',
+      create: () => api.client.POST('/variables/', { body: { name: desired.name, value: desired.value, tags: desired.tags } }),
+      find: () => unwrapOptional(api.client.GET('/variables/name/{name}', { params: { path: { name: desired.name } } })),
+    });
+    if (!now) return;
+    // Created by someone else since we read: update it where it differs.
+    const diff = variablesKind.diff(desired, now);
+    if (diff.action !== 'noop') await patch(api, desired, diff.changes);
   },
 };
 

@@ -52,7 +52,7 @@ export async function connect(
   return { api, version };
 }
 
-interface FetchResult<T> {
+export interface FetchResult<T> {
   data?: T;
   error?: unknown;
   response: Response;

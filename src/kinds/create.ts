@@ -1,0 +1,35 @@
+// A create that may meet a 409: the object was created since it was read (another run, or our own
+// retried request whose answer was lost), so it is read back and updated instead.
+import { ApiError } from '../errors.js';
+import { unwrap, type FetchResult } from '../prefect/client.js';
+
+/**
+ * On PostgreSQL, Prefect 3.7.2 can answer concurrent creates of *different* names with 409, and
+ * then there is nothing to read back: the create is sent again, this many times in all.
+ */
+const CREATE_ATTEMPTS = 3;
+
+/**
+ * Sends `create`; on a 409, `find`s the object. Returns undefined when the create succeeded, or
+ * the object found to update instead. Throws the server's error for any other failure, and an
+ * ApiError naming `what` when three creates met a conflict and nothing could be read back.
+ */
+export async function createOrFind<T>(request: {
+  path: string;
+  what: string;
+  create: () => Promise<FetchResult<unknown>>;
+  find: () => Promise<T | undefined>;
+}): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt += 1) {
+    const created = await request.create();
+    if (created.response.status !== 409) {
+      await unwrap(created);
+      return undefined;
+    }
+    const found = await request.find();
+    if (found) return found;
+    if (attempt >= CREATE_ATTEMPTS) {
+      throw new ApiError({ status: 409, method: 'POST', path: request.path, detail: `a conflict three times, yet no such ${request.what}` });
+    }
+  }
+}
