@@ -206,7 +206,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     input(deploymentsKind as KindInput['kind'], state.deployments),
   ];
   const { refused } = api.http;
-  outcome.planned = await planKinds(api, kinds, logger, { refused });
+  outcome.planned = await planKinds(api, kinds, logger);
   // What the deployments refer to is only known after reading the server: still before any write.
   const referenceIssues = deploymentsKind.issues();
   for (const warning of referenceIssues.filter((i) => i.severity === 'warning')) {

@@ -28,25 +28,23 @@ export interface PlannedKind {
 
 /** What a run was told to stop by: the server refused the credentials mid-run (PrefectHttp.refused). */
 export interface StopOptions {
-  /** Once aborted, nothing more is tried: each kind not read and each object not written is reported as not done. */
+  /** Once aborted, nothing more is tried: each object not written is reported as not done. */
   refused?: AbortSignal | undefined;
 }
 
-const NOT_READ = 'the run stopped before reading them: the server refused the credentials';
 const NOT_DONE = 'not done: the run stopped when the server refused the credentials';
 
-export async function planKinds(api: Api, inputs: KindInput[], logger: Logger, options: StopOptions = {}): Promise<PlannedKind[]> {
+export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): Promise<PlannedKind[]> {
   // The kinds are read at the same time: their reads do not depend on each other, and a no-op
   // run is mostly these reads. The plan keeps the order of the inputs.
-  return Promise.all(inputs.map((input) => planKind(api, input, logger, options)));
+  return Promise.all(inputs.map((input) => planKind(api, input, logger)));
 }
 
-async function planKind(api: Api, { kind, desired, prune }: KindInput, logger: Logger, options: StopOptions): Promise<PlannedKind> {
+async function planKind(api: Api, { kind, desired, prune }: KindInput, logger: Logger): Promise<PlannedKind> {
   const desiredByKey = new Map(desired.map((item) => [kind.key(item), item]));
   const context = { kind, desired: desiredByKey, current: new Map<string, unknown>() };
   const pruning = prune !== undefined && kind.prune !== undefined;
   if (desired.length === 0 && !pruning) return { name: kind.name, items: [], context };
-  if (options.refused?.aborted) return { name: kind.name, items: [], error: NOT_READ, context };
   const deletions: PlanItem[] = [];
   try {
     if (desired.length > 0) context.current = await kind.read(api, desired);
