@@ -4,7 +4,7 @@
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/exit-codes.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, type CliResult, type JsonFailureReport } from '../helpers/cli.js';
 import { EXAMPLE_ENV, OLD_COMMAND_LINE, SECRET_VALUES, writeSecretFiles } from '../shared/example-cases.js';
 import { createPrefectFake } from './prefect-fake.js';
 
@@ -198,13 +198,7 @@ describe('credentials refused in the middle of a run', () => {
     fake.inject({ method: 'POST', path: '/concurrency_limits/', status: 403, body: { message: 'Forbidden by policy' } });
     const result = await run(['--output', 'json', ...OLD_COMMAND_LINE]);
     expect(result.code).toBe(EXIT.unauthorized);
-    const report = JSON.parse(result.stdout) as {
-      ok: boolean;
-      exitCode: number;
-      error: { message: string; reason: string };
-      items: Array<{ kind: string; key: string; outcome: string; error?: string }>;
-      summary: Record<string, Record<string, number>>;
-    };
+    const report = JSON.parse(result.stdout) as JsonFailureReport;
     expect(report).toMatchObject({ ok: false, exitCode: EXIT.unauthorized, error: { reason: 'unauthorized' } });
     expect(report.error.message).toMatch(/^POST http:\/\/prefect\.fake\/api\/concurrency_limits\/ answered 403: the credentials were refused mid-run/);
     expect(result.stderr).toBe(`error: ${report.error.message}\n`);

@@ -28,6 +28,15 @@ export interface CliResult {
   all: string;
 }
 
+/** The document `--output json` prints when a run failed: the fields the tests read. */
+export interface JsonFailureReport {
+  ok: boolean;
+  exitCode: number;
+  error: { message: string; reason: string };
+  items: Array<{ kind: string; key: string; outcome: string; error?: string }>;
+  summary: Record<string, Record<string, number>>;
+}
+
 export interface CliOptions {
   env?: Record<string, string | undefined>;
   logLevel?: LogLevel;

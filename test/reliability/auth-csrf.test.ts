@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrefectServer, type PrefectServer } from '../../scripts/prefect-env.js';
 import { EXIT } from '../../src/exit-codes.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type JsonFailureReport } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { SECRET_VALUES } from '../shared/example-cases.js';
 import { csrfHeaders, exampleEnv, expectFullExample, fullExample, readEverything } from './support.js';
@@ -186,13 +186,7 @@ describe('credentials refused in the middle of the run', () => {
     const changed = { SCICAT_ENDPOINT: 'https://scicat-3.example.org', S3_ENDPOINT: 'http://minio-3:9000' };
     const result = await runCli(['--output', 'json', ...fullExample()], { env: { ...env(SECRET_VALUES), ...changed } });
     expect(result.code, result.stdout).toBe(EXIT.unauthorized);
-    const report = JSON.parse(result.stdout) as {
-      ok: boolean;
-      exitCode: number;
-      error: { message: string; reason: string };
-      items: Array<{ kind: string; key: string; outcome: string; error?: string }>;
-      summary: Record<string, Record<string, number>>;
-    };
+    const report = JSON.parse(result.stdout) as JsonFailureReport;
     expect(report).toMatchObject({ ok: false, exitCode: EXIT.unauthorized, error: { reason: 'unauthorized' } });
     expect(report.error.message).toMatch(/^PATCH http:\/\/127\.0\.0\.1:\d+\/api\/variables\/name\/\w+ answered 403: the credentials were refused mid-run/);
     expect(report.summary.variable).toEqual({ created: 0, updated: 0, deleted: 0, unchanged: 11, failed: 2 });
