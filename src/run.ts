@@ -1,18 +1,18 @@
 // Load and validate every input, then (for plan and apply) reconcile the kinds in dependency order.
 // Nothing here exits the process or prints: the outcome goes back to main.ts as data.
 import { loadConnection, type Connection } from './config/connection.js';
-import { loadLimits } from './config/limits.js';
-import { loadSecrets } from './config/secrets.js';
+import { loadLimits } from './config/manifest.js';
+import { loadSecrets } from './kinds/secrets/spec.js';
 import type { DesiredState } from './config/types.js';
-import { loadVariables } from './config/variables.js';
+import { loadVariables } from './kinds/variables/spec.js';
 import { ConfigError, IssueList, UsageError, type ConfigIssue } from './errors.js';
-import { createSecretsKind } from './kinds/secrets.js';
-import { tagLimitsKind } from './kinds/tag-limits.js';
-import { variablesKind } from './kinds/variables.js';
-import { workPoolsKind } from './kinds/work-pools.js';
-import { loadWorkPools } from './config/work-pools.js';
+import { createSecretsKind } from './kinds/secrets/reconcile.js';
+import { tagLimitsKind } from './kinds/tag-limits/reconcile.js';
+import { variablesKind } from './kinds/variables/reconcile.js';
+import { workPoolsKind } from './kinds/work-pools/reconcile.js';
+import { loadWorkPools } from './kinds/work-pools/spec.js';
 import { loadDeployments } from './config/deployments.js';
-import { createDeploymentsKind } from './kinds/deployments.js';
+import { createDeploymentsKind } from './kinds/deployments/reconcile.js';
 import type { Logger } from './log.js';
 import { connect } from './prefect/client.js';
 import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from './prefect/ownership.js';

@@ -5,15 +5,15 @@ import { loadConnection } from '../config/connection.js';
 import { IssueList } from '../errors.js';
 import type { Logger } from '../log.js';
 import { connect } from '../prefect/client.js';
-import { DEPLOYMENTS_FILE, exportDeployments } from './deployments.js';
+import { DEPLOYMENTS_FILE, exportDeployments } from '../kinds/deployments/export.js';
 import { writeExport } from './files.js';
 import { createMatcher } from './glob.js';
-import { exportLimits, LIMITS_FILE } from './limits.js';
+import { exportLimits, LIMITS_FILE } from '../kinds/work-pools/export.js';
 import { readServer } from './read.js';
 import { README_FILE, renderReadme, secretPath } from './readme.js';
-import { exportSecrets } from './secrets.js';
+import { exportSecrets } from '../kinds/secrets/export.js';
 import { listNames, type ApplyArguments, type ExportCounts, type ExportFile, type ExportWarning, type Section } from './types.js';
-import { envName, exportVariables } from './variables.js';
+import { envName, exportVariables } from '../kinds/variables/export.js';
 import { deploymentChecker, Scratch, verifyExport } from './verify.js';
 
 export interface ExportOptions {

@@ -2,11 +2,11 @@
 // same JSON value; what TOML cannot hold is reported instead of written.
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { loadVariables } from '../../src/config/variables.js';
+import { loadVariables } from '../../src/kinds/variables/spec.js';
 import type { JsonValue } from '../../src/config/types.js';
 import { IssueList } from '../../src/errors.js';
 import { tomlKey, tomlProblem, tomlString, tomlTableName, tomlValue } from '../../src/export/toml.js';
-import { renderVarsFile } from '../../src/export/variables.js';
+import { renderVarsFile } from '../../src/kinds/variables/export.js';
 import { useTempDir } from '../config/temp.js';
 
 const temp = useTempDir();

@@ -1,10 +1,10 @@
 // Reading a whole export back: it loads, and apply would change nothing on the server it came from.
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportDeployments } from '../../src/export/deployments.js';
+import { exportDeployments } from '../../src/kinds/deployments/export.js';
 import { createMatcher } from '../../src/export/glob.js';
-import { exportLimits } from '../../src/export/limits.js';
+import { exportLimits } from '../../src/kinds/work-pools/export.js';
 import type { ServerSnapshot } from '../../src/export/read.js';
-import { exportVariables } from '../../src/export/variables.js';
+import { exportVariables } from '../../src/kinds/variables/export.js';
 import { deploymentChecker, Scratch, verifyExport } from '../../src/export/verify.js';
 import { fakeDeployment, fakeLimit, fakePool, fakeSchedule, fakeVariable } from './factories.js';
 

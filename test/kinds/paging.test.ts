@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { DesiredVariable } from '../../src/config/types.js';
-import { variablesKind } from '../../src/kinds/variables.js';
+import { variablesKind } from '../../src/kinds/variables/reconcile.js';
 import { createApi } from '../../src/prefect/client.js';
 
 function countingServer(existing: number) {

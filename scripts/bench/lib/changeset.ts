@@ -3,7 +3,7 @@
 // writes: the same variables (values and tags), secrets, tag limits, pools and deployments.
 import { chmodSync, writeFileSync } from 'node:fs';
 import type { DesiredState, JsonValue } from '../../../src/config/types.js';
-import { deploymentCreateBody } from '../../../src/kinds/deployments.js';
+import { deploymentCreateBody } from '../../../src/kinds/deployments/reconcile.js';
 import type { components } from '../../../src/prefect/schema.js';
 import { loadInputs, type RunOptions } from '../../../src/run.js';
 

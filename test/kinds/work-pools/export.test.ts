@@ -1,16 +1,16 @@
 // Tag limits and work pools as a limits manifest with template files, read back through the
 // limits and work pools loaders, and compared with the server through the work pools kind.
 import { describe, expect, it } from 'vitest';
-import { loadLimits } from '../../src/config/limits.js';
-import { loadWorkPools } from '../../src/config/work-pools.js';
-import { IssueList } from '../../src/errors.js';
-import { createMatcher } from '../../src/export/glob.js';
-import { exportLimits } from '../../src/export/limits.js';
-import type { ServerPool } from '../../src/export/read.js';
-import type { ExportFile } from '../../src/export/types.js';
-import { workPoolsKind } from '../../src/kinds/work-pools.js';
-import { useTempDir } from '../config/temp.js';
-import { fakeLimit, fakePool, fakeQueue, TEMPLATE } from './factories.js';
+import { loadLimits } from '../../../src/config/manifest.js';
+import { loadWorkPools } from '../../../src/kinds/work-pools/spec.js';
+import { IssueList } from '../../../src/errors.js';
+import { createMatcher } from '../../../src/export/glob.js';
+import { exportLimits } from '../../../src/kinds/work-pools/export.js';
+import type { ServerPool } from '../../../src/export/read.js';
+import type { ExportFile } from '../../../src/export/types.js';
+import { workPoolsKind } from '../../../src/kinds/work-pools/reconcile.js';
+import { useTempDir } from '../../config/temp.js';
+import { fakeLimit, fakePool, fakeQueue, TEMPLATE } from '../../export/factories.js';
 
 const temp = useTempDir();
 const all = createMatcher([]);

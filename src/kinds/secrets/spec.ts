@@ -1,9 +1,9 @@
 // Secret files become Prefect `secret` blocks. A secret's content never reaches a message.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IssueList } from '../errors.js';
-import { describeFsError, readTextFile } from './files.js';
-import { COMMAND_LINE, type DesiredSecret } from './types.js';
+import type { IssueList } from '../../errors.js';
+import { describeFsError, readTextFile } from '../../config/files.js';
+import { COMMAND_LINE, type DesiredSecret } from '../../config/types.js';
 
 export interface SecretsOptions {
   env: Record<string, string | undefined>;

@@ -1,12 +1,12 @@
 // Variables as vars TOML files. A vars file gives every variable of the file the same tags (its
 // `[openem-config] tags`, plus `openem-config`), so variables are grouped by their tag set: one
 // file per set, `vars.toml` for the variables with no other tag.
-import type { JsonValue } from '../config/types.js';
-import { MANAGED_TAG } from '../config/variables.js';
-import type { Matcher } from './glob.js';
-import type { Variable } from './read.js';
-import { tomlKey, tomlProblem, tomlString, tomlValue } from './toml.js';
-import { compareText, listNames, type ExportFile, type ExportWarning } from './types.js';
+import type { JsonValue } from '../../config/types.js';
+import { MANAGED_TAG } from './spec.js';
+import type { Matcher } from '../../export/glob.js';
+import type { Variable } from '../../export/read.js';
+import { tomlKey, tomlProblem, tomlString, tomlValue } from '../../export/toml.js';
+import { compareText, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';
 
 export interface VariableGroup {
   /** The tags besides `openem-config`, sorted. */

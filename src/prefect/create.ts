@@ -1,7 +1,7 @@
 // A create that may meet a 409: the object was created since it was read (another run, or our own
 // retried request whose answer was lost), so it is read back and updated instead.
 import { ApiError } from '../errors.js';
-import { unwrap, type FetchResult } from '../prefect/client.js';
+import { unwrap, type FetchResult } from './client.js';
 
 /**
  * On PostgreSQL, Prefect 3.7.2 can answer concurrent creates of *different* names with 409, and

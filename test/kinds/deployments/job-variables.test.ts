@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkJobVariables } from '../../src/kinds/job-variables.js';
+import { checkJobVariables } from '../../../src/kinds/deployments/job-variables.js';
 
-const template = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../vars/job-templates/docker.json'), 'utf8')) as { variables: unknown };
+const template = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../vars/job-templates/docker.json'), 'utf8')) as { variables: unknown };
 
 describe('checkJobVariables', () => {
   it('accepts values of the declared types, and placeholders anywhere', () => {

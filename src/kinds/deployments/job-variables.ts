@@ -1,7 +1,7 @@
 // Checks a deployment's job_variables against its pool's template variables (a JSON schema)
 // before anything is written: types, enums, items and nested properties. A string holding a
 // placeholder is accepted for any type, since the worker fills it in at run time.
-import type { JsonValue } from '../config/types.js';
+import type { JsonValue } from '../../config/types.js';
 
 type Schema = { [key: string]: unknown };
 

@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLimits } from '../../src/config/limits.js';
-import { loadWorkPools, templatePlaceholders } from '../../src/config/work-pools.js';
-import { IssueList } from '../../src/errors.js';
+import { loadLimits } from '../../../src/config/manifest.js';
+import { loadWorkPools, templatePlaceholders } from '../../../src/kinds/work-pools/spec.js';
+import { IssueList } from '../../../src/errors.js';
 
-const repo = resolve(import.meta.dirname, '../..');
+const repo = resolve(import.meta.dirname, '../../..');
 
 function load(...files: string[]) {
   const issues = new IssueList();

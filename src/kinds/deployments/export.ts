@@ -1,11 +1,11 @@
 // Deployments as a prefect.yaml that the deployments loader accepts, with every field apply compares.
 // Each deployment is read back through the loader and compared with the server through the
 // deployments kind before it is kept, so what cannot be said faithfully is warned about, not written.
-import type { JsonValue } from '../config/types.js';
-import type { Matcher } from './glob.js';
-import type { ServerDeployment } from './read.js';
-import { compareText, type ExportFile, type ExportWarning } from './types.js';
-import { renderYaml } from './yaml.js';
+import type { JsonValue } from '../../config/types.js';
+import type { Matcher } from '../../export/glob.js';
+import type { ServerDeployment } from '../../export/read.js';
+import { compareText, type ExportFile, type ExportWarning } from '../../export/types.js';
+import { renderYaml } from '../../export/yaml.js';
 
 export const DEPLOYMENTS_FILE = 'prefect.yaml';
 type JsonObject = { [key: string]: JsonValue };

@@ -1,10 +1,10 @@
 // Work pools with their base job template, concurrency limit and queues. Only declared fields are
 // compared and written: a template or a limit the file does not mention is never reset.
-import type { DesiredQueue, DesiredWorkPool } from '../config/types.js';
-import { unwrap, type Api } from '../prefect/client.js';
-import type { components } from '../prefect/schema.js';
-import { chunks, jsonEqual } from '../reconcile/json.js';
-import type { Diff, FieldChange, Kind } from '../reconcile/types.js';
+import type { DesiredQueue, DesiredWorkPool } from '../../config/types.js';
+import { unwrap, type Api } from '../../prefect/client.js';
+import type { components } from '../../prefect/schema.js';
+import { chunks, jsonEqual } from '../../reconcile/json.js';
+import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 
 type WorkPool = components['schemas']['WorkPoolResponse'];
 type WorkPoolUpdate = components['schemas']['WorkPoolUpdate'];

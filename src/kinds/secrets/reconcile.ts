@@ -1,11 +1,11 @@
 // Prefect `secret` block documents: { value: "<file content>" }. The value is compared with what
 // the server holds (read with include_secrets) and never leaves this module in a plan or a log.
-import type { DesiredSecret } from '../config/types.js';
-import { unwrap, unwrapOptional, type Api } from '../prefect/client.js';
-import type { components } from '../prefect/schema.js';
-import { chunks } from '../reconcile/json.js';
-import type { Diff, Kind } from '../reconcile/types.js';
-import { createOrFind } from './create.js';
+import type { DesiredSecret } from '../../config/types.js';
+import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
+import type { components } from '../../prefect/schema.js';
+import { chunks } from '../../reconcile/json.js';
+import type { Diff, Kind } from '../../reconcile/types.js';
+import { createOrFind } from '../../prefect/create.js';
 
 type BlockDocument = components['schemas']['BlockDocument'];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadVariables, MANAGED_TAG, type VariablesOptions } from '../../src/config/variables.js';
-import { IssueList, type ConfigIssue } from '../../src/errors.js';
-import { fixture, useTempDir } from './temp.js';
+import { loadVariables, MANAGED_TAG, type VariablesOptions } from '../../../src/kinds/variables/spec.js';
+import { IssueList, type ConfigIssue } from '../../../src/errors.js';
+import { fixture, useTempDir } from '../../config/temp.js';
 
 const temp = useTempDir();
 const archiver = fixture('vars-archiver.toml');

@@ -1,14 +1,14 @@
 // Deployments from prefect.yaml. An existing deployment is never re-POSTed (that deletes all its
 // schedules and future runs): only the declared fields that differ are PATCHed, and schedules are
 // matched by slug through the per-schedule routes. Slug-less schedules (added in the UI) are kept.
-import type { DesiredDeployment, DesiredSchedule, DesiredSecret, DesiredVariable, DesiredWorkPool, JsonValue } from '../config/types.js';
-import type { ConfigIssue } from '../errors.js';
-import { unwrap, type Api } from '../prefect/client.js';
-import type { components } from '../prefect/schema.js';
-import { chunks, jsonEqual, sameTags } from '../reconcile/json.js';
-import type { Diff, FieldChange, Kind } from '../reconcile/types.js';
+import type { DesiredDeployment, DesiredSchedule, DesiredSecret, DesiredVariable, DesiredWorkPool, JsonValue } from '../../config/types.js';
+import type { ConfigIssue } from '../../errors.js';
+import { unwrap, type Api } from '../../prefect/client.js';
+import type { components } from '../../prefect/schema.js';
+import { chunks, jsonEqual, sameTags } from '../../reconcile/json.js';
+import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 import { checkJobVariables } from './job-variables.js';
-import { readPools } from './work-pools.js';
+import { readPools } from '../work-pools/reconcile.js';
 
 type Deployment = components['schemas']['DeploymentResponse'];
 type DeploymentCreate = components['schemas']['DeploymentCreate'];

@@ -1,10 +1,10 @@
 // Tag concurrency limits. Since Prefect 3.4.19 a tag limit is the global limit named `tag:<tag>`;
 // the v1 routes are the adapter that speaks in tags, and its POST is an upsert. Older servers
 // keep tag limits apart from global ones: there a run re-sends each limit (harmless upserts).
-import type { DesiredTagLimit } from '../config/types.js';
-import { unwrap, type Api } from '../prefect/client.js';
-import type { components } from '../prefect/schema.js';
-import type { Diff, Kind } from '../reconcile/types.js';
+import type { DesiredTagLimit } from '../../config/types.js';
+import { unwrap, type Api } from '../../prefect/client.js';
+import type { components } from '../../prefect/schema.js';
+import type { Diff, Kind } from '../../reconcile/types.js';
 
 type GlobalLimit = components['schemas']['GlobalConcurrencyLimitResponse'];
 

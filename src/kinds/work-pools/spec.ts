@@ -2,10 +2,10 @@
 // base job template read from a JSON file beside the manifest.
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { IssueList, Source } from '../errors.js';
-import { readTextFile } from './files.js';
-import type { RawSection } from './limits.js';
-import type { DesiredQueue, DesiredWorkPool, JsonValue } from './types.js';
+import type { IssueList, Source } from '../../errors.js';
+import { readTextFile } from '../../config/files.js';
+import type { RawSection } from '../../config/manifest.js';
+import type { DesiredQueue, DesiredWorkPool, JsonValue } from '../../config/types.js';
 
 const FORBIDDEN_IN_NAME = /[/%&<>]/;
 const MAX_TEMPLATE_BYTES = 1024 * 1024;

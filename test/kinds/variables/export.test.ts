@@ -1,11 +1,11 @@
 // Variables grouped into vars files by tag set, read back through the vars loader.
 import { describe, expect, it } from 'vitest';
-import { loadVariables } from '../../src/config/variables.js';
-import { IssueList } from '../../src/errors.js';
-import { createMatcher } from '../../src/export/glob.js';
-import { exportVariables } from '../../src/export/variables.js';
-import { useTempDir } from '../config/temp.js';
-import { fakeVariable } from './factories.js';
+import { loadVariables } from '../../../src/kinds/variables/spec.js';
+import { IssueList } from '../../../src/errors.js';
+import { createMatcher } from '../../../src/export/glob.js';
+import { exportVariables } from '../../../src/kinds/variables/export.js';
+import { useTempDir } from '../../config/temp.js';
+import { fakeVariable } from '../../export/factories.js';
 
 const temp = useTempDir();
 const all = createMatcher([]);

@@ -2,12 +2,12 @@
 // from a file (`-s NAME_FILE`), so the operator knows what to provide. Other block types are named
 // in a warning, since openem-config does not declare them; its own ownership record is not
 // configuration, and apply writes it on the target itself.
-import { secretNameFromEnv } from '../config/secrets.js';
-import { SECRET_BLOCK_TYPE } from '../kinds/secrets.js';
-import { STATE_BLOCK_TYPE } from '../prefect/ownership.js';
-import type { Matcher } from './glob.js';
-import type { ServerBlock } from './read.js';
-import { compareText, listNames, type ExportWarning } from './types.js';
+import { secretNameFromEnv } from './spec.js';
+import { SECRET_BLOCK_TYPE } from './reconcile.js';
+import { STATE_BLOCK_TYPE } from '../../prefect/ownership.js';
+import type { Matcher } from '../../export/glob.js';
+import type { ServerBlock } from '../../export/read.js';
+import { compareText, listNames, type ExportWarning } from '../../export/types.js';
 
 export interface SecretEntry {
   /** The block name. */

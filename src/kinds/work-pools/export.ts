@@ -1,11 +1,11 @@
 // The limits manifest: tag concurrency limits in a [tag_limits] table, and work pools with their
 // queues in [work_pools.<name>] tables, each base job template in a JSON file beside it.
-import type { JsonValue } from '../config/types.js';
-import { templatePlaceholders } from '../config/work-pools.js';
-import type { Matcher } from './glob.js';
-import type { GlobalLimit, ServerPool, WorkQueue } from './read.js';
-import { tomlKey, tomlString, tomlTableName } from './toml.js';
-import { compareText, listNames, type ExportFile, type ExportWarning } from './types.js';
+import type { JsonValue } from '../../config/types.js';
+import { templatePlaceholders } from './spec.js';
+import type { Matcher } from '../../export/glob.js';
+import type { GlobalLimit, ServerPool, WorkQueue } from '../../export/read.js';
+import { tomlKey, tomlString, tomlTableName } from '../../export/toml.js';
+import { compareText, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';
 
 export const LIMITS_FILE = 'limits.toml';
 export const TEMPLATES_DIR = 'job-templates';

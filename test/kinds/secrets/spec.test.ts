@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSecrets, secretNameFromEnv, type SecretsOptions } from '../../src/config/secrets.js';
-import { IssueList, type ConfigIssue } from '../../src/errors.js';
-import { useTempDir } from './temp.js';
+import { loadSecrets, secretNameFromEnv, type SecretsOptions } from '../../../src/kinds/secrets/spec.js';
+import { IssueList, type ConfigIssue } from '../../../src/errors.js';
+import { useTempDir } from '../../config/temp.js';
 
 const temp = useTempDir();
 const CONTENT = 'Tops3cret-Value';

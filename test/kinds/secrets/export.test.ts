@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { secretNameFromEnv } from '../../src/config/secrets.js';
-import { createMatcher } from '../../src/export/glob.js';
-import { exportSecrets, secretEnvName } from '../../src/export/secrets.js';
+import { secretNameFromEnv } from '../../../src/kinds/secrets/spec.js';
+import { createMatcher } from '../../../src/export/glob.js';
+import { exportSecrets, secretEnvName } from '../../../src/kinds/secrets/export.js';
 
 describe('exportSecrets', () => {
   it('lists secret blocks by name with the -s variable that gives each, and warns about other block types', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadLimits } from '../../src/config/limits.js';
+import { loadLimits } from '../../src/config/manifest.js';
 import { IssueList, type ConfigIssue } from '../../src/errors.js';
 import { fixture, useTempDir } from './temp.js';
 

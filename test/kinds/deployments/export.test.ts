@@ -1,15 +1,15 @@
 // Deployments as prefect.yaml: read back through the deployments loader, and compared with the
 // server through the deployments kind, whose diff must be empty for every exported deployment.
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadDeployments } from '../../src/config/deployments.js';
-import { IssueList } from '../../src/errors.js';
-import { exportDeployments } from '../../src/export/deployments.js';
-import { createMatcher } from '../../src/export/glob.js';
-import type { ServerDeployment } from '../../src/export/read.js';
-import { deploymentChecker, Scratch } from '../../src/export/verify.js';
-import { createDeploymentsKind } from '../../src/kinds/deployments.js';
-import { useTempDir } from '../config/temp.js';
-import { fakeDeployment, fakeLimit, fakeSchedule } from './factories.js';
+import { loadDeployments } from '../../../src/config/deployments.js';
+import { IssueList } from '../../../src/errors.js';
+import { exportDeployments } from '../../../src/kinds/deployments/export.js';
+import { createMatcher } from '../../../src/export/glob.js';
+import type { ServerDeployment } from '../../../src/export/read.js';
+import { deploymentChecker, Scratch } from '../../../src/export/verify.js';
+import { createDeploymentsKind } from '../../../src/kinds/deployments/reconcile.js';
+import { useTempDir } from '../../config/temp.js';
+import { fakeDeployment, fakeLimit, fakeSchedule } from '../../export/factories.js';
 
 const temp = useTempDir();
 const scratch = new Scratch();

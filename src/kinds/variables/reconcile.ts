@@ -1,11 +1,11 @@
 // Prefect variables: one per key of the vars files, value kept as JSON, tagged as managed.
-import type { DesiredVariable } from '../config/types.js';
-import { MANAGED_TAG } from '../config/variables.js';
-import { unwrap, unwrapOptional, type Api } from '../prefect/client.js';
-import type { components } from '../prefect/schema.js';
-import { chunks, jsonEqual, sameTags } from '../reconcile/json.js';
-import type { Diff, FieldChange, Kind } from '../reconcile/types.js';
-import { createOrFind } from './create.js';
+import type { DesiredVariable } from '../../config/types.js';
+import { MANAGED_TAG } from './spec.js';
+import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
+import type { components } from '../../prefect/schema.js';
+import { chunks, jsonEqual, sameTags } from '../../reconcile/json.js';
+import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
+import { createOrFind } from '../../prefect/create.js';
 
 type Variable = components['schemas']['Variable'];
 type VariableUpdate = components['schemas']['VariableUpdate'];

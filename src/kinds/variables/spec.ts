@@ -1,7 +1,7 @@
 // The vars files: TOML whose keys become Prefect variables, typed, overridable from the environment.
-import type { IssueList, Source } from '../errors.js';
-import { isTable, KIND_NAMES, readTomlFile, toJsonValue, tomlKind, type TomlDocument, type TomlKind, type TomlValue } from './toml.js';
-import { COMMAND_LINE, type DesiredVariable, type JsonValue } from './types.js';
+import type { IssueList, Source } from '../../errors.js';
+import { isTable, KIND_NAMES, readTomlFile, toJsonValue, tomlKind, type TomlDocument, type TomlKind, type TomlValue } from '../../config/toml.js';
+import { COMMAND_LINE, type DesiredVariable, type JsonValue } from '../../config/types.js';
 
 export interface VariablesOptions {
   env: Record<string, string | undefined>;

@@ -2,9 +2,9 @@
 // read cannot be paged safely, the pools are read one by one.
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import type { DesiredWorkPool } from '../../src/config/types.js';
-import { workPoolsKind } from '../../src/kinds/work-pools.js';
-import { createApi } from '../../src/prefect/client.js';
+import type { DesiredWorkPool } from '../../../src/config/types.js';
+import { workPoolsKind } from '../../../src/kinds/work-pools/reconcile.js';
+import { createApi } from '../../../src/prefect/client.js';
 
 interface Queue {
   id: string;
