@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cronProblem, formatPath, intervalSeconds, loadDeployments, timezoneProblem, type DeploymentsOptions } from '../../src/config/deployments.js';
+import { loadDeployments, type DeploymentsOptions } from '../../src/config/deployments.js';
+import { cronProblem, intervalSeconds, timezoneProblem } from '../../src/config/schedules.js';
+import { formatPath } from '../../src/config/yaml.js';
 import { IssueList, type ConfigIssue } from '../../src/errors.js';
 import { useTempDir } from './temp.js';
 

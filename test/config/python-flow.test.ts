@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { analyzeEntrypoint, analyzeFlowSource, type FlowInfo, type FlowProblem } from '../../src/config/python-flow.js';
+import { analyzeEntrypoint, analyzeFlowSource, type FlowInfo, type FlowProblem } from '../../src/python/flow.js';
 import type { JsonValue } from '../../src/config/types.js';
 import { IssueList } from '../../src/errors.js';
 import { useTempDir } from './temp.js';

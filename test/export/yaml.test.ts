@@ -2,7 +2,7 @@
 // (YAML 1.1, as `prefect deploy` reads prefect.yaml) read back as the same strings.
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseYaml } from '../../src/config/deployments.js';
+import { parseYaml } from '../../src/config/yaml.js';
 import type { JsonValue } from '../../src/config/types.js';
 import { IssueList } from '../../src/errors.js';
 import { renderYaml } from '../../src/export/yaml.js';

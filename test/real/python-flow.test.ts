@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ensurePrefect, venvBin } from '../../scripts/prefect-env.js';
-import { analyzeEntrypoint } from '../../src/config/python-flow.js';
+import { analyzeEntrypoint } from '../../src/python/flow.js';
 import type { JsonValue } from '../../src/config/types.js';
 import { IssueList } from '../../src/errors.js';
 

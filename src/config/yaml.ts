@@ -1,0 +1,294 @@
+// YAML read into JSON values with the position of every value and key, so that a problem found in
+// the value can be reported at its line. Anchors, aliases and `<<:` merges are expanded by hand.
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type YAMLMap } from 'yaml';
+import type { IssueList, Source } from '../errors.js';
+import { readTextFile } from './files.js';
+import type { PathPart } from './templating.js';
+import type { JsonValue } from './types.js';
+
+/**
+ * Values produced by expanding aliases and merges. A real file stays in the hundreds; an alias bomb
+ * (each level repeating the one below) reaches it after a few milliseconds instead of exhausting memory.
+ */
+const MAX_EXPANDED_VALUES = 100_000;
+const MAX_DEPTH = 100;
+
+export interface YamlData {
+  file: string;
+  value: JsonValue;
+  /**
+   * Where the value at `path` is written, or its key with `place: 'key'`; for a path the file does not
+   * have (a missing key), the place of the nearest enclosing value. A value reached through an alias or
+   * a merge is placed where the anchor defines it, since that is where it would be fixed.
+   */
+  at(path: readonly PathPart[], place?: 'key' | 'value'): Source;
+  /** The scalar at `path` as written, e.g. `1.10` where YAML reads the number 1.1. */
+  written(path: readonly PathPart[]): string | undefined;
+}
+
+/** Reads and parses a YAML file into JSON values with the position of each; undefined after reporting why it cannot be used. */
+export function readYamlFile(file: string, options: { what: string; maxBytes: number }, issues: IssueList): YamlData | undefined {
+  const text = readTextFile(file, { ...options, rejectEmpty: true }, issues);
+  return text === undefined ? undefined : parseYaml(text, file, issues);
+}
+
+export function parseYaml(text: string, file: string, issues: IssueList): YamlData | undefined {
+  const lines = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { merge: true, lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    // The parser recurses; a pathological nesting depth overflows the stack.
+    issues.error({ file }, `cannot parse the YAML: ${error instanceof Error ? error.message : String(error)}; simplify the file`);
+    return undefined;
+  }
+  const position = (offset: number) => {
+    const { line, col } = lines.linePos(offset);
+    return { file, line, column: col };
+  };
+  for (const warning of doc.warnings) issues.warn(position(warning.pos[0]), `YAML: ${warning.message}`);
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) issues.error(position(error.pos[0]), `invalid YAML: ${error.message.replace(/\.$/, '')}; fix the syntax here`);
+    return undefined;
+  }
+  const reader = new YamlReader(doc, file, position, issues);
+  const value = reader.read();
+  if (value === undefined) return undefined;
+  const places = reader.places;
+  return {
+    file,
+    value,
+    at(path, place = 'value') {
+      const key = path.length === 0 ? undefined : formatPath(path);
+      for (let length = path.length; length >= 0; length--) {
+        const found = places.get(pathId(path.slice(0, length)));
+        const spot = (length === path.length && place === 'key' ? found?.key : undefined) ?? found?.value;
+        if (spot) return { file, line: spot.line, column: spot.column, key };
+      }
+      return { file, key };
+    },
+    written(path) {
+      return places.get(pathId(path))?.text;
+    },
+  };
+}
+
+interface Position {
+  line: number;
+  column: number;
+}
+
+interface Place {
+  key?: Position;
+  value?: Position;
+  text?: string;
+}
+
+interface EffectivePair {
+  key: string;
+  keyNode: unknown;
+  value: unknown;
+  /** Brought in by a `<<:` merge, so its value is an expansion of an anchor. */
+  merged: boolean;
+}
+
+/** Thrown to abandon a document that cannot be read safely. */
+class Abandon extends Error {}
+
+/**
+ * The document as JSON, with merges and aliases expanded by hand rather than by `toJS`: so that every
+ * value keeps its position, merges are computed once per mapping (nested merges cannot grow the work
+ * exponentially), and the expansion is bounded.
+ */
+class YamlReader {
+  readonly places = new Map<string, Place>();
+  private readonly targets = new Map<Alias, unknown>();
+  private readonly mergedPairs = new Map<YAMLMap, EffectivePair[]>();
+  private readonly active = new Set<unknown>();
+  private expanded = 0;
+  /** The alias in the document's own text that the current expansion started from, where a bomb is reported. */
+  private outermostAlias: Alias | undefined;
+  private failed = false;
+
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly file: string,
+    private readonly position: (offset: number) => Source & Position,
+    private readonly issues: IssueList,
+  ) {
+    // An alias names the closest anchor before it; one pass in document order finds them all.
+    const anchors = new Map<string, unknown>();
+    visit(doc, {
+      Node: (_key, node) => {
+        if (isAlias(node)) this.targets.set(node, anchors.get(node.source));
+        else if (node.anchor) anchors.set(node.anchor, node);
+      },
+    });
+  }
+
+  read(): JsonValue | undefined {
+    try {
+      const value = this.convert(this.doc.contents, [], 0, false);
+      return this.failed ? undefined : value;
+    } catch (error) {
+      if (error instanceof Abandon) return undefined;
+      throw error;
+    }
+  }
+
+  private error(node: unknown, message: string): void {
+    this.failed = true;
+    this.issues.error(this.at(node), message);
+  }
+
+  private at(node: unknown): Source {
+    const range = (node as { range?: [number, number, number] } | null)?.range;
+    return range ? this.position(range[0]) : { file: this.file };
+  }
+
+  private place(path: readonly PathPart[]): Place {
+    const id = pathId(path);
+    const found = this.places.get(id) ?? {};
+    this.places.set(id, found);
+    return found;
+  }
+
+  private resolve(node: unknown): unknown {
+    if (!isAlias(node)) return node;
+    const target = this.targets.get(node);
+    if (target === undefined) this.error(node, `alias \`*${node.source}\` names no anchor before it; define \`&${node.source}\` earlier in the file`);
+    return target ?? null;
+  }
+
+  private convert(node: unknown, path: PathPart[], depth: number, expanding: boolean): JsonValue {
+    if (depth > MAX_DEPTH) {
+      this.issues.error(this.at(node), `the YAML is nested more than ${MAX_DEPTH} levels deep; simplify it`);
+      throw new Abandon();
+    }
+    if (expanding && ++this.expanded > MAX_EXPANDED_VALUES) {
+      const alias = this.outermostAlias;
+      const shown = alias ? `\`*${alias.source}\` expands` : 'aliases expand';
+      this.issues.error(this.at(alias ?? node), `${shown} to more than ${MAX_EXPANDED_VALUES} values, which looks like an alias bomb; refer to each anchor fewer times`);
+      throw new Abandon();
+    }
+    if (isAlias(node)) {
+      if (!expanding) this.outermostAlias = node;
+      const target = this.resolve(node);
+      if (this.active.has(target)) {
+        this.error(node, `alias \`*${node.source}\` is used inside its own anchor, which would never end; remove it`);
+        return null;
+      }
+      this.active.add(target);
+      try {
+        return this.convert(target, path, depth + 1, true);
+      } finally {
+        this.active.delete(target);
+      }
+    }
+    const place = this.place(path);
+    if (node !== null && node !== undefined) place.value ??= this.at(node) as Position;
+    if (node === null || node === undefined) return null;
+    if (isScalar(node)) {
+      const value = node.value;
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        this.error(node, `${String(node.source ?? value)} cannot be stored: JSON has no NaN or infinity; write a finite number or quote it`);
+        return null;
+      }
+      if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+        if (typeof value === 'number') place.text = node.source;
+        return value;
+      }
+      this.error(node, `this value (${typeof value}) has no JSON form; write it as a quoted string`);
+      return null;
+    }
+    if (isSeq(node)) return node.items.map((item, index) => this.convert(item, [...path, index], depth + 1, expanding));
+    if (isMap(node)) {
+      const entries: [string, JsonValue][] = [];
+      for (const pair of this.effectivePairs(node, depth)) {
+        const keyPath = [...path, pair.key];
+        const keyPlace = this.place(keyPath);
+        keyPlace.key ??= this.at(pair.keyNode) as Position;
+        entries.push([pair.key, this.convert(pair.value, keyPath, depth + 1, expanding || pair.merged)]);
+      }
+      // fromEntries defines own properties, so a key such as `__proto__` stays data.
+      return Object.fromEntries(entries);
+    }
+    this.error(node, 'this YAML node has no JSON form; write a mapping, a list or a scalar');
+    return null;
+  }
+
+  /** The pairs of `map` after its `<<:` merges: its own keys first, then each merged mapping's keys it lacks. */
+  private effectivePairs(map: YAMLMap, depth: number): EffectivePair[] {
+    const known = this.mergedPairs.get(map);
+    if (known) return known;
+    if (this.active.has(map)) {
+      this.error(map, 'this mapping merges itself (`<<:` with an alias of an enclosing anchor); remove that merge');
+      return [];
+    }
+    this.active.add(map);
+    try {
+      const pairs: EffectivePair[] = [];
+      const merges: unknown[] = [];
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (isScalar(pair.key) && typeof pair.key.value === 'symbol') {
+          merges.push(pair.value);
+          continue;
+        }
+        const key = this.keyOf(pair.key);
+        if (key === undefined) continue;
+        if (seen.has(key)) {
+          this.error(pair.key, `key \`${key}\` appears twice in this mapping; keep one`);
+          continue;
+        }
+        seen.add(key);
+        pairs.push({ key, keyNode: pair.key, value: pair.value, merged: false });
+      }
+      for (const merge of merges) {
+        const resolved = this.resolve(merge);
+        const sources = isSeq(resolved) ? resolved.items.map((item) => this.resolve(item)) : [resolved];
+        for (const source of sources) {
+          if (!isMap(source)) {
+            this.error(source ?? merge, '`<<:` merges mappings only: give it an alias of a mapping (`<<: *defaults`) or a list of them');
+            continue;
+          }
+          for (const pair of this.effectivePairs(source, depth + 1)) {
+            if (++this.expanded > MAX_EXPANDED_VALUES) {
+              this.issues.error(this.at(merge), `merges expand this file to more than ${MAX_EXPANDED_VALUES} values, which looks like an alias bomb; merge fewer times`);
+              throw new Abandon();
+            }
+            if (seen.has(pair.key)) continue;
+            seen.add(pair.key);
+            pairs.push({ ...pair, merged: true });
+          }
+        }
+      }
+      this.mergedPairs.set(map, pairs);
+      return pairs;
+    } finally {
+      this.active.delete(map);
+    }
+  }
+
+  private keyOf(node: unknown): string | undefined {
+    const key = this.resolve(node);
+    if (isScalar(key) && (typeof key.value === 'string' || typeof key.value === 'number' || typeof key.value === 'boolean')) return String(key.value);
+    this.error(key ?? node, 'a key must be plain text; write `name: value`');
+    return undefined;
+  }
+}
+
+function pathId(path: readonly PathPart[]): string {
+  return JSON.stringify(path);
+}
+
+/** `deployments[0].work_pool.job_variables.image`; keys that are not plain words are quoted: `pull[0]["prefect.steps.x"]`. */
+export function formatPath(path: readonly PathPart[]): string {
+  let text = '';
+  for (const part of path) {
+    if (typeof part === 'number') text += `[${part}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(part)) text += text === '' ? part : `.${part}`;
+    else text += `[${JSON.stringify(part)}]`;
+  }
+  return text;
+}

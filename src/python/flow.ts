@@ -1,0 +1,190 @@
+// A Prefect flow's name and parameter schema, read from its Python source without running it.
+//
+// `prefect deploy` imports the flow file and asks pydantic for the schema. This tool configures
+// deployments from machines that have neither the flows' dependencies nor (necessarily) Python, so
+// it reads the source with a small tokenizer and reproduces what Prefect 3.7.2 derives for the
+// annotations flows actually use. test/real/python-flow.test.ts compares the two on every fixture
+// flow, so any drift from Prefect shows up there first.
+//
+// Where reading cannot replace running: an annotation this reader does not know (a class from another
+// module, a pydantic model, an Enum, `Annotated[..., Field(...)]`) gets the open schema `{}` and a
+// warning, which is what Prefect itself deploys when it cannot import the flow's dependencies. A
+// default it cannot evaluate (a call, arithmetic) is an error instead: guessing would deploy a wrong
+// default, where a looser type only validates less.
+//
+// The reader is layered so that each step can be tested and replaced alone: tokenizer.ts -> parser.ts
+// (expressions) -> module.ts (bindings, the def, its signature) -> schema.ts (with annotations.ts,
+// values.ts and docstring.ts); this module ties them together and reports.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { JsonValue } from '../config/types.js';
+import type { IssueList, Source } from '../errors.js';
+import { qualifiedName } from './annotations.js';
+import { cleandoc, parameterDescriptions } from './docstring.js';
+import { isFlowDecoratorText, readDocstring, scanModule, type FunctionSite, type Scope } from './module.js';
+import type { Expr } from './parser.js';
+import { SourceProblem } from './problem.js';
+import { parameterSchema } from './schema.js';
+import { tokenize } from './tokenizer.js';
+import { literalValue } from './values.js';
+
+export interface FlowInfo {
+  /** `name=` of the flow decorator, or Prefect's default: the function name with `_` replaced by `-`. */
+  flowName: string;
+  functionName: string;
+  /** What Prefect sends as the deployment's `parameter_openapi_schema`. */
+  parameterSchema: { [key: string]: JsonValue };
+  /** 1-based line of the `def` (of `async` for `async def`). */
+  line: number;
+  /** The flow's own description: `description=` of the decorator, else the cleaned docstring; absent when neither is known. */
+  description?: string | undefined;
+  /** The flow's own version: `version=` of the decorator, else the MD5 of the file, as Prefect computes it. */
+  version: string;
+  /** Parameters whose schema had to be left open; the flow still deploys, but less precisely than with Prefect. */
+  warnings: string[];
+}
+
+export interface FlowProblem {
+  problem: string;
+  line?: number | undefined;
+}
+
+/** What the deployment itself declares about its flow, for what the source alone cannot tell. */
+export interface DeclaredFlow {
+  /** `flow_name` of the deployment: taken when `@flow(name=...)` is not a literal (a variable, an f-string, `**options`). */
+  flowName?: string | undefined;
+}
+
+/** Finds `def`/`async def` <functionName> at module top level, its decorators and signature. Pure. */
+export function analyzeFlowSource(source: string, functionName: string, declared: DeclaredFlow = {}): FlowInfo | FlowProblem {
+  try {
+    return analyzeModule(source, functionName, declared);
+  } catch (error) {
+    if (error instanceof SourceProblem) return error.line === undefined ? { problem: error.message } : { problem: error.message, line: error.line };
+    throw error;
+  }
+}
+
+/**
+ * Reads <flowsDir>/<path> of the `path:function` entrypoint and analyses the function. Problems become
+ * errors at `source` (the deployment that names the entrypoint); open schemas become warnings.
+ */
+export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: Source, issues: IssueList, declared: DeclaredFlow = {}): FlowInfo | undefined {
+  const colon = entrypoint.lastIndexOf(':');
+  const path = entrypoint.slice(0, Math.max(colon, 0));
+  const functionName = entrypoint.slice(colon + 1);
+  if (colon <= 0 || !IDENTIFIER.test(functionName)) {
+    issues.error(
+      source,
+      `entrypoint \`${entrypoint}\` must have the form \`path/to/file.py:flow_function\`: a Python file relative to --flows-dir, a colon, and the name of a top-level flow function`,
+    );
+    return undefined;
+  }
+  const file = resolve(flowsDir, path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(error)})`;
+    issues.error(source, `entrypoint \`${entrypoint}\`: the flow file ${file} ${why}; the path is taken relative to --flows-dir ${flowsDir}`);
+    return undefined;
+  }
+  const result = analyzeFlowSource(text, functionName, declared);
+  if ('problem' in result) {
+    const where = result.line === undefined ? file : `${file}:${result.line}`;
+    issues.error(source, `entrypoint \`${entrypoint}\` (${where}): ${result.problem}`);
+    return undefined;
+  }
+  for (const warning of result.warnings) issues.warn(source, `entrypoint \`${entrypoint}\` (${file}:${result.line}): ${warning}`);
+  return result;
+}
+
+const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u;
+
+const DEF_NOTE = 'Prefect deploys only functions decorated with `@flow` (from prefect)';
+/** prefect.types.names.BANNED_CHARACTERS: Prefect refuses flow names with these. */
+const BANNED_IN_NAME = ['/', '%', '&', '>', '<'];
+
+function isFlowDecorator(decorator: Expr, scope: Scope): boolean {
+  const target = decorator.kind === 'call' ? decorator.func : decorator;
+  const path = qualifiedName(target, { scope, forwardReference: false });
+  return isFlowDecoratorText(decorator) || path === 'prefect.flow' || path === 'prefect.flows.flow';
+}
+
+function analyzeModule(source: string, functionName: string, declared: DeclaredFlow): FlowInfo {
+  const lines = tokenize(source);
+  const { site, futureAnnotations, flowFunctions } = scanModule(lines, functionName, source);
+  if (!site) {
+    const known = flowFunctions.length > 0 ? `; its flow functions are: ${flowFunctions.join(', ')}` : '; it defines no flow functions';
+    throw new SourceProblem(`there is no top-level function \`${functionName}\`${known}`);
+  }
+  const decorator = site.decorators.find((candidate) => isFlowDecorator(candidate, site.scope));
+  if (!decorator) {
+    throw new SourceProblem(`\`${functionName}\` is not decorated with @flow; ${DEF_NOTE}: decorate it, or point the entrypoint at a flow function`, site.line);
+  }
+  const options = decoratorOptions(decorator, { site, declaredName: declared.flowName });
+  const docstring = readDocstring(site.firstStatement, source);
+  const cleaned = docstring === undefined ? undefined : cleandoc(docstring);
+  const { schema, warnings } = parameterSchema({
+    site,
+    source,
+    futureAnnotations,
+    descriptions: cleaned === undefined ? new Map() : parameterDescriptions(cleaned),
+  });
+  const description = options.description ?? (cleaned || undefined);
+  return {
+    flowName: options.name ?? functionName.replace(/_/g, '-'),
+    functionName,
+    parameterSchema: schema,
+    line: site.line,
+    ...(description === undefined ? {} : { description }),
+    version: options.version ?? createHash('md5').update(source, 'utf8').digest('hex'),
+    warnings,
+  };
+}
+
+interface DecoratorOptions {
+  name?: string | undefined;
+  description?: string | undefined;
+  version?: string | undefined;
+}
+
+/** `name=`, `description=` and `version=` of `@flow(...)`; an empty or None value means Prefect's default. */
+function decoratorOptions(decorator: Expr, { site, declaredName }: { site: FunctionSite; declaredName: string | undefined }): DecoratorOptions {
+  if (decorator.kind !== 'call') return {};
+  const keyword = (name: string): Expr | undefined => decorator.keywords.find((candidate) => candidate.name === name)?.value;
+  const spread = decorator.keywords.some((candidate) => candidate.name === undefined);
+  const text = (name: string): string | undefined => {
+    const expr = keyword(name);
+    if (expr === undefined) return undefined;
+    const literal = literalValue(expr, site.scope);
+    return typeof literal?.value === 'string' && literal.value !== '' ? literal.value : undefined;
+  };
+  const nameExpr = keyword('name');
+  const unreadable = nameExpr === undefined ? spread : literalValue(nameExpr, site.scope) === undefined;
+  // Only the running code knows such a name; the deployment's own `flow_name` is the next best source.
+  if (unreadable && declaredName !== undefined) return { name: declaredName, description: text('description'), version: text('version') };
+  if (nameExpr === undefined && spread) {
+    throw new SourceProblem(
+      `the flow name of \`${site.name}\` comes from \`**\` arguments of @flow and cannot be read without running the code; set \`flow_name\` in the deployment`,
+      site.line,
+    );
+  }
+  if (nameExpr !== undefined) {
+    const literal = literalValue(nameExpr, site.scope);
+    if (literal === undefined || (literal.value !== null && typeof literal.value !== 'string')) {
+      throw new SourceProblem(
+        `the flow name of \`${site.name}\` is \`name=${nameExpr.text}\`, which is not a string literal and cannot be read without running the code; set \`flow_name\` in the deployment`,
+        site.line,
+      );
+    }
+  }
+  const name = text('name');
+  const banned = BANNED_IN_NAME.filter((char) => name?.includes(char));
+  if (name !== undefined && banned.length > 0) {
+    throw new SourceProblem(`the flow name ${JSON.stringify(name)} contains ${banned.join(' ')}, which Prefect refuses in names; rename the flow`, site.line);
+  }
+  return { name, description: text('description'), version: text('version') };
+}

@@ -1,0 +1,84 @@
+// A flow's signature as the parameter schema Prefect sends with a deployment.
+import type { JsonValue } from '../config/types.js';
+import { typeSchema, Unmappable, type Schema } from './annotations.js';
+import { signatureParameters, type FunctionSite } from './module.js';
+import { parseExpression } from './parser.js';
+import { SourceProblem } from './problem.js';
+import { literalValue } from './values.js';
+
+/** Prefect's flow decorator refuses these parameter names (`raise_for_reserved_arguments`). */
+const RESERVED_PARAMETERS = new Set(['return_state', 'wait_for']);
+
+/** Mirrors prefect.utilities.callables.parameter_schema + ParameterSchema.model_dump(exclude_unset=True). */
+export function parameterSchema({ site, source, futureAnnotations, descriptions }: {
+  site: FunctionSite;
+  source: string;
+  futureAnnotations: boolean;
+  descriptions: Map<string, string>;
+}): { schema: Schema; warnings: string[] } {
+  const properties: Schema = {};
+  const required: string[] = [];
+  const warnings: string[] = [];
+  for (const [position, parameter] of signatureParameters(site).entries()) {
+    const { name } = parameter;
+    // Prefect skips these as implicit, but still counts them in `position`.
+    if (name === 'self' || name === 'cls') continue;
+    if (name.startsWith('_')) {
+      throw new SourceProblem(`the parameter \`${name}\` starts with an underscore, and Prefect (pydantic) refuses such flows; rename it`, parameter.line);
+    }
+    if (RESERVED_PARAMETERS.has(name) || name === 'model_config') {
+      throw new SourceProblem(`the parameter name \`${name}\` is reserved by Prefect, which refuses the flow; rename it`, parameter.line);
+    }
+    let schema: Schema = {};
+    if (parameter.annotation) {
+      const annotation = parseExpression(parameter.annotation, source);
+      try {
+        // With `from __future__ import annotations` every annotation is a string that Prefect
+        // evaluates, so a quoted annotation is a string inside a string: a nested forward reference.
+        schema = typeSchema(annotation, { scope: site.scope, forwardReference: false, nested: futureAnnotations, depth: 0 });
+      } catch (error) {
+        if (!(error instanceof Unmappable)) throw error;
+        if (error.reason !== undefined) {
+          warnings.push(
+            `parameter \`${name}\`: ${error.reason}, so its schema is left open (any value), as Prefect does when it cannot import the flow's dependencies; ` +
+              'use one of the annotations openem-config translates (str, int, float, bool, UUID, datetime, list/dict/tuple/set, Optional, Union, Literal) for a precise schema',
+          );
+        }
+      }
+    }
+    const property: Schema = { ...schema };
+    if (parameter.default) {
+      const expr = parseExpression(parameter.default, source);
+      const literal = literalValue(expr, site.scope);
+      if (literal === undefined) {
+        throw new SourceProblem(
+          `the default of parameter \`${name}\` is \`${expr.text}\`, which cannot be evaluated without running the code; ` +
+            'use a literal (number, string, True/False/None, list, tuple or dict of those) or a module constant assigned one',
+          parameter.line,
+        );
+      }
+      property.default = literal.value;
+    } else required.push(name);
+    const description = descriptions.get(name);
+    if (description !== undefined) property.description = description;
+    property.position = position;
+    property.title = name;
+    properties[name] = sortLikePydantic(property, name);
+  }
+  const schema: Schema = { title: 'Parameters', type: 'object', properties };
+  if (required.length > 0) schema.required = required;
+  return { schema, warnings };
+}
+
+/** pydantic's GenerateJsonSchema._sort_recursive: keys sorted, except directly under `properties` and `default`. */
+function sortLikePydantic(value: JsonValue, parentKey: string | undefined): JsonValue;
+function sortLikePydantic(value: Schema, parentKey: string | undefined): Schema;
+function sortLikePydantic(value: JsonValue, parentKey: string | undefined): JsonValue {
+  if (Array.isArray(value)) return value.map((item) => sortLikePydantic(item, parentKey));
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (parentKey !== 'properties' && parentKey !== 'default') keys.sort();
+  const sorted: Schema = {};
+  for (const key of keys) sorted[key] = sortLikePydantic(value[key] as JsonValue, key);
+  return sorted;
+}
