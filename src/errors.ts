@@ -62,6 +62,14 @@ export class UsageError extends Error {
   }
 }
 
+/** The server's Prefect is older than what the declared kinds need; nothing was written. */
+export class UnsupportedServerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedServerError';
+  }
+}
+
 /** The server could not be reached, never became ready, or refused our credentials. */
 export class ConnectionError extends Error {
   readonly reason: 'unreachable' | 'not-ready' | 'unauthorized';

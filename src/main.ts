@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions } from './cli-common.js';
 import { ConfigError } from './errors.js';
 import { EXIT } from './exit-codes.js';
+import { KINDS } from './kinds/index.js';
 import { defineExportCommand } from './export/command.js';
 import type { Logger } from './log.js';
 import { renderIssues, renderPlan, renderResults } from './report.js';
@@ -51,7 +52,7 @@ function addInputOptions(command: Command): Command {
     .option('-s, --secrets <NAME_FILE...>', 'environment variables holding secret file paths (S3_USER_FILE -> block "s3-user")', collect, [])
     .option('--secrets-dir <dir>', 'every file in this directory becomes a secret named after the file', collect, [])
     .option('--secret <name=path>', 'one secret block from a file', collect, [])
-    .option('-l, --limits <file>', 'limits manifest TOML (tag limits, work pools); repeatable', collect, [])
+    .option('-l, --limits <file>', 'limits manifest TOML (tag limits, global limits, work pools); repeatable', collect, [])
     .option('-d, --deployments <file>', 'prefect.yaml with deployments; repeatable', collect, [])
     .option('--flows-dir <dir>', 'where the flow files of the entrypoints are: flow names and parameter schemas are read from them')
     .option('--from-env <NAME>', 'declare a variable whose value comes only from the environment variable NAME', collect, [])
@@ -69,7 +70,7 @@ function addServerOptions(command: Command): Command {
 
 function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOptions) => Promise<void>): Command {
   const program = new Command('openem-config')
-    .description('Bring a Prefect 3 server to the state declared in files: variables, secret blocks, tag concurrency limits, work pools and deployments.')
+    .description('Bring a Prefect 3 server to the state declared in files: variables, secret blocks, tag and global concurrency limits, work pools and deployments.')
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -169,8 +170,11 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
   if (json) {
     io.stdout(`${JSON.stringify(toJson(outcome, code), null, 2)}\n`);
   } else if (command === 'validate') {
-    const d = outcome.desired;
-    io.stdout(`Inputs are valid: ${d.variables} variables, ${d.secrets} secrets, ${d.tagLimits} tag limits, ${d.workPools} work pools, ${d.deployments} deployments.\n`);
+    const counts = KINDS.map((kind) => {
+      const count = outcome.desired[kind.countKey] ?? 0;
+      return `${count} ${kind.label[count === 1 ? 0 : 1]}`;
+    });
+    io.stdout(`Inputs are valid: ${counts.join(', ')}.\n`);
   } else if (command === 'plan') {
     io.stdout(renderPlan(outcome.planned ?? []));
   } else {

@@ -1,38 +1,22 @@
-// Load and validate every input, then (for plan and apply) reconcile the kinds in dependency order.
-// Nothing here exits the process or prints: the outcome goes back to main.ts as data.
+// Load and validate every input, then (for plan and apply) reconcile the kinds of the registry in
+// order. Nothing here exits the process or prints: the outcome goes back to main.ts as data.
 import { loadConnection, type Connection } from './config/connection.js';
-import { loadLimits } from './config/manifest.js';
-import { loadSecrets } from './kinds/secrets/spec.js';
-import type { DesiredState } from './config/types.js';
-import { loadVariables } from './kinds/variables/spec.js';
+import { readManifests, type InputOptions } from './config/inputs.js';
 import { ConfigError, IssueList, UsageError, type ConfigIssue } from './errors.js';
-import { createSecretsKind } from './kinds/secrets/reconcile.js';
-import { tagLimitsKind } from './kinds/tag-limits/reconcile.js';
-import { variablesKind } from './kinds/variables/reconcile.js';
-import { workPoolsKind } from './kinds/work-pools/reconcile.js';
-import { loadWorkPools } from './kinds/work-pools/spec.js';
-import { loadDeployments } from './config/deployments.js';
-import { createDeploymentsKind } from './kinds/deployments/reconcile.js';
+import { KINDS } from './kinds/index.js';
 import type { Logger } from './log.js';
 import { connect } from './prefect/client.js';
 import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from './prefect/ownership.js';
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
+import { DesiredSet } from './reconcile/kind.js';
+import { checkReferences, checkReferencesOffline } from './reconcile/references.js';
 import type { ItemResult, KindSummary } from './reconcile/types.js';
+import { checkServerVersion } from './reconcile/versions.js';
 
 export type Command = 'apply' | 'plan' | 'validate';
 
-export interface RunOptions {
+export interface RunOptions extends InputOptions {
   command: Command;
-  variables: string[];
-  secrets: string[];
-  secretsDirs: string[];
-  secretPairs: string[];
-  limits: string[];
-  deployments: string[];
-  flowsDir?: string | undefined;
-  fromEnv: string[];
-  stringValues: boolean;
-  keepTrailingNewline: boolean;
   apiUrl?: string | undefined;
   waitTimeoutMs: number;
   requestTimeoutMs: number;
@@ -53,7 +37,8 @@ export interface RunContext {
 export interface RunOutcome {
   command: Command;
   warnings: ConfigIssue[];
-  desired: { variables: number; secrets: number; tagLimits: number; workPools: number; deployments: number };
+  /** How many objects of each kind the inputs declare, by the kind's countKey, in registry order. */
+  desired: Record<string, number>;
   server?: { url: string; version: string };
   planned?: PlannedKind[];
   results?: ItemResult[];
@@ -68,11 +53,17 @@ export interface RunOutcome {
   refused?: string;
 }
 
+/** Every kind's desired objects from the input files; problems go to `issues`. */
+export function loadDesired(options: InputOptions, env: Record<string, string | undefined>, issues: IssueList): DesiredSet {
+  const manifests = readManifests(options.limits, KINDS, issues);
+  const desired = new DesiredSet();
+  for (const kind of KINDS) desired.set(kind, kind.load({ options, env, manifest: manifests.get(kind.name) ?? [] }, issues));
+  return desired;
+}
+
 /** Reads and validates every input file; throws ConfigError with all problems at once. */
 export interface LoadedInputs {
-  state: DesiredState;
-  /** Which parts the limits manifests hold at all (even empty), for the scope of --prune. */
-  declared: { tagLimits: boolean; workPools: boolean };
+  desired: DesiredSet;
   connection?: Connection | undefined;
   warnings: ConfigIssue[];
 }
@@ -90,25 +81,12 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
     throw new UsageError('nothing to do: give at least one input (-v VARS.toml, -s NAME_FILE..., --secrets-dir, --secret, -l LIMITS.toml, -d prefect.yaml). See --help.');
   }
   const issues = new IssueList();
-  const variables = loadVariables(options.variables, { env, stringValues: options.stringValues, fromEnv: options.fromEnv }, issues);
-  const secrets = loadSecrets(
-    {
-      env,
-      fileEnvNames: options.secrets,
-      dirs: options.secretsDirs,
-      pairs: options.secretPairs,
-      keepTrailingNewline: options.keepTrailingNewline,
-    },
-    issues,
-  );
-  const { tagLimits, declaresTagLimits, workPools: poolSections } = loadLimits(options.limits, issues);
-  const workPools = loadWorkPools(poolSections, issues);
-  const deployments = loadDeployments(options.deployments, { env, flowsDir: options.flowsDir }, issues);
-  checkDeclaredReferences(deployments, { variables, secrets, workPools }, issues, options.command === 'validate');
+  const desired = loadDesired(options, env, issues);
+  // Offline, what the inputs do not declare cannot be looked up: say what apply will need.
+  if (options.command === 'validate') for (const issue of checkReferencesOffline(desired)) issues.items.push(issue);
   const connection = options.command === 'validate' ? undefined : loadConnection(env, options.apiUrl, issues);
   issues.throwIfAny();
-  const declared = { tagLimits: declaresTagLimits, workPools: poolSections.length > 0 };
-  return { state: { variables, secrets, tagLimits, workPools, deployments }, declared, connection, warnings: issues.warnings };
+  return { desired, connection, warnings: issues.warnings };
 }
 
 /**
@@ -127,54 +105,15 @@ function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): Owner
   return record;
 }
 
-/**
- * Cross-checks that need no server. What the inputs do not declare may still exist on the
- * server; that is checked while planning.
- */
-function checkDeclaredReferences(
-  deployments: DesiredState['deployments'],
-  declared: Pick<DesiredState, 'variables' | 'secrets' | 'workPools'>,
-  issues: IssueList,
-  offline: boolean,
-): void {
-  const undeclaredSchema = deployments.filter((d) => d.parameterSchema === undefined);
-  for (const deployment of undeclaredSchema) {
-    issues.warn(
-      deployment.source,
-      `no parameter_openapi_schema and no --flows-dir: the server's schema is kept (a new deployment gets an empty one, not enforced); add flow files with --flows-dir to derive it`,
-    );
-  }
-  if (!offline) return;
-  // Offline, what the inputs do not declare cannot be looked up: say what apply will need.
-  const pools = new Set(declared.workPools.map((p) => p.name));
-  const secrets = new Set(declared.secrets.map((s) => s.name));
-  const variables = new Set(declared.variables.map((v) => v.name));
-  for (const deployment of deployments) {
-    if (deployment.workPoolName && !pools.has(deployment.workPoolName)) {
-      issues.warn(deployment.source, `work pool "${deployment.workPoolName}" is not declared here; it must exist on the server`);
-    }
-    for (const ref of deployment.references) {
-      const known = ref.kind === 'secret' ? secrets.has(ref.name) : ref.kind === 'variable' ? variables.has(ref.name) : true;
-      if (!known) issues.warn(ref.source, `${ref.kind} "${ref.name}" is not declared here; it must exist on the server`);
-    }
-  }
-}
-
 export async function run(options: RunOptions, context: RunContext): Promise<RunOutcome> {
   const { logger } = context;
-  const { state, declared, connection, warnings } = loadInputs(options, context.env);
+  const { desired, connection, warnings } = loadInputs(options, context.env);
   // Warnings reach the user in the report (stderr, or the JSON document); the log keeps the event.
   for (const warning of warnings) logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
   const outcome: RunOutcome = {
     command: options.command,
     warnings,
-    desired: {
-      variables: state.variables.length,
-      secrets: state.secrets.length,
-      tagLimits: state.tagLimits.length,
-      workPools: state.workPools.length,
-      deployments: state.deployments.length,
-    },
+    desired: Object.fromEntries(KINDS.map((kind) => [kind.countKey, desired.get(kind).length])),
   };
   logger.info({ event: 'inputs.valid', ...outcome.desired }, 'inputs are valid');
   if (options.command === 'validate' || !connection) return outcome;
@@ -182,50 +121,25 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   const { api, version } = await connect(connection, options, logger, context.fetch);
   outcome.server = { url: connection.apiUrl, version };
 
-  // Dependency order: secrets and variables before what may refer to them, pools before deployments.
-  const deploymentsKind = createDeploymentsKind({ pools: state.workPools, secrets: state.secrets, variables: state.variables });
-  const ownership = options.command === 'apply' || options.prune ? await readOwnership(api) : { record: {} };
   // Prune only the kinds whose inputs were given: `-v vars.toml --prune` must not delete pools, and
   // a limits manifest without [work_pools] must not delete them either.
-  const given = {
-    variable: options.variables.length + options.fromEnv.length > 0,
-    secret: options.secrets.length + options.secretsDirs.length + options.secretPairs.length > 0,
-    'tag-limit': declared.tagLimits,
-    'work-pool': declared.workPools,
-    deployment: options.deployments.length > 0,
-  };
-  const input = (kind: KindInput['kind'], desired: unknown[]): KindInput => {
-    const prunable = options.prune && given[kind.name as keyof typeof given];
-    return { kind, desired, ...(prunable ? { prune: ownership.record[kind.name] ?? [] } : {}) };
-  };
-  const kinds: KindInput[] = [
-    input(variablesKind as KindInput['kind'], state.variables),
-    input(createSecretsKind() as KindInput['kind'], state.secrets),
-    input(tagLimitsKind as KindInput['kind'], state.tagLimits),
-    input(workPoolsKind as KindInput['kind'], state.workPools),
-    input(deploymentsKind as KindInput['kind'], state.deployments),
-  ];
+  const ownership = options.command === 'apply' || options.prune ? await readOwnership(api) : { record: {} };
+  const inputs: KindInput[] = [];
+  for (const kind of KINDS) {
+    const prunable = options.prune && desired.declared(kind);
+    inputs.push({ kind: kind.reconcile(), desired: desired.get(kind), ...(prunable ? { prune: ownership.record[kind.name] ?? [] } : {}) });
+  }
+  checkServerVersion(version, KINDS.filter((kind) => desired.get(kind).length > 0 || (options.prune && desired.declared(kind))), desired);
   const { refused } = api.http;
-  outcome.planned = await planKinds(api, kinds, logger);
-  // What the deployments refer to is only known after reading the server: still before any write.
-  const referenceIssues = deploymentsKind.issues();
+  const plan = await planKinds(api, inputs, logger);
+  outcome.planned = plan.kinds;
+  // What the inputs refer to is known only after reading the server: still before any write.
+  const referenceIssues = await checkReferences(api, desired, plan);
   for (const warning of referenceIssues.filter((i) => i.severity === 'warning')) {
     logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
     outcome.warnings.push(warning);
   }
   const referenceErrors = referenceIssues.filter((i) => i.severity !== 'warning');
-  // A pool --prune would delete must not be one a declared deployment runs on.
-  const doomedPools = new Set(
-    outcome.planned.flatMap((kind) => kind.items).filter((item) => item.kind === 'work-pool' && item.action === 'delete').map((item) => item.key),
-  );
-  for (const deployment of state.deployments) {
-    if (deployment.workPoolName && doomedPools.has(deployment.workPoolName)) {
-      referenceErrors.push({
-        ...deployment.source,
-        message: `runs on work pool "${deployment.workPoolName}", which --prune would delete (no limits manifest declares it any more); declare the pool or move the deployment`,
-      });
-    }
-  }
   // After a refusal the references were not all read: what looks missing may well exist.
   if (referenceErrors.length > 0 && !refused.aborted) throw new ConfigError(referenceErrors);
   const pending = outcome.planned.flatMap((kind) => kind.items).filter((item) => item.action !== 'noop').length;
@@ -233,7 +147,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
 
   if (options.command === 'apply') {
     let lastProgress = Date.now();
-    outcome.results = await applyPlan(api, outcome.planned, {
+    outcome.results = await applyPlan(api, plan, {
       concurrency: options.concurrency,
       logger,
       refused,

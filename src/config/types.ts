@@ -25,12 +25,13 @@ export interface DesiredTagLimit {
   source: Source;
 }
 
-export interface DesiredState {
-  variables: DesiredVariable[];
-  secrets: DesiredSecret[];
-  tagLimits: DesiredTagLimit[];
-  workPools: DesiredWorkPool[];
-  deployments: DesiredDeployment[];
+export interface DesiredGlobalLimit {
+  name: string;
+  limit: number;
+  active: boolean;
+  /** Only compared and written when declared. */
+  slotDecayPerSecond?: number | undefined;
+  source: Source;
 }
 
 /** The `Source.file` of a problem in a command-line argument rather than in a file. */
@@ -90,6 +91,8 @@ export interface DesiredDeployment {
   schedules: DesiredSchedule[];
   /** `concurrency_limit` of prefect.yaml; null removes the deployment's limit. */
   concurrency?: { limit: number; collisionStrategy?: 'ENQUEUE' | 'CANCEL_NEW' | undefined; gracePeriodSeconds?: number | undefined } | null | undefined;
+  /** `global_concurrency_limit` of prefect.yaml: a global limit shared by name, not owned by the deployment. */
+  globalConcurrencyLimit?: { name: string; source: Source } | undefined;
   workPoolName?: string | undefined;
   workQueueName?: string | undefined;
   /** Placeholders `{{ prefect.blocks.* }}` / `{{ prefect.variables.* }}` stay in; `{{ $ENV }}` are resolved. */

@@ -98,7 +98,7 @@ export function renderExport(outcome: ExportOutcome): string {
   for (const file of outcome.files) lines.push(`  ${file.path.padEnd(width)}  ${file.summary}`);
   const { counts } = outcome;
   lines.push(
-    `${counts.variables} variables, ${counts.secrets} secrets (names only), ${counts.tagLimits} tag limits, ${counts.workPools} work pools, ${counts.deployments} deployments.`,
+    `${counts.variables} variables, ${counts.secrets} secrets (names only), ${counts.tagLimits} tag limits, ${counts.globalLimits} global limits, ${counts.workPools} work pools, ${counts.deployments} deployments.`,
   );
   if (outcome.warnings.length > 0) lines.push(`${outcome.warnings.length} warning${outcome.warnings.length === 1 ? '' : 's'} (on stderr): what the files do not hold.`);
   lines.push('Apply them, from that directory, with:', ...commandLine('apply', outcome.args).split('\n').map((line) => `  ${line}`));

@@ -100,6 +100,7 @@ export async function runExport(options: ExportOptions, context: ExportContext):
       variables: variables.count,
       secrets: secrets.secrets.length,
       tagLimits: limits.tagLimits,
+      globalLimits: limits.globalLimits,
       workPools: limits.workPools,
       deployments: deployments.count,
     };

@@ -34,6 +34,7 @@ export interface ExportCounts {
   variables: number;
   secrets: number;
   tagLimits: number;
+  globalLimits: number;
   workPools: number;
   deployments: number;
 }

@@ -3,20 +3,27 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { loadDeployments } from '../config/deployments.js';
-import { loadLimits } from '../config/manifest.js';
-import { loadVariables, MANAGED_TAG } from '../kinds/variables/spec.js';
-import { loadWorkPools } from '../kinds/work-pools/spec.js';
+import { MANAGED_TAG } from '../kinds/variables/spec.js';
 import { formatIssue, IssueList, type ConfigIssue } from '../errors.js';
 import { createDeploymentsKind } from '../kinds/deployments/reconcile.js';
 import { tagLimitsKind } from '../kinds/tag-limits/reconcile.js';
 import { variablesKind } from '../kinds/variables/reconcile.js';
 import { workPoolsKind } from '../kinds/work-pools/reconcile.js';
 import type { Diff, FieldChange } from '../reconcile/types.js';
+import { loadDesired } from '../run.js';
+import { deployments as deploymentsDefinition } from '../kinds/deployments/kind.js';
+import { globalLimits as globalLimitsDefinition } from '../kinds/global-limits/kind.js';
+import { globalLimitsKind } from '../kinds/global-limits/reconcile.js';
+import { tagLimits as tagLimitsDefinition } from '../kinds/tag-limits/kind.js';
+import { variables as variablesDefinition } from '../kinds/variables/kind.js';
+import { workPools as workPoolsDefinition } from '../kinds/work-pools/kind.js';
 import { DEPLOYMENTS_FILE, renderDeploymentsFile, type EntryCheck } from '../kinds/deployments/export.js';
 import { LIMITS_FILE } from '../kinds/work-pools/export.js';
 import type { ServerSnapshot } from './read.js';
 import type { ExportFile, ExportWarning } from './types.js';
+
+/** No input but the files an export wrote, and no environment: no override applies. */
+const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 
 /** A scratch directory for reading exports back, removed by `close`. */
 export class Scratch {
@@ -35,19 +42,17 @@ export class Scratch {
   }
 }
 
-const noReferences = { pools: [], secrets: [], variables: [] };
-
 /** Loads one deployment entry as a prefect.yaml of its own and diffs it with the server's deployment. */
 export function deploymentChecker(scratch: Scratch): EntryCheck {
   return (entry, server) => {
     const file = join(scratch.subdir(), DEPLOYMENTS_FILE);
     writeFileSync(file, renderDeploymentsFile([entry]));
     const issues = new IssueList();
-    const [desired] = loadDeployments([file], { env: {} }, issues);
+    const [desired] = loadDesired({ ...NO_INPUTS, deployments: [file] }, {}, issues).get(deploymentsDefinition);
     if (issues.errors.length > 0 || !desired) {
       return `prefect.yaml cannot hold it as it is: ${issues.errors.map((issue) => describeIssue(issue)).join('; ') || 'the loader refused it'}`;
     }
-    const diff = createDeploymentsKind(noReferences).diff(desired, { deployment: server.deployment });
+    const diff = createDeploymentsKind().diff(desired, { deployment: server.deployment });
     return diff.action === 'noop' ? undefined : `applying the written entry would change it: ${describeChanges(diff)}`;
   };
 }
@@ -85,10 +90,20 @@ export function verifyExport(files: readonly ExportFile[], snapshot: ServerSnaps
   }
   const paths = (test: (path: string) => boolean) => files.map((f) => f.path).filter(test).map((path) => join(dir, path));
   const issues = new IssueList();
-  const variables = loadVariables(paths((p) => /^vars.*\.toml$/.test(p)), { env: {}, stringValues: false, fromEnv: [] }, issues);
-  const limits = loadLimits(paths((p) => p === LIMITS_FILE), issues);
-  const pools = loadWorkPools(limits.workPools, issues);
-  const deployments = loadDeployments(paths((p) => p === DEPLOYMENTS_FILE), { env: {} }, issues);
+  const desiredSet = loadDesired(
+    {
+      ...NO_INPUTS,
+      variables: paths((p) => /^vars.*\.toml$/.test(p)),
+      limits: paths((p) => p === LIMITS_FILE),
+      deployments: paths((p) => p === DEPLOYMENTS_FILE),
+    },
+    {},
+    issues,
+  );
+  const variables = desiredSet.get(variablesDefinition);
+  const limits = { tagLimits: desiredSet.get(tagLimitsDefinition) };
+  const pools = desiredSet.get(workPoolsDefinition);
+  const deployments = desiredSet.get(deploymentsDefinition);
   if (issues.errors.length > 0) {
     const shown = issues.errors.map((issue) => `  ${formatIssue({ ...issue, file: issue.file.replace(`${dir}/`, '') })}`).join('\n');
     throw new Error(`the exported files do not load back (a bug in export, please report it):\n${shown}`);
@@ -107,13 +122,17 @@ export function verifyExport(files: readonly ExportFile[], snapshot: ServerSnaps
   }
   const tagLimits = new Map(snapshot.globalLimits.filter((l) => l.name.startsWith('tag:')).map((l) => [l.name.slice(4), { tag: l.name.slice(4), limit: l.limit }]));
   for (const desired of limits.tagLimits) differs(`tag limit "${desired.tag}"`, tagLimitsKind.diff(desired, tagLimits.get(desired.tag)));
+  const serverGlobalLimits = new Map(snapshot.globalLimits.map((l) => [l.name, l]));
+  for (const desired of desiredSet.get(globalLimitsDefinition)) {
+    differs(`global limit "${desired.name}"`, globalLimitsKind.diff(desired, serverGlobalLimits.get(desired.name)));
+  }
   const serverPools = new Map(snapshot.pools.map((p) => [p.pool.name, p]));
   for (const desired of pools) {
     const current = serverPools.get(desired.name);
     differs(`work pool "${desired.name}"`, workPoolsKind.diff(desired, current && { pool: current.pool, queues: new Map(current.queues.map((q) => [q.name, q])) }));
   }
   const serverDeployments = new Map(snapshot.deployments.map((d) => [`${d.flowName}/${d.deployment.name}`, d.deployment]));
-  const deploymentsKind = createDeploymentsKind(noReferences);
+  const deploymentsKind = createDeploymentsKind();
   for (const desired of deployments) {
     const key = `${desired.flowName}/${desired.name}`;
     const current = serverDeployments.get(key);

@@ -13,17 +13,26 @@ export interface KindInput<Desired = unknown, Current = unknown> {
   prune?: readonly string[];
 }
 
+/** One kind of the plan: plain data, safe to print and to serialise (no secret values). */
 export interface PlannedKind {
   name: string;
   items: PlanItem[];
   /** Set when the current state could not be read; nothing of this kind can be planned then. */
   error?: string;
-  /** Carries what apply needs, out of the printable plan. */
-  context: {
-    kind: Kind<unknown, unknown>;
-    desired: Map<string, unknown>;
-    current: Map<string, unknown>;
-  };
+}
+
+/** What apply needs of one kind besides the printable plan: the objects themselves, secrets included. */
+export interface KindWork {
+  kind: Kind<unknown, unknown>;
+  desired: Map<string, unknown>;
+  current: Map<string, unknown>;
+}
+
+export interface Plan {
+  /** The printable plan, in the order of the kinds. */
+  kinds: PlannedKind[];
+  /** By kind name; never printed. */
+  work: Map<string, KindWork>;
 }
 
 /** What a run was told to stop by: the server refused the credentials mid-run (PrefectHttp.refused). */
@@ -34,17 +43,19 @@ export interface StopOptions {
 
 const NOT_DONE = 'not done: the run stopped when the server refused the credentials';
 
-export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): Promise<PlannedKind[]> {
+export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): Promise<Plan> {
   // The kinds are read at the same time: their reads do not depend on each other, and a no-op
   // run is mostly these reads. The plan keeps the order of the inputs.
-  return Promise.all(inputs.map((input) => planKind(api, input, logger)));
+  const planned = await Promise.all(inputs.map((input) => planKind(api, input, logger)));
+  return { kinds: planned.map(({ kind }) => kind), work: new Map(planned.map(({ kind, work }) => [kind.name, work])) };
 }
 
-async function planKind(api: Api, { kind, desired, prune }: KindInput, logger: Logger): Promise<PlannedKind> {
+async function planKind(api: Api, input: KindInput, logger: Logger): Promise<{ kind: PlannedKind; work: KindWork }> {
+  const { kind, desired, prune } = input;
   const desiredByKey = new Map(desired.map((item) => [kind.key(item), item]));
-  const context = { kind, desired: desiredByKey, current: new Map<string, unknown>() };
+  const context: KindWork = { kind, desired: desiredByKey, current: new Map<string, unknown>() };
   const pruning = prune !== undefined && kind.prune !== undefined;
-  if (desired.length === 0 && !pruning) return { name: kind.name, items: [], context };
+  if (desired.length === 0 && !pruning) return { kind: { name: kind.name, items: [] }, work: context };
   const deletions: PlanItem[] = [];
   try {
     if (desired.length > 0) context.current = await kind.read(api, desired);
@@ -59,7 +70,7 @@ async function planKind(api: Api, { kind, desired, prune }: KindInput, logger: L
     // After a refusal mid-run this is the refusal, naming the request the server refused.
     const message = error instanceof Error ? error.message : String(error);
     logger.error({ event: 'read.failed', kind: kind.name, error: message }, `could not read the current ${kind.name}s: ${message}`);
-    return { name: kind.name, items: [], error: message, context };
+    return { kind: { name: kind.name, items: [], error: message }, work: context };
   }
   const items = [...desiredByKey].map(([key, spec]): PlanItem => {
     const diff = kind.diff(spec, context.current.get(key));
@@ -67,7 +78,7 @@ async function planKind(api: Api, { kind, desired, prune }: KindInput, logger: L
     if (diff.problem) item.problem = diff.problem;
     return item;
   });
-  return { name: kind.name, items: [...deletions.sort((a, b) => a.key.localeCompare(b.key)), ...items], context };
+  return { kind: { name: kind.name, items: [...deletions.sort((a, b) => a.key.localeCompare(b.key)), ...items] }, work: context };
 }
 
 export interface ApplyOptions extends StopOptions {
@@ -77,7 +88,8 @@ export interface ApplyOptions extends StopOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function applyPlan(api: Api, planned: PlannedKind[], options: ApplyOptions): Promise<ItemResult[]> {
+export async function applyPlan(api: Api, plan: Plan, options: ApplyOptions): Promise<ItemResult[]> {
+  const planned = plan.kinds;
   const results: ItemResult[] = [];
   const total = planned.reduce((sum, kind) => sum + kind.items.filter((item) => item.action !== 'noop' && !item.problem).length, 0);
   let done = 0;
@@ -98,7 +110,7 @@ export async function applyPlan(api: Api, planned: PlannedKind[], options: Apply
         results.push({ ...item, outcome: 'failed', error: NOT_DONE });
         return;
       }
-      const { kind: impl, desired, current } = kind.context;
+      const { kind: impl, desired, current } = plan.work.get(kind.name)!;
       try {
         if (item.action === 'delete') {
           await impl.prune!.remove(api, item.key, current.get(item.key)).catch((error: unknown) => {

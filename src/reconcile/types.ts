@@ -33,6 +33,11 @@ export interface Kind<Desired, Current> {
   key(desired: Desired): string;
   /** Reads, in bulk, what the server has for these desired objects, by key. */
   read(api: Api, desired: Desired[]): Promise<Map<string, Current>>;
+  /**
+   * Reads, in bulk, objects of this kind that other kinds refer to but the inputs do not declare
+   * (a pool a deployment runs on), by key. Only the object itself: no parts the plan would need.
+   */
+  lookup?(api: Api, keys: readonly string[]): Promise<Map<string, Current>>;
   /** Pure: what has to change to turn `current` into `desired`. */
   diff(desired: Desired, current: Current | undefined): Diff;
   /** Sends the writes for one planned item. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadLimits } from '../../src/config/manifest.js';
+import { loadLimits } from './manifest-helper.js';
 import { IssueList, type ConfigIssue } from '../../src/errors.js';
 import { fixture, useTempDir } from './temp.js';
 
@@ -31,7 +31,7 @@ describe('loadLimits', () => {
     });
   });
 
-  it('reads the [tag_limits] table and hands [work_pools] over unchecked', () => {
+  it('reads the [tag_limits] table and hands [work_pools] to the work pools kind', () => {
     expect(load(table)).toEqual({
       tagLimits: [
         { tag: 'gpu.node', limit: 1, source: { file: table, line: 3, key: 'tag_limits.gpu.node' } },
@@ -40,15 +40,14 @@ describe('loadLimits', () => {
       ],
       declaresTagLimits: true,
       workPools: [
-        {
-          value: { 'archival-docker-workpool': { concurrency_limit: 2 } },
-          source: { file: table, line: 6, key: 'work_pools' },
-          lineOf: expect.any(Function),
-        },
+        expect.objectContaining({
+          name: 'archival-docker-workpool',
+          concurrencyLimit: 2,
+          source: expect.objectContaining({ file: table, key: 'work_pools.archival-docker-workpool' }),
+        }),
       ],
       issues: [],
     });
-    expect(load(table).workPools[0]?.lineOf(['archival-docker-workpool', 'concurrency_limit'])).toBe(7);
   });
 
   it('lets <STUB>_TAG replace a built-in tag, and accepts a limit of 0', () => {

@@ -209,11 +209,12 @@ describe('export and the round trip', () => {
     for (const value of Object.values(SECRETS)) expect(a.all).not.toContain(value);
     const files = readTree(dirA);
     expect(Object.keys(files)).toEqual(['README.md', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'prefect.yaml', 'vars-archiver+s3.toml', 'vars-archiver.toml', 'vars.toml']);
-    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 3, tagLimits: 2, workPools: 2, deployments: 3 });
+    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 3, tagLimits: 2, globalLimits: 1, workPools: 2, deployments: 3 });
     expect(JSON.parse(files['job-templates/archival-docker-workpool.json']!)).toEqual(template);
     expect(files['vars.toml']).toContain('RETRY_POLICY = { attempts = 3, delay = 1.5, codes = [502, 503], "needs quotes" = "say \\"hi\\"\\nbye" }\n');
     expect(files['vars-archiver.toml']).toContain('ARCHIVER-BUCKETS = ["raw", "processed", "é ✓"]\n');
     expect(files['limits.toml']).toContain('[tag_limits]\n"tape drive" = 1\nwrite-to-lts-share = 4\n');
+    expect(files['limits.toml']).toContain('[global_limits.database-connections]\nlimit = 10\nactive = true\nslot_decay_per_second = ');
     expect(files['limits.toml']).toContain('[work_pools."local processes"]\ntype = "process"\npaused = true\nconcurrency_limit = false   # no limit\n');
     expect(files['prefect.yaml']).toContain('password: "{{ prefect.blocks.secret.github-password }}"');
     expect(files['README.md']).toContain('openem-config apply \\\n  -v vars.toml \\\n  -v vars-archiver.toml \\\n  -v vars-archiver+s3.toml \\\n  -s GITHUB_PASSWORD_FILE S3_PASSWORD_FILE S3_USER_FILE \\\n  -l limits.toml \\\n  -d prefect.yaml\n');
@@ -222,7 +223,6 @@ describe('export and the round trip', () => {
     expect(warnings).toEqual([
       expect.stringMatching(/^variable "nothing": not exported: its value holds null/),
       expect.stringMatching(/^blocks: 1 block of other types .*local-file-system\/scratch-storage/),
-      expect.stringMatching(/^global concurrency limits: not exported.*database-connections \(10\)/),
       expect.stringMatching(/^deployment "archive_datasetlist\/datasets_archival": 1 schedule without a slug is not exported: every 3600 s \(schedule [-0-9a-f]+\)\./),
     ]);
 

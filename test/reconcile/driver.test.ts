@@ -58,7 +58,7 @@ describe('planKinds and applyPlan', () => {
     const { kind } = memoryKind(server);
     const inputs = [{ kind, desired } as KindInput];
     const plan = await planKinds(api, inputs, logger);
-    expect(plan[0]!.items.map((i) => [i.key, i.action])).toEqual([
+    expect(plan.kinds[0]!.items.map((i) => [i.key, i.action])).toEqual([
       ['a', 'noop'],
       ['b', 'update'],
       ['c', 'create'],
@@ -67,7 +67,7 @@ describe('planKinds and applyPlan', () => {
     const results = await applyPlan(api, plan, { concurrency: 2, logger });
     expect(results.map((r) => r.outcome)).toEqual(['unchanged', 'updated', 'created', 'created']);
     const again = await planKinds(api, inputs, logger);
-    expect(again[0]!.items.every((i) => i.action === 'noop')).toBe(true);
+    expect(again.kinds[0]!.items.every((i) => i.action === 'noop')).toBe(true);
   });
 
   it('keeps going after a failure and reports it per object', async () => {
@@ -78,7 +78,7 @@ describe('planKinds and applyPlan', () => {
     expect(results.find((r) => r.key === 'b')).toMatchObject({ outcome: 'failed', error: 'server said no' });
     expect([...server.keys()].sort()).toEqual(['a', 'c', 'd']);
     expect(summarize(results).get('thing')).toEqual({ created: 3, updated: 0, deleted: 0, unchanged: 0, failed: 1 });
-    expect(renderResults(results, summarize(results), plan)).toContain('! thing b: server said no');
+    expect(renderResults(results, summarize(results), plan.kinds)).toContain('! thing b: server said no');
   });
 
   it('never has more writes in flight than the concurrency allows', async () => {
@@ -94,8 +94,8 @@ describe('planKinds and applyPlan', () => {
   it('records a kind whose state cannot be read, and plans nothing for it', async () => {
     const { kind } = memoryKind(new Map(), { readError: 'filter answered 500' });
     const plan = await planKinds(api, [{ kind, desired } as KindInput], logger);
-    expect(plan[0]).toMatchObject({ name: 'thing', items: [], error: 'filter answered 500' });
-    expect(renderPlan(plan)).toContain('! things could not be read: filter answered 500');
+    expect(plan.kinds[0]).toMatchObject({ name: 'thing', items: [], error: 'filter answered 500' });
+    expect(renderPlan(plan.kinds)).toContain('! things could not be read: filter answered 500');
   });
 });
 
@@ -108,12 +108,10 @@ describe('renderPlan', () => {
           { kind: 'variable', key: 'x', action: 'update', changes: [{ field: 'value', from: 'old', to: 'new' }] },
           { kind: 'variable', key: 'y', action: 'noop', changes: [] },
         ],
-        context: {} as never,
       },
       {
         name: 'secret',
         items: [{ kind: 'secret', key: 's3-user', action: 'create', changes: [{ field: 'value', secret: true }] }],
-        context: {} as never,
       },
     ]);
     expect(text).toBe(

@@ -2,7 +2,21 @@
 // that the Prefect SDK script and the bare-loop floor write exactly the objects openem-config
 // writes: the same variables (values and tags), secrets, tag limits, pools and deployments.
 import { chmodSync, writeFileSync } from 'node:fs';
-import type { DesiredState, JsonValue } from '../../../src/config/types.js';
+import type { DesiredDeployment, DesiredSecret, DesiredTagLimit, DesiredVariable, DesiredWorkPool, JsonValue } from '../../../src/config/types.js';
+import { deployments } from '../../../src/kinds/deployments/kind.js';
+import { secrets } from '../../../src/kinds/secrets/kind.js';
+import { tagLimits } from '../../../src/kinds/tag-limits/kind.js';
+import { variables } from '../../../src/kinds/variables/kind.js';
+import { workPools } from '../../../src/kinds/work-pools/kind.js';
+
+/** The desired objects of the kinds a changeset holds. */
+export interface DesiredState {
+  variables: DesiredVariable[];
+  secrets: DesiredSecret[];
+  tagLimits: DesiredTagLimit[];
+  workPools: DesiredWorkPool[];
+  deployments: DesiredDeployment[];
+}
 import { deploymentCreateBody } from '../../../src/kinds/deployments/reconcile.js';
 import type { components } from '../../../src/prefect/schema.js';
 import { loadInputs, type RunOptions } from '../../../src/run.js';
@@ -71,7 +85,14 @@ export function loadDesired(inputs: CliInputs, env: NodeJS.ProcessEnv): DesiredS
     retries: 0,
     concurrency: 1,
   };
-  return loadInputs(options as RunOptions, env).state;
+  const { desired } = loadInputs(options as RunOptions, env);
+  return {
+    variables: desired.get(variables),
+    secrets: desired.get(secrets),
+    tagLimits: desired.get(tagLimits),
+    workPools: desired.get(workPools),
+    deployments: desired.get(deployments),
+  };
 }
 
 export function toChangeset(state: DesiredState): Changeset {

@@ -62,8 +62,14 @@ export function deploymentEntry({ deployment: d, flowName }: ServerDeployment, w
   if (d.description !== null && d.description !== undefined) entry.description = d.description;
   entry.tags = d.tags ?? [];
   entry.paused = d.paused ?? false;
-  const concurrency = concurrencyEntry(d, warn);
-  if (concurrency !== undefined) entry.concurrency_limit = concurrency;
+  const shared = d.global_concurrency_limit?.name;
+  if (shared !== undefined && shared !== `deployment:${d.id}`) {
+    // A limit shared with other deployments is declared in the limits manifest and named here.
+    entry.global_concurrency_limit = shared;
+  } else {
+    const concurrency = concurrencyEntry(d, warn);
+    if (concurrency !== undefined) entry.concurrency_limit = concurrency;
+  }
   const schedules = scheduleEntries(d.schedules ?? [], d.id, warn);
   if (schedules.length > 0) entry.schedules = schedules;
   if (d.work_pool_name) {
@@ -94,10 +100,6 @@ export function deploymentEntry({ deployment: d, flowName }: ServerDeployment, w
 function concurrencyEntry(d: ServerDeployment['deployment'], warn: (message: string) => void): JsonValue | undefined {
   const limit = d.global_concurrency_limit?.limit;
   if (limit === null || limit === undefined) return undefined;
-  const name = d.global_concurrency_limit?.name ?? '';
-  if (!name.startsWith('deployment:')) {
-    warn(`its concurrency limit is the global limit "${name}", shared with other objects; the export declares its own limit of ${limit}, which a copy gets as a limit of its own`);
-  }
   if (!Number.isInteger(limit) || limit < 1) {
     warn(`its concurrency limit of ${limit} is not exported: prefect.yaml takes a whole number of 1 or more`);
     return undefined;

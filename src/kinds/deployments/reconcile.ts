@@ -1,14 +1,11 @@
 // Deployments from prefect.yaml. An existing deployment is never re-POSTed (that deletes all its
 // schedules and future runs): only the declared fields that differ are PATCHed, and schedules are
 // matched by slug through the per-schedule routes. Slug-less schedules (added in the UI) are kept.
-import type { DesiredDeployment, DesiredSchedule, DesiredSecret, DesiredVariable, DesiredWorkPool, JsonValue } from '../../config/types.js';
-import type { ConfigIssue } from '../../errors.js';
+import type { DesiredDeployment, DesiredSchedule, JsonValue } from '../../config/types.js';
 import { unwrap, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
 import { chunks, jsonEqual, sameTags } from '../../reconcile/json.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
-import { checkJobVariables } from './job-variables.js';
-import { readPools } from '../work-pools/reconcile.js';
 
 type Deployment = components['schemas']['DeploymentResponse'];
 type DeploymentCreate = components['schemas']['DeploymentCreate'];
@@ -27,16 +24,16 @@ export function deploymentKey(flowName: string, name: string): string {
   return `${flowName}/${name}`;
 }
 
-/** What the deployments refer to that the inputs declare; the rest must exist on the server. */
-export interface DeploymentContext {
-  pools: DesiredWorkPool[];
-  secrets: DesiredSecret[];
-  variables: DesiredVariable[];
+/** A deployment's global concurrency limit is its own when Prefect named it after the deployment. */
+function ownLimitName(deployment: Deployment): string {
+  return `deployment:${deployment.id}`;
 }
 
-export interface DeploymentsKind extends Kind<DesiredDeployment, CurrentDeployment> {
-  /** Input errors found while planning (unknown pool, secret or variable; job variables of the wrong type). */
-  issues(): ConfigIssue[];
+/** The name of the shared global limit a deployment is linked to, or null. */
+function sharedLimit(deployment: Deployment): string | null {
+  const linked = deployment.global_concurrency_limit;
+  if (!linked || linked.name === ownLimitName(deployment)) return null;
+  return linked.name;
 }
 
 /** Only the keys the file gives are compared: the server fills in defaults (timezone, anchor date...). */
@@ -83,6 +80,8 @@ function planSchedules(desired: DesiredSchedule[], current: ServerSchedule[]): S
 }
 
 function currentConcurrency(deployment: Deployment): { limit: number; collisionStrategy?: string; gracePeriodSeconds?: number } | null {
+  // A shared limit is not the deployment's own: its value belongs to the global limit.
+  if (sharedLimit(deployment) !== null) return null;
   const limit = deployment.global_concurrency_limit?.limit;
   if (limit === undefined || limit === null) return null;
   const options = deployment.concurrency_options;
@@ -109,7 +108,7 @@ function sameConcurrency(desired: NonNullable<DesiredDeployment['concurrency']>,
 }
 
 /** What a new deployment is created with: every declared field, and the schedules with their slugs. */
-export function deploymentCreateBody(desired: DesiredDeployment, flowId: string): DeploymentCreate {
+export function deploymentCreateBody(desired: DesiredDeployment, flowId: string, sharedLimitId?: string): DeploymentCreate {
   const body: DeploymentCreate = {
     name: desired.name,
     flow_id: flowId,
@@ -135,6 +134,7 @@ export function deploymentCreateBody(desired: DesiredDeployment, flowId: string)
       ...(desired.concurrency.gracePeriodSeconds !== undefined ? { grace_period_seconds: desired.concurrency.gracePeriodSeconds } : {}),
     };
   }
+  if (sharedLimitId !== undefined) body.global_concurrency_limit_id = sharedLimitId;
   return body;
 }
 
@@ -159,7 +159,9 @@ function deploymentUpdate(desired: DesiredDeployment, current: Deployment): { bo
   field('work_queue_name', desired.workQueueName, current.work_queue_name);
   field('job_variables', desired.jobVariables, current.job_variables ?? {});
   field('pull_steps', desired.pullSteps as DeploymentUpdate['pull_steps'], current.pull_steps);
-  if (desired.concurrency !== undefined) {
+  // Never send concurrency_limit to a deployment linked to a shared limit: Prefect would change
+  // or delete the shared limit. It is unlinked first (see linkChange).
+  if (desired.concurrency !== undefined && sharedLimit(current) === null) {
     const have = currentConcurrency(current);
     if (desired.concurrency === null ? have !== null : !sameConcurrency(desired.concurrency, have)) {
       body.concurrency_limit = desired.concurrency?.limit ?? null;
@@ -172,14 +174,33 @@ function deploymentUpdate(desired: DesiredDeployment, current: Deployment): { bo
       changes.push({ field: 'concurrency_limit', from: showConcurrency(have), to: showConcurrency(desired.concurrency) });
     }
   }
+  const link = linkChange(desired, current);
+  if (link) changes.push({ field: 'global_concurrency_limit', from: link.from, to: link.to });
   // A job_variables value of {} never clears on the server (Prefect writes it only when non-empty).
   if (body.job_variables && Object.keys(body.job_variables).length === 0) delete body.job_variables;
   return { body, changes };
 }
 
-export function createDeploymentsKind(context: DeploymentContext): DeploymentsKind {
+/**
+ * How the deployment's link to a shared global limit changes: to the declared limit, or away from
+ * a shared limit when the file gives the deployment its own `concurrency_limit` (or null).
+ */
+function linkChange(desired: DesiredDeployment, current: Deployment): { from: string | null; to: string | null } | undefined {
+  const have = sharedLimit(current);
+  const want = desired.globalConcurrencyLimit?.name;
+  if (want !== undefined) return want === have ? undefined : { from: have, to: want };
+  if (have !== null && desired.concurrency !== undefined) return { from: have, to: null };
+  return undefined;
+}
+
+/** The id of a global limit by name; it exists (checked before the first write, created before deployments). */
+async function limitId(api: Api, name: string): Promise<string> {
+  const limit = await unwrap(api.client.GET('/v2/concurrency_limits/{id_or_name}', { params: { path: { id_or_name: name } } }));
+  return limit.id;
+}
+
+export function createDeploymentsKind(): Kind<DesiredDeployment, CurrentDeployment> {
   const flowIds = new Map<string, string>();
-  let inputIssues: ConfigIssue[] = [];
 
   async function readFlows(api: Api, names: string[]): Promise<void> {
     for (const batch of chunks(names, PAGE)) {
@@ -188,61 +209,6 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
         for (const flow of page) flowIds.set(flow.name, flow.id);
         // Flow names are unique: a batch of names has at most that many flows.
         if (page.length < PAGE || page.length >= batch.length) break;
-      }
-    }
-  }
-
-  /** Pools, secrets and variables the deployments name but the inputs do not declare must exist on the server. */
-  async function checkReferences(api: Api, desired: DesiredDeployment[]): Promise<void> {
-    const declaredPools = new Map(context.pools.map((pool) => [pool.name, pool]));
-    const undeclaredPools = [...new Set(desired.map((d) => d.workPoolName).filter((n): n is string => !!n && !declaredPools.has(n)))];
-    const serverPools = undeclaredPools.length > 0 ? await readPools(api, undeclaredPools) : new Map();
-    const secretNames = new Set(context.secrets.map((s) => s.name));
-    const variableNames = new Set(context.variables.map((v) => v.name));
-    const refs = desired.flatMap((d) => d.references);
-    const missingSecrets = [...new Set(refs.filter((r) => r.kind === 'secret' && !secretNames.has(r.name)).map((r) => r.name))];
-    const missingVariables = [...new Set(refs.filter((r) => r.kind === 'variable' && !variableNames.has(r.name)).map((r) => r.name))];
-    for (const batch of chunks(missingSecrets, PAGE)) {
-      const found = await unwrap(
-        api.client.POST('/block_documents/filter', {
-          body: { block_types: { slug: { any_: ['secret'] } }, block_documents: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset: 0, sort: 'NAME_ASC' },
-        }),
-      );
-      for (const document of found) if (document.name) secretNames.add(document.name);
-    }
-    for (const batch of chunks(missingVariables, PAGE)) {
-      const found = await unwrap(
-        api.client.POST('/variables/filter', { body: { variables: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset: 0, sort: 'NAME_ASC' } }),
-      );
-      for (const variable of found) variableNames.add(variable.name);
-    }
-    for (const deployment of desired) {
-      for (const ref of deployment.references) {
-        if (ref.kind === 'secret' && !secretNames.has(ref.name)) {
-          inputIssues.push({ ...ref.source, message: `refers to secret block "${ref.name}", which the inputs do not declare and the server does not have; add it with -s/--secret or fix the name` });
-        }
-        if (ref.kind === 'variable' && !variableNames.has(ref.name)) {
-          inputIssues.push({ ...ref.source, message: `refers to variable "${ref.name}", which the inputs do not declare and the server does not have` });
-        }
-      }
-      const poolName = deployment.workPoolName;
-      if (!poolName) continue;
-      const declared = declaredPools.get(poolName);
-      const onServer = serverPools.get(poolName);
-      if (!declared && !onServer) {
-        inputIssues.push({ ...deployment.source, message: `work pool "${poolName}" is neither declared (-l with [work_pools.${poolName}]) nor on the server` });
-        continue;
-      }
-      const template = (declared?.baseJobTemplate ?? onServer?.base_job_template) as { variables?: unknown } | undefined;
-      if (deployment.jobVariables && template?.variables) {
-        for (const problem of checkJobVariables(deployment.jobVariables, template.variables)) {
-          inputIssues.push({
-            ...deployment.source,
-            key: `${deployment.source.key ?? deployment.name}.work_pool.job_variables.${problem.path}`,
-            message: problem.message,
-            severity: problem.warning ? 'warning' : 'error',
-          });
-        }
       }
     }
   }
@@ -276,16 +242,11 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
     return found;
   }
 
-  const kind: DeploymentsKind = {
+  const kind: Kind<DesiredDeployment, CurrentDeployment> = {
     name: 'deployment',
     key: (desired) => deploymentKey(desired.flowName, desired.name),
-    issues: () => inputIssues,
 
-    async read(api, desired) {
-      inputIssues = [];
-      await checkReferences(api, desired);
-      return readDeployments(api, desired);
-    },
+    read: (api, desired) => readDeployments(api, desired),
 
     prune: {
       async list(api, owned) {
@@ -298,7 +259,12 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
         return new Map([...found].filter(([key]) => owned.includes(key)));
       },
       async remove(api, _key, current) {
-        await unwrap(api.client.DELETE('/deployments/{id}', { params: { path: { id: current.deployment.id } } }));
+        const { id } = current.deployment;
+        // Prefect deletes the global limit linked to a deployment with it, shared or not: unlink a shared one first.
+        if (sharedLimit(current.deployment) !== null) {
+          await unwrap(api.client.PATCH('/deployments/{id}', { params: { path: { id } }, body: { global_concurrency_limit_id: null } }));
+        }
+        await unwrap(api.client.DELETE('/deployments/{id}', { params: { path: { id } } }));
       },
     },
 
@@ -308,6 +274,7 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
         if (desired.workPoolName) changes.push({ field: 'work_pool_name', to: desired.workPoolName });
         if (desired.schedules.length > 0) changes.push({ field: 'schedules', to: desired.schedules.map((s) => s.slug) });
         if (desired.concurrency) changes.push({ field: 'concurrency_limit', to: showConcurrency(desired.concurrency) });
+        if (desired.globalConcurrencyLimit) changes.push({ field: 'global_concurrency_limit', to: desired.globalConcurrencyLimit.name });
         return { action: 'create', changes };
       }
       const { changes } = deploymentUpdate(desired, current.deployment);
@@ -326,11 +293,22 @@ export function createDeploymentsKind(context: DeploymentContext): DeploymentsKi
           flowId = flow.id;
           flowIds.set(desired.flowName, flowId);
         }
-        const body = deploymentCreateBody(desired, flowId);
+        const shared = desired.globalConcurrencyLimit ? await limitId(api, desired.globalConcurrencyLimit.name) : undefined;
+        const body = deploymentCreateBody(desired, flowId, shared);
         await unwrap(api.client.POST('/deployments/', { body }));
         return;
       }
-      const deployment = current!.deployment;
+      let deployment = current!.deployment;
+      const link = linkChange(desired, deployment);
+      if (link) {
+        const patchLink = async (body: DeploymentUpdate) =>
+          unwrap(api.client.PATCH('/deployments/{id}', { params: { path: { id: deployment.id } }, body }));
+        // The deployment's own limit goes away before it shares one (Prefect deletes the linked limit on null).
+        if (link.from === null && currentConcurrency(deployment) !== null) await patchLink({ concurrency_limit: null });
+        await patchLink({ global_concurrency_limit_id: link.to === null ? null : await limitId(api, link.to) });
+        // Unlinked: the own limit, if declared, is compared with none and sent below.
+        deployment = { ...deployment, global_concurrency_limit: null };
+      }
       const { body } = deploymentUpdate(desired, deployment);
       if (Object.keys(body).length > 0) {
         await unwrap(api.client.PATCH('/deployments/{id}', { params: { path: { id: deployment.id } }, body }));

@@ -79,6 +79,20 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
       return found;
     },
 
+    // Only whether the block exists: its value is not read.
+    async lookup(api, names) {
+      const found = new Map<string, BlockDocument>();
+      for (const batch of chunks(names, PAGE)) {
+        const page = await unwrap(
+          api.client.POST('/block_documents/filter', {
+            body: { block_types: { slug: { any_: [SECRET_BLOCK_TYPE] } }, block_documents: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset: 0, sort: 'NAME_ASC' },
+          }),
+        );
+        for (const document of page) if (document.name) found.set(document.name, document);
+      }
+      return found;
+    },
+
     prune: {
       list: (api, owned) => readByName(api, owned),
       async remove(api, _name, document) {

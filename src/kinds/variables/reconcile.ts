@@ -24,6 +24,14 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
     return found;
   },
 
+  async lookup(api, names) {
+    const found = new Map<string, Variable>();
+    for (const batch of chunks([...names], PAGE)) {
+      for (const variable of await filterVariables(api, { operator: 'and_', name: { any_: batch } }, batch.length)) found.set(variable.name, variable);
+    }
+    return found;
+  },
+
   prune: {
     // Variables carry the managed tag: that, not the ownership record, says which are ours.
     async list(api) {

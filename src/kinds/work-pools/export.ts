@@ -2,10 +2,11 @@
 // queues in [work_pools.<name>] tables, each base job template in a JSON file beside it.
 import type { JsonValue } from '../../config/types.js';
 import { templatePlaceholders } from './spec.js';
+import { globalLimitNameProblem } from '../global-limits/spec.js';
 import type { Matcher } from '../../export/glob.js';
 import type { GlobalLimit, ServerPool, WorkQueue } from '../../export/read.js';
 import { tomlKey, tomlString, tomlTableName } from '../../export/toml.js';
-import { compareText, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';
+import { compareText, type ExportFile, type ExportWarning } from '../../export/types.js';
 
 export const LIMITS_FILE = 'limits.toml';
 export const TEMPLATES_DIR = 'job-templates';
@@ -16,6 +17,13 @@ const DEPLOYMENT_PREFIX = 'deployment:';
 export interface TagLimitEntry {
   tag: string;
   limit: number;
+}
+
+export interface GlobalLimitEntry {
+  name: string;
+  limit: number;
+  active: boolean;
+  slotDecayPerSecond: number;
 }
 
 export interface QueueEntry {
@@ -42,6 +50,7 @@ export interface LimitsExport {
   files: ExportFile[];
   warnings: ExportWarning[];
   tagLimits: number;
+  globalLimits: number;
   workPools: number;
 }
 
@@ -55,7 +64,8 @@ export interface LimitsInput {
 
 export function exportLimits(input: LimitsInput): LimitsExport {
   const warnings: ExportWarning[] = [];
-  const tagLimits = input.globalLimits ? tagLimitEntries(input.globalLimits, input.matches, warnings) : [];
+  const globals: GlobalLimitEntry[] = [];
+  const tagLimits = input.globalLimits ? tagLimitEntries(input.globalLimits, input.matches, warnings, globals) : [];
   const templates: ExportFile[] = [];
   const pools: PoolEntry[] = [];
   const takenFiles = new Set<string>();
@@ -93,23 +103,26 @@ export function exportLimits(input: LimitsInput): LimitsExport {
     pools.push(entry);
   }
   const files: ExportFile[] = [];
-  if (tagLimits.length > 0 || pools.length > 0) {
+  if (tagLimits.length > 0 || globals.length > 0 || pools.length > 0) {
     const parts = [
       tagLimits.length > 0 ? `${tagLimits.length} tag limit${tagLimits.length === 1 ? '' : 's'}` : '',
+      globals.length > 0 ? `${globals.length} global limit${globals.length === 1 ? '' : 's'}` : '',
       pools.length > 0 ? `${pools.length} work pool${pools.length === 1 ? '' : 's'}` : '',
     ].filter(Boolean);
-    files.push({ path: LIMITS_FILE, content: renderLimitsFile(tagLimits, pools), summary: parts.join(', ') }, ...templates);
+    files.push({ path: LIMITS_FILE, content: renderLimitsFile(tagLimits, pools, globals), summary: parts.join(', ') }, ...templates);
   }
-  return { files, warnings, tagLimits: tagLimits.length, workPools: pools.length };
+  return { files, warnings, tagLimits: tagLimits.length, globalLimits: globals.length, workPools: pools.length };
 }
 
-function tagLimitEntries(limits: readonly GlobalLimit[], matches: Matcher, warnings: ExportWarning[]): TagLimitEntry[] {
+function tagLimitEntries(limits: readonly GlobalLimit[], matches: Matcher, warnings: ExportWarning[], globals: GlobalLimitEntry[]): TagLimitEntry[] {
   const entries: TagLimitEntry[] = [];
-  const skipped: string[] = [];
   for (const limit of [...limits].sort((a, b) => compareText(a.name, b.name))) {
     if (limit.name.startsWith(DEPLOYMENT_PREFIX)) continue;
     if (!limit.name.startsWith(TAG_PREFIX)) {
-      if (matches(limit.name)) skipped.push(`${limit.name} (${limit.limit})`);
+      if (!matches(limit.name)) continue;
+      const problem = globalLimitNameProblem(limit.name);
+      if (problem) warnings.push({ subject: `global limit "${limit.name}"`, message: `not exported: its name ${problem}` });
+      else globals.push({ name: limit.name, limit: limit.limit, active: limit.active ?? true, slotDecayPerSecond: limit.slot_decay_per_second ?? 0 });
       continue;
     }
     const tag = limit.name.slice(TAG_PREFIX.length);
@@ -126,12 +139,6 @@ function tagLimitEntries(limits: readonly GlobalLimit[], matches: Matcher, warni
       warnings.push({ subject, message: `has slot_decay_per_second = ${limit.slot_decay_per_second}, which a limits manifest cannot say: a copy has none` });
     }
     entries.push({ tag, limit: limit.limit });
-  }
-  if (skipped.length > 0) {
-    warnings.push({
-      subject: 'global concurrency limits',
-      message: `not exported, since openem-config declares only tag limits (and deployment limits, in prefect.yaml): ${listNames(skipped)}; create them on the target with \`prefect global-concurrency-limit create\``,
-    });
   }
   return entries;
 }
@@ -168,11 +175,16 @@ function templateFileName(pool: string, taken: Set<string>): string {
   return path;
 }
 
-export function renderLimitsFile(tagLimits: readonly TagLimitEntry[], pools: readonly PoolEntry[]): string {
-  const lines = ['# Tag concurrency limits and work pools, exported by openem-config: a limits manifest (apply it with -l).'];
+export function renderLimitsFile(tagLimits: readonly TagLimitEntry[], pools: readonly PoolEntry[], globals: readonly GlobalLimitEntry[] = []): string {
+  const lines = ['# Concurrency limits and work pools, exported by openem-config: a limits manifest (apply it with -l).'];
   if (tagLimits.length > 0) {
     lines.push('', '[tag_limits]');
     for (const { tag, limit } of tagLimits) lines.push(`${tomlKey(tag)} = ${limit}`);
+  }
+  for (const limit of globals) {
+    lines.push('', `[${tomlTableName(['global_limits', limit.name])}]`, `limit = ${limit.limit}`, `active = ${limit.active}`);
+    // Written always: a rate limit without it would lose its decay on a server whose default differs.
+    lines.push(`slot_decay_per_second = ${Number.isInteger(limit.slotDecayPerSecond) ? `${limit.slotDecayPerSecond}.0` : limit.slotDecayPerSecond}`);
   }
   const limit = (value: number | null) => (value === null ? 'false   # no limit' : String(value));
   for (const pool of pools) {

@@ -147,6 +147,11 @@ export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
     return current;
   },
 
+  async lookup(api, names) {
+    const pools = await readPools(api, [...names]);
+    return new Map([...pools].map(([name, pool]) => [name, { pool, queues: new Map() }]));
+  },
+
   prune: {
     async list(api, owned) {
       const pools = await readPools(api, [...owned]);

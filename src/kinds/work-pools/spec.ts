@@ -4,8 +4,34 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { IssueList, Source } from '../../errors.js';
 import { readTextFile } from '../../config/files.js';
-import type { RawSection } from '../../config/manifest.js';
+import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
+import { toJsonValue } from '../../config/toml.js';
 import type { DesiredQueue, DesiredWorkPool, JsonValue } from '../../config/types.js';
+
+const WORK_POOLS = 'work_pools';
+
+export const workPoolsManifest: ManifestClaim = { claims: (key) => key === WORK_POOLS, describe: `[${WORK_POOLS}]` };
+
+/** The [work_pools] table of one manifest, as JSON, with the lines of its keys. */
+interface RawSection {
+  value: JsonValue;
+  source: Source;
+  /** The line of a key below the section, e.g. `['archival', 'queues', 'default']`. */
+  lineOf(path: readonly string[]): number | undefined;
+}
+
+/** The pools of every manifest part that has a [work_pools] table. */
+export function loadWorkPoolParts(parts: readonly ManifestPart[], issues: IssueList): DesiredWorkPool[] {
+  const sections: RawSection[] = [];
+  for (const part of parts) {
+    const raw = part.entries[WORK_POOLS];
+    if (raw === undefined) continue;
+    const json = toJsonValue(raw);
+    if ('problem' in json) issues.error(part.at(WORK_POOLS), json.problem);
+    else sections.push({ value: json.value, source: part.at(WORK_POOLS), lineOf: (path) => part.lineOf([WORK_POOLS, ...path]) });
+  }
+  return loadWorkPools(sections, issues);
+}
 
 const FORBIDDEN_IN_NAME = /[/%&<>]/;
 const MAX_TEMPLATE_BYTES = 1024 * 1024;
@@ -33,7 +59,7 @@ const poolSchema = z.strictObject({
   queues: z.record(z.string(), z.unknown()).optional(),
 });
 
-export function loadWorkPools(sections: RawSection[], issues: IssueList): DesiredWorkPool[] {
+function loadWorkPools(sections: RawSection[], issues: IssueList): DesiredWorkPool[] {
   const pools = new Map<string, DesiredWorkPool>();
   for (const section of sections) {
     const file = section.source.file;

@@ -1,7 +1,7 @@
 // Deployments as prefect.yaml: read back through the deployments loader, and compared with the
 // server through the deployments kind, whose diff must be empty for every exported deployment.
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadDeployments } from '../../../src/config/deployments.js';
+import { loadDeployments } from '../../../src/kinds/deployments/spec.js';
 import { IssueList } from '../../../src/errors.js';
 import { exportDeployments } from '../../../src/kinds/deployments/export.js';
 import { createMatcher } from '../../../src/export/glob.js';
@@ -16,7 +16,7 @@ const scratch = new Scratch();
 afterAll(() => scratch.close());
 const all = createMatcher([]);
 const check = deploymentChecker(scratch);
-const kind = createDeploymentsKind({ pools: [], secrets: [], variables: [] });
+const kind = createDeploymentsKind();
 
 function exported(deployments: ServerDeployment[], matches = all) {
   return exportDeployments(deployments, { matches, check });
@@ -115,16 +115,16 @@ describe('exportDeployments', () => {
     expect(loadBack(text).map((d) => d.name)).toEqual(['a', 'b', 'c', 'd']);
   });
 
-  it('warns about a shared global limit and a limit prefect.yaml cannot hold', () => {
+  it('names a shared global limit, and warns about a limit prefect.yaml cannot hold', () => {
     const shared = fakeDeployment({ name: 'shared' });
     shared.deployment.global_concurrency_limit = fakeLimit('database', 3);
     const zero = fakeDeployment({ name: 'zero' });
     zero.deployment.global_concurrency_limit = fakeLimit(`deployment:${zero.deployment.id}`, 0);
     const result = exported([shared, zero]);
-    expect(result.warnings).toEqual([
-      { subject: 'deployment "archive-flow/shared"', message: expect.stringContaining('the global limit "database", shared') },
-      { subject: 'deployment "archive-flow/zero"', message: expect.stringContaining('limit of 0 is not exported') },
-    ]);
+    expect(result.warnings).toEqual([{ subject: 'deployment "archive-flow/zero"', message: expect.stringContaining('limit of 0 is not exported') }]);
+    const [sharing] = loadBack(result.files[0]!.content);
+    expect(sharing!.globalConcurrencyLimit?.name).toBe('database');
+    expect(sharing!.concurrency).toBeUndefined();
     // The zero limit is left out, so the diff finds nothing to do: the server keeps it.
     expect(result.count).toBe(2);
   });

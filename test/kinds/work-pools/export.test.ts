@@ -1,8 +1,8 @@
 // Tag limits and work pools as a limits manifest with template files, read back through the
 // limits and work pools loaders, and compared with the server through the work pools kind.
 import { describe, expect, it } from 'vitest';
-import { loadLimits } from '../../../src/config/manifest.js';
-import { loadWorkPools } from '../../../src/kinds/work-pools/spec.js';
+import { loadLimits } from '../../config/manifest-helper.js';
+
 import { IssueList } from '../../../src/errors.js';
 import { createMatcher } from '../../../src/export/glob.js';
 import { exportLimits } from '../../../src/kinds/work-pools/export.js';
@@ -20,7 +20,7 @@ function load(files: ExportFile[]) {
   for (const file of files) temp.write(`${dir}/${file.path}`, file.content);
   const issues = new IssueList();
   const limits = loadLimits([`${temp.dir}/${dir}/limits.toml`], issues);
-  const pools = loadWorkPools(limits.workPools, issues);
+  const pools = limits.workPools;
   expect(issues.items).toEqual([]);
   return { tagLimits: limits.tagLimits.map(({ tag, limit }) => ({ tag, limit })), pools };
 }
@@ -33,7 +33,7 @@ function expectNoChange(pools: ReturnType<typeof load>['pools'], server: ServerP
 }
 
 describe('exportLimits', () => {
-  it('writes tag limits in [tag_limits], skipping deployment limits and naming other global limits in a warning', () => {
+  it('writes tag limits in [tag_limits] and other global limits in [global_limits], skipping deployment limits', () => {
     const result = exportLimits({
       globalLimits: [
         fakeLimit('tag:write-to-lts-share', 4),
@@ -50,8 +50,10 @@ describe('exportLimits', () => {
       { tag: 'gpu nodes', limit: 1 },
       { tag: 'write-to-lts-share', limit: 4 },
     ]);
-    expect(result.warnings).toEqual([{ subject: 'global concurrency limits', message: expect.stringContaining('database-connections (10)') }]);
+    expect(result.warnings).toEqual([]);
+    expect(result.globalLimits).toBe(1);
     expect(result.files[0]?.content).toContain('[tag_limits]\n0 = 0\n"gpu nodes" = 1\nwrite-to-lts-share = 4\n');
+    expect(result.files[0]?.content).toContain('[global_limits.database-connections]\nlimit = 10\nactive = true\nslot_decay_per_second = ');
   });
 
   it('warns about what a tag limit cannot say: inactive, slot decay', () => {

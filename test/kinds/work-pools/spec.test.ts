@@ -2,15 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLimits } from '../../../src/config/manifest.js';
-import { loadWorkPools, templatePlaceholders } from '../../../src/kinds/work-pools/spec.js';
+import { loadLimits } from '../../config/manifest-helper.js';
+import { templatePlaceholders } from '../../../src/kinds/work-pools/spec.js';
 import { IssueList } from '../../../src/errors.js';
 
 const repo = resolve(import.meta.dirname, '../../..');
 
 function load(...files: string[]) {
   const issues = new IssueList();
-  const pools = loadWorkPools(loadLimits(files, issues).workPools, issues);
+  const pools = loadLimits(files, issues).workPools;
   return { pools, issues: issues.items };
 }
 

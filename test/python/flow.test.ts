@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeEntrypoint, analyzeFlowSource, type FlowInfo, type FlowProblem } from '../../src/python/flow.js';
 import type { JsonValue } from '../../src/config/types.js';
 import { IssueList } from '../../src/errors.js';
-import { useTempDir } from './temp.js';
+import { useTempDir } from '../config/temp.js';
 
 const flowsDir = fileURLToPath(new URL('../fixtures/flows/', import.meta.url));
 const source = { file: 'prefect.yaml', line: 7, key: 'deployments.0.entrypoint' };

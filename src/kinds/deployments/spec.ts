@@ -2,13 +2,14 @@
 // `{{ }}` placeholders), but strictly: unknown keys are errors, build and push steps are not run,
 // and `{{ prefect.blocks.* }}` stay references that the worker resolves at run time.
 import { z } from 'zod';
-import type { IssueList, Source } from '../errors.js';
-import { analyzeEntrypoint } from '../python/flow.js';
-import { anchorDateProblem, cronProblem, intervalProblem, intervalSeconds, rruleProblem, timezoneProblem } from './schedules.js';
-import { closest } from './suggest.js';
-import { Templater, type IssueSink, type PathPart, type Reference } from './templating.js';
-import type { DesiredDeployment, DesiredSchedule, JsonValue } from './types.js';
-import { formatPath, readYamlFile, type YamlData } from './yaml.js';
+import type { IssueList, Source } from '../../errors.js';
+import { analyzeEntrypoint } from '../../python/flow.js';
+import { anchorDateProblem, cronProblem, intervalProblem, intervalSeconds, rruleProblem, timezoneProblem } from '../../config/schedules.js';
+import { globalLimitNameProblem } from '../global-limits/spec.js';
+import { closest } from '../../config/suggest.js';
+import { Templater, type IssueSink, type PathPart, type Reference } from '../../config/templating.js';
+import type { DesiredDeployment, DesiredSchedule, JsonValue } from '../../config/types.js';
+import { formatPath, readYamlFile, type YamlData } from '../../config/yaml.js';
 
 export interface DeploymentsOptions {
   env: Record<string, string | undefined>;
@@ -145,6 +146,7 @@ const deploymentSchema = z.strictObject(
     schedules: z.array(z.unknown(), must('a list of schedules, e.g. `schedules: [{cron: "0 3 * * *"}]`')).nullable().optional(),
     schedule: z.unknown().optional(),
     concurrency_limit: z.unknown().optional(),
+    global_concurrency_limit: z.string(must('the name of a global concurrency limit')).superRefine(check(globalLimitNameProblem)).optional(),
     work_pool: workPoolSchema.nullable().optional(),
     pull: pullSchema.nullable().optional(),
     build: z.unknown().optional(),
@@ -364,6 +366,12 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     return undefined;
   }
   const spec = parsed.data;
+  if (spec.global_concurrency_limit !== undefined && entry.concurrency_limit !== undefined) {
+    issues.error(
+      at('global_concurrency_limit'),
+      'a deployment has either its own `concurrency_limit` or shares a `global_concurrency_limit`, not both; remove one of them',
+    );
+  }
 
   const pullSteps = spec.pull ?? topPull;
   if (pullSteps !== undefined) references.push(...templater.references(pullSteps, spec.pull ? [...base, 'pull'] : ['pull'], yaml.at));
@@ -391,6 +399,9 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     paused: spec.paused,
     schedules,
     concurrency,
+    ...(spec.global_concurrency_limit !== undefined && {
+      globalConcurrencyLimit: { name: spec.global_concurrency_limit, source: yaml.at([...base, 'global_concurrency_limit']) },
+    }),
     workPoolName: spec.work_pool?.name,
     workQueueName: spec.work_pool?.work_queue_name ?? undefined,
     jobVariables: spec.work_pool?.job_variables ?? undefined,

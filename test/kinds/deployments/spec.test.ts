@@ -1,14 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadDeployments, type DeploymentsOptions } from '../../src/config/deployments.js';
-import { cronProblem, intervalSeconds, timezoneProblem } from '../../src/config/schedules.js';
-import { formatPath } from '../../src/config/yaml.js';
-import { IssueList, type ConfigIssue } from '../../src/errors.js';
-import { useTempDir } from './temp.js';
+import { loadDeployments, type DeploymentsOptions } from '../../../src/kinds/deployments/spec.js';
+import { cronProblem, intervalSeconds, timezoneProblem } from '../../../src/config/schedules.js';
+import { formatPath } from '../../../src/config/yaml.js';
+import { IssueList, type ConfigIssue } from '../../../src/errors.js';
+import { useTempDir } from '../../config/temp.js';
 
 const temp = useTempDir();
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/deployments/${name}`, import.meta.url));
-const flowsDir = fileURLToPath(new URL('../fixtures/flows', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/deployments/${name}`, import.meta.url));
+const flowsDir = fileURLToPath(new URL('../../fixtures/flows', import.meta.url));
 const archiver = fixture('archiver.yaml');
 
 const ENV = {

@@ -1,26 +1,8 @@
-// The limits manifest: tag concurrency limits in the old flat `<STUB>_LIMIT` form or a `[tag_limits]` table.
-import type { IssueList, Source } from '../errors.js';
-import { isTable, KIND_NAMES, readTomlFile, toJsonValue, tomlKind, type TomlValue } from './toml.js';
-import type { DesiredTagLimit, JsonValue } from './types.js';
-
-/** A section read but not yet validated: the caller that owns its format checks it. */
-export interface RawSection {
-  value: JsonValue;
-  source: Source;
-  /** The line of a key below the section, e.g. `['archival', 'queues', 'default']`. */
-  lineOf(path: readonly string[]): number | undefined;
-}
-
-export interface LimitsManifest {
-  tagLimits: DesiredTagLimit[];
-  /**
-   * Whether any file declares tag limits (flat keys or a [tag_limits] table, even empty): only then
-   * does --prune delete owned tag limits, so a pools-only manifest never removes them.
-   */
-  declaresTagLimits: boolean;
-  /** `[work_pools]` of each file that has one, for the work pools loader. */
-  workPools: RawSection[];
-}
+// Tag concurrency limits in a limits manifest: the old flat `<STUB>_LIMIT` form or a `[tag_limits]` table.
+import type { IssueList, Source } from '../../errors.js';
+import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
+import { isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
+import type { DesiredTagLimit } from '../../config/types.js';
 
 /** The tags the old tool knew for a `<STUB>_LIMIT` without `<STUB>_TAG`. */
 const BUILT_IN_TAGS = new Map([
@@ -28,12 +10,14 @@ const BUILT_IN_TAGS = new Map([
   ['LTS_READ', 'read-from-lts-share'],
 ]);
 const TAG_TABLE = 'tag_limits';
-const WORK_POOLS = 'work_pools';
 const MAX_TAG_LENGTH = 255;
 /** Prefect rejects these in concurrency limit names. */
 const FORBIDDEN_IN_TAG = /[/%&<>]/;
-const MAX_FILE_BYTES = 1024 * 1024;
-const ALLOWED = `\`<STUB>_LIMIT = n\` with an optional \`<STUB>_TAG = "tag"\`, a [${TAG_TABLE}] table of "tag" = n, or [${WORK_POOLS}]`;
+
+export const tagLimitsManifest: ManifestClaim = {
+  claims: (key) => key === TAG_TABLE || key.endsWith('_LIMIT') || key.endsWith('_TAG'),
+  describe: `\`<STUB>_LIMIT = n\` with an optional \`<STUB>_TAG = "tag"\`, a [${TAG_TABLE}] table of "tag" = n`,
+};
 
 interface Declaration {
   tag: string;
@@ -46,14 +30,10 @@ interface FlatStub {
   tag?: { value: TomlValue; source: Source };
 }
 
-export function loadLimits(files: string[], issues: IssueList): LimitsManifest {
+/** Every tag limit of the manifests' parts, sorted by tag; a tag declared twice is an error. */
+export function loadTagLimits(parts: readonly ManifestPart[], issues: IssueList): DesiredTagLimit[] {
   const byTag = new Map<string, DesiredTagLimit>();
-  let declaresTagLimits = false;
-  const workPools: RawSection[] = [];
-  for (const file of files) {
-    const doc = readTomlFile(file, { what: 'limits file', maxBytes: MAX_FILE_BYTES }, issues);
-    if (!doc) continue;
-    const at = (...path: string[]): Source => ({ file, line: doc.layout.lineOf(path), key: path.join('.') });
+  for (const { entries, at } of parts) {
     const declarations: Declaration[] = [];
     const stubs = new Map<string, FlatStub>();
     const stub = (name: string): FlatStub => {
@@ -61,21 +41,14 @@ export function loadLimits(files: string[], issues: IssueList): LimitsManifest {
       stubs.set(name, found);
       return found;
     };
-    for (const [key, value] of Object.entries(doc.data)) {
-      if (key === TAG_TABLE || key.endsWith('_LIMIT') || key.endsWith('_TAG')) declaresTagLimits = true;
+    for (const [key, value] of Object.entries(entries)) {
       if (key === TAG_TABLE) {
         if (isTable(value)) for (const [tag, limit] of Object.entries(value)) declarations.push({ tag, limit, source: at(TAG_TABLE, tag) });
         else issues.error(at(key), `${TAG_TABLE} must be a table of "tag" = limit, e.g. [${TAG_TABLE}] "write-to-lts-share" = 4`);
-      } else if (key === WORK_POOLS) {
-        const json = toJsonValue(value);
-        if ('problem' in json) issues.error(at(key), json.problem);
-        else workPools.push({ value: json.value, source: at(key), lineOf: (path) => doc.layout.lineOf([WORK_POOLS, ...path]) });
       } else if (key.endsWith('_LIMIT')) {
         stub(key.slice(0, -'_LIMIT'.length)).limit = { value, source: at(key) };
-      } else if (key.endsWith('_TAG')) {
-        stub(key.slice(0, -'_TAG'.length)).tag = { value, source: at(key) };
       } else {
-        issues.error(at(key), `unknown key \`${key}\`; a limits file holds ${ALLOWED}`);
+        stub(key.slice(0, -'_TAG'.length)).tag = { value, source: at(key) };
       }
     }
     for (const [name, { limit, tag }] of stubs) {
@@ -105,7 +78,7 @@ export function loadLimits(files: string[], issues: IssueList): LimitsManifest {
       }
     }
   }
-  return { tagLimits: [...byTag.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)), declaresTagLimits, workPools };
+  return [...byTag.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
 }
 
 function tagProblem(tag: string): string | undefined {
@@ -114,7 +87,7 @@ function tagProblem(tag: string): string | undefined {
   return forbidden ? `tag \`${tag}\` holds \`${forbidden[0]}\`, which Prefect rejects in limit names (/ % & < >); choose another tag` : undefined;
 }
 
-function limitProblem(limit: TomlValue): string | undefined {
+export function limitProblem(limit: TomlValue): string | undefined {
   if (typeof limit !== 'bigint') return `the limit must be an integer of 0 or more, found ${KIND_NAMES[tomlKind(limit)]}`;
   if (limit < 0n || limit > BigInt(Number.MAX_SAFE_INTEGER)) return `the limit must be an integer of 0 or more (at most ${Number.MAX_SAFE_INTEGER}), found ${limit}`;
   return undefined;

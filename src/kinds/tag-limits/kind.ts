@@ -1,0 +1,18 @@
+// Tag concurrency limits, from the limits manifest (-l).
+import type { DesiredTagLimit } from '../../config/types.js';
+import { defineKind } from '../../reconcile/kind.js';
+import { tagLimitsKind } from './reconcile.js';
+import { loadTagLimits, tagLimitsManifest } from './spec.js';
+
+export const tagLimits = defineKind({
+  name: 'tag-limit',
+  countKey: 'tagLimits',
+  label: ['tag limit', 'tag limits'],
+  since: '3.0.0',
+  manifest: tagLimitsManifest,
+  load({ manifest: parts }, issues) {
+    return { desired: loadTagLimits(parts, issues), declared: parts.length > 0 };
+  },
+  key: (desired: DesiredTagLimit) => desired.tag,
+  reconcile: () => tagLimitsKind,
+});

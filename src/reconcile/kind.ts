@@ -1,0 +1,67 @@
+// What a kind is to the rest of the program: how its inputs are loaded, how it is reconciled, how
+// which Prefect it needs. src/kinds/index.ts lists them, in dependency order.
+import type { InputContext, ManifestClaim } from '../config/inputs.js';
+import type { IssueList } from '../errors.js';
+import type { Kind } from './types.js';
+
+export interface Loaded<Desired> {
+  desired: Desired[];
+  /**
+   * Whether the inputs speak of this kind at all (a file or flag of it was given, even empty):
+   * only then may --prune delete owned objects of it.
+   */
+  declared: boolean;
+}
+
+export interface KindDefinition<Desired, Current> {
+  /** Singular, as in plan lines and the ownership record: `variable`, `tag-limit`. */
+  readonly name: string;
+  /** The key of its count in `desired` of the JSON report: `variables`, `tagLimits`. */
+  readonly countKey: string;
+  /** As a person reads it, singular and plural: `tag limit`, `tag limits`. */
+  readonly label: readonly [string, string];
+  /** The oldest Prefect release whose API has what this kind uses. */
+  readonly since: string;
+  /** Newer releases that some declared features need (a field the server must know), with the feature's name. */
+  requires?(desired: readonly Desired[]): Array<{ version: string; feature: string }>;
+  /** The top-level keys of a limits manifest (-l) this kind reads, if it is declared there. */
+  readonly manifest?: ManifestClaim;
+  load(input: InputContext, issues: IssueList): Loaded<Desired>;
+  key(desired: Desired): string;
+  /** The reconcile part; a new one per run, as it may remember ids it read. */
+  reconcile(): Kind<Desired, Current>;
+}
+
+/** Types a kind's definition; the registry keeps them as KindDefinition<unknown, unknown>. */
+export function defineKind<Desired, Current>(definition: KindDefinition<Desired, Current>): KindDefinition<Desired, Current> {
+  return definition;
+}
+
+/**
+ * A kind of any types, as the registry lists them. TypeScript compares methods bivariantly, so
+ * every KindDefinition<D, C> is one of these without a cast.
+ */
+export type AnyKind = KindDefinition<unknown, unknown>;
+
+/** Each kind's desired objects, typed by the kind that is asked for. */
+export class DesiredSet {
+  private readonly byKind = new Map<string, { kind: AnyKind; loaded: Loaded<unknown> }>();
+
+  set<D>(kind: KindDefinition<D, unknown>, loaded: Loaded<D>): void {
+    this.byKind.set(kind.name, { kind: kind as AnyKind, loaded: loaded as Loaded<unknown> });
+  }
+
+  get<D>(kind: KindDefinition<D, unknown>): D[] {
+    return (this.byKind.get(kind.name)?.loaded.desired ?? []) as D[];
+  }
+
+  declared(kind: { name: string }): boolean {
+    return this.byKind.get(kind.name)?.loaded.declared ?? false;
+  }
+
+  /** Whether a key is among the desired objects of a kind. */
+  has(kind: { name: string }, key: string): boolean {
+    const entry = this.byKind.get(kind.name);
+    return entry?.loaded.desired.some((item) => entry.kind.key(item as never) === key) ?? false;
+  }
+}

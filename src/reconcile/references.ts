@@ -1,0 +1,204 @@
+// Cross-references between kinds, as named rules. They run twice: offline after loading (what the
+// inputs do not declare is only a warning then), and after the server was read, before the first
+// write (what neither the inputs declare nor the server has is an error).
+import type { DesiredDeployment } from '../config/types.js';
+import type { ConfigIssue, Source } from '../errors.js';
+import { checkJobVariables } from '../kinds/deployments/job-variables.js';
+import { deployments } from '../kinds/deployments/kind.js';
+import { globalLimits } from '../kinds/global-limits/kind.js';
+import { secrets } from '../kinds/secrets/kind.js';
+import { variables } from '../kinds/variables/kind.js';
+import { workPools } from '../kinds/work-pools/kind.js';
+import type { Api } from '../prefect/client.js';
+import type { AnyKind, DesiredSet, KindDefinition } from './kind.js';
+import type { Plan } from './driver.js';
+
+/** What a reference names, once looked for. */
+export type Found<Desired, Current> =
+  | { state: 'declared'; desired: Desired }
+  | { state: 'server'; current: Current }
+  | { state: 'missing' }
+  /** Offline: not declared, and the server was not asked. */
+  | { state: 'unknown' };
+
+export interface RuleContext {
+  desired: DesiredSet;
+  find<D, C>(kind: KindDefinition<D, C>, key: string): Found<D, C>;
+  /** Whether the plan deletes this object (--prune). */
+  deleting(kind: { name: string }, key: string): boolean;
+}
+
+export interface ReferenceRule {
+  name: string;
+  /** The objects the rule refers to, looked for among the inputs, then on the server. */
+  targets(desired: DesiredSet): Array<{ kind: AnyKind; key: string }>;
+  check(context: RuleContext): ConfigIssue[];
+}
+
+const unknownHere = (what: string): string => `${what} is not declared here; it must exist on the server`;
+
+/** A reference to an object of another kind: an error when it is nowhere, a warning offline. */
+function reference(found: Found<unknown, unknown>, source: Source, messages: { missing: string; unknown: string }): ConfigIssue[] {
+  if (found.state === 'missing') return [{ ...source, message: messages.missing, severity: 'error' }];
+  if (found.state === 'unknown') return [{ ...source, message: messages.unknown, severity: 'warning' }];
+  return [];
+}
+
+const deploymentPool: ReferenceRule = {
+  name: 'deployment-work-pool',
+  targets: (desired) => desired.get(deployments).flatMap((d) => (d.workPoolName ? [{ kind: workPools as AnyKind, key: d.workPoolName }] : [])),
+  check({ desired, find }) {
+    const issues: ConfigIssue[] = [];
+    for (const deployment of desired.get(deployments)) {
+      const poolName = deployment.workPoolName;
+      if (!poolName) continue;
+      const found = find(workPools, poolName);
+      issues.push(
+        ...reference(found, deployment.source, {
+          missing: `work pool "${poolName}" is neither declared (-l with [work_pools.${poolName}]) nor on the server`,
+          unknown: unknownHere(`work pool "${poolName}"`),
+        }),
+      );
+      const template =
+        found.state === 'declared' ? found.desired.baseJobTemplate : found.state === 'server' ? (found.current.pool.base_job_template as Record<string, unknown> | undefined) : undefined;
+      issues.push(...jobVariableIssues(deployment, template));
+    }
+    return issues;
+  },
+};
+
+function jobVariableIssues(deployment: DesiredDeployment, template: { variables?: unknown } | undefined): ConfigIssue[] {
+  if (!deployment.jobVariables || !template?.variables) return [];
+  return checkJobVariables(deployment.jobVariables, template.variables).map((problem) => ({
+    ...deployment.source,
+    key: `${deployment.source.key ?? deployment.name}.work_pool.job_variables.${problem.path}`,
+    message: problem.message,
+    severity: problem.warning ? 'warning' : 'error',
+  }));
+}
+
+const deploymentSecrets: ReferenceRule = {
+  name: 'deployment-secret-block',
+  targets: (desired) => desired.get(deployments).flatMap((d) => d.references.filter((r) => r.kind === 'secret').map((r) => ({ kind: secrets as AnyKind, key: r.name }))),
+  check: ({ desired, find }) =>
+    desired.get(deployments).flatMap((deployment) =>
+      deployment.references
+        .filter((ref) => ref.kind === 'secret')
+        .flatMap((ref) =>
+          reference(find(secrets, ref.name), ref.source, {
+            missing: `refers to secret block "${ref.name}", which the inputs do not declare and the server does not have; add it with -s/--secret or fix the name`,
+            unknown: unknownHere(`secret "${ref.name}"`),
+          }),
+        ),
+    ),
+};
+
+const deploymentVariables: ReferenceRule = {
+  name: 'deployment-variable',
+  targets: (desired) =>
+    desired.get(deployments).flatMap((d) => d.references.filter((r) => r.kind === 'variable').map((r) => ({ kind: variables as AnyKind, key: r.name }))),
+  check: ({ desired, find }) =>
+    desired.get(deployments).flatMap((deployment) =>
+      deployment.references
+        .filter((ref) => ref.kind === 'variable')
+        .flatMap((ref) =>
+          reference(find(variables, ref.name), ref.source, {
+            missing: `refers to variable "${ref.name}", which the inputs do not declare and the server does not have`,
+            unknown: unknownHere(`variable "${ref.name}"`),
+          }),
+        ),
+    ),
+};
+
+const deploymentGlobalLimit: ReferenceRule = {
+  name: 'deployment-global-limit',
+  targets: (desired) =>
+    desired.get(deployments).flatMap((d) => (d.globalConcurrencyLimit ? [{ kind: globalLimits as AnyKind, key: d.globalConcurrencyLimit.name }] : [])),
+  check({ desired, find, deleting }) {
+    const issues: ConfigIssue[] = [];
+    for (const deployment of desired.get(deployments)) {
+      const shared = deployment.globalConcurrencyLimit;
+      if (!shared) continue;
+      issues.push(
+        ...reference(find(globalLimits, shared.name), shared.source, {
+          missing: `global concurrency limit "${shared.name}" is neither declared (-l with [global_limits.${shared.name}]) nor on the server; declare it or fix the name`,
+          unknown: unknownHere(`global concurrency limit "${shared.name}"`),
+        }),
+      );
+      if (deleting(globalLimits, shared.name)) {
+        issues.push({
+          ...shared.source,
+          message: `shares global concurrency limit "${shared.name}", which --prune would delete (no limits manifest declares it any more); declare the limit or remove global_concurrency_limit`,
+          severity: 'error',
+        });
+      }
+    }
+    return issues;
+  },
+};
+
+const prunedPoolInUse: ReferenceRule = {
+  name: 'pruned-pool-in-use',
+  targets: () => [],
+  check: ({ desired, deleting }) =>
+    desired.get(deployments).flatMap((deployment): ConfigIssue[] =>
+      deployment.workPoolName && deleting(workPools, deployment.workPoolName)
+        ? [
+            {
+              ...deployment.source,
+              message: `runs on work pool "${deployment.workPoolName}", which --prune would delete (no limits manifest declares it any more); declare the pool or move the deployment`,
+              severity: 'error',
+            },
+          ]
+        : [],
+    ),
+};
+
+export const REFERENCE_RULES: readonly ReferenceRule[] = [deploymentPool, deploymentSecrets, deploymentVariables, deploymentGlobalLimit, prunedPoolInUse];
+
+/** Offline: every reference to what the inputs do not declare is a warning. */
+export function checkReferencesOffline(desired: DesiredSet, rules: readonly ReferenceRule[] = REFERENCE_RULES): ConfigIssue[] {
+  const context: RuleContext = {
+    desired,
+    find: <D, C>(kind: KindDefinition<D, C>, key: string): Found<D, C> => {
+      const declared = desired.get(kind).find((item) => kind.key(item) === key);
+      return declared !== undefined ? { state: 'declared', desired: declared } : { state: 'unknown' };
+    },
+    deleting: () => false,
+  };
+  return rules.flatMap((rule) => rule.check(context));
+}
+
+/**
+ * After the plan: what the inputs do not declare is looked for among what the plan read, then
+ * on the server, in bulk per kind (the kind's `lookup`). Sends reads only.
+ */
+export async function checkReferences(api: Api, desired: DesiredSet, plan: Plan, rules: readonly ReferenceRule[] = REFERENCE_RULES): Promise<ConfigIssue[]> {
+  const wanted = new Map<string, { kind: AnyKind; keys: Set<string> }>();
+  for (const { kind, key } of rules.flatMap((rule) => rule.targets(desired))) {
+    if (desired.has(kind, key) || plan.work.get(kind.name)?.current.has(key)) continue;
+    const entry = wanted.get(kind.name) ?? { kind, keys: new Set<string>() };
+    entry.keys.add(key);
+    wanted.set(kind.name, entry);
+  }
+  const onServer = new Map<string, Map<string, unknown>>();
+  await Promise.all(
+    [...wanted.values()].map(async ({ kind, keys }) => {
+      const lookup = kind.reconcile().lookup;
+      if (!lookup) throw new Error(`kind ${kind.name} is referred to but has no lookup`);
+      onServer.set(kind.name, await lookup(api, [...keys]));
+    }),
+  );
+  const deletions = new Set(plan.kinds.flatMap((kind) => kind.items.filter((item) => item.action === 'delete').map((item) => `${item.kind}\u0000${item.key}`)));
+  const context: RuleContext = {
+    desired,
+    find: <D, C>(kind: KindDefinition<D, C>, key: string): Found<D, C> => {
+      const declared = desired.get(kind).find((item) => kind.key(item) === key);
+      if (declared !== undefined) return { state: 'declared', desired: declared };
+      const current = plan.work.get(kind.name)?.current.get(key) ?? onServer.get(kind.name)?.get(key);
+      return current !== undefined ? { state: 'server', current: current as C } : { state: 'missing' };
+    },
+    deleting: (kind, key) => deletions.has(`${kind.name}\u0000${key}`),
+  };
+  return rules.flatMap((rule) => rule.check(context));
+}

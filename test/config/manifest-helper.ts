@@ -1,0 +1,16 @@
+// The limits manifest as the tests read it: each kind's part, loaded through the registry.
+import type { IssueList } from '../../src/errors.js';
+import { tagLimits } from '../../src/kinds/tag-limits/kind.js';
+import { workPools } from '../../src/kinds/work-pools/kind.js';
+import { loadDesired } from '../../src/run.js';
+
+const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
+
+export function loadLimits(files: string[], issues: IssueList) {
+  const desired = loadDesired({ ...NO_INPUTS, limits: files }, {}, issues);
+  return {
+    tagLimits: desired.get(tagLimits),
+    declaresTagLimits: desired.declared(tagLimits),
+    workPools: desired.get(workPools),
+  };
+}
