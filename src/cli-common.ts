@@ -5,6 +5,19 @@ import { ApiError, ConnectionError, UsageError, UnsupportedServerError } from '.
 import { EXIT } from './exit-codes.js';
 import { createLogger, parseLogLevel, type Logger } from './log.js';
 
+/** What a command reads and writes: arguments, environment, output; tests give their own. */
+export interface MainIO {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Overrides the logger (tests capture it). */
+  logger?: Logger;
+  /** Replaces the network for tests that observe or fake requests. */
+  fetch?: (request: Request) => Promise<Response>;
+  stderrIsTTY?: boolean;
+}
+
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function nonNegative(name: string) {

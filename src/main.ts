@@ -2,7 +2,7 @@
 // to an exit code. This is the only place that exits the process.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions } from './cli-common.js';
+import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions, type MainIO } from './cli-common.js';
 import { ConfigError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { KINDS } from './kinds/index.js';
@@ -11,16 +11,7 @@ import type { Logger } from './log.js';
 import { renderIssues, renderPlan, renderResults } from './report.js';
 import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome } from './run.js';
 
-export interface MainIO {
-  argv: string[];
-  env: Record<string, string | undefined>;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** Overrides the logger (tests capture it). */
-  logger?: Logger;
-  fetch?: RunContext['fetch'];
-  stderrIsTTY?: boolean;
-}
+export type { MainIO } from './cli-common.js';
 
 
 function packageVersion(): string {

@@ -1,13 +1,16 @@
 // The `export` subcommand: its options, the report, and the exit code. main.ts only registers it.
 import type { Command } from 'commander';
-import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, type ConnectionCliOptions } from '../cli-common.js';
+import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, type ConnectionCliOptions, type MainIO } from '../cli-common.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import type { MainIO } from '../main.js';
 import { renderIssues } from '../report.js';
 import { commandLine } from './readme.js';
 import { runExport, type ExportOutcome } from './run.js';
-import { SECTIONS, type ExportWarning, type Section } from './types.js';
+import type { ExportWarning, Section } from './types.js';
+import { EXPORTED_KINDS } from './verify.js';
+
+/** What `--only` selects: the sections of the kinds' export parts, in registry order. */
+export const SECTIONS: readonly Section[] = [...new Set(EXPORTED_KINDS.map((kind) => kind.export!.section))];
 
 interface ExportCliOptions extends ConnectionCliOptions {
   to: string;
@@ -39,7 +42,7 @@ export function defineExportCommand(command: Command, io: MainIO, done: (code: n
 export function parseOnly(values: readonly string[]): Section[] {
   if (values.length === 0) return [...SECTIONS];
   const names = values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean);
-  const unknown = names.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  const unknown = names.filter((name) => !SECTIONS.includes(name));
   if (unknown.length > 0) throw new UsageError(`--only takes ${SECTIONS.join(', ')}; not ${unknown.map((name) => `"${name}"`).join(', ')}`);
   return SECTIONS.filter((section) => names.includes(section));
 }
@@ -96,10 +99,12 @@ export function renderExport(outcome: ExportOutcome): string {
   const width = Math.max(...outcome.files.map((file) => file.path.length));
   const lines = [`Exported Prefect ${outcome.server.version} at ${outcome.server.url} to ${outcome.dir}:`];
   for (const file of outcome.files) lines.push(`  ${file.path.padEnd(width)}  ${file.summary}`);
-  const { counts } = outcome;
-  lines.push(
-    `${counts.variables} variables, ${counts.secrets} secrets (names only), ${counts.tagLimits} tag limits, ${counts.globalLimits} global limits, ${counts.workPools} work pools, ${counts.deployments} deployments.`,
-  );
+  const counted = EXPORTED_KINDS.map((kind) => {
+    const count = outcome.counts[kind.countKey] ?? 0;
+    const note = kind.export?.countNote ? ` (${kind.export.countNote})` : '';
+    return `${count} ${kind.label[count === 1 ? 0 : 1]}${note}`;
+  });
+  lines.push(`${counted.join(', ')}.`);
   if (outcome.warnings.length > 0) lines.push(`${outcome.warnings.length} warning${outcome.warnings.length === 1 ? '' : 's'} (on stderr): what the files do not hold.`);
   lines.push('Apply them, from that directory, with:', ...commandLine('apply', outcome.args).split('\n').map((line) => `  ${line}`));
   return `${lines.join('\n')}\n`;

@@ -4,7 +4,8 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import { dirname, join, relative } from 'node:path';
 import { UsageError } from '../errors.js';
 import { DEPLOYMENTS_FILE } from '../kinds/deployments/export.js';
-import { LIMITS_FILE, TEMPLATES_DIR } from '../kinds/work-pools/export.js';
+import { TEMPLATES_DIR } from '../kinds/work-pools/export.js';
+import { LIMITS_FILE } from './limits-file.js';
 import { README_FILE } from './readme.js';
 import { compareText, listNames, type ExportFile, type ExportWarning } from './types.js';
 

@@ -1,8 +1,7 @@
 // The README.md of an export: what each file holds, the secrets to provide, and the exact command
 // line that applies the files. Only what the files hold goes in, so two exports of servers in the
 // same state write the same README.
-import type { SecretEntry } from '../kinds/secrets/export.js';
-import type { ApplyArguments, ExportFile } from './types.js';
+import type { ApplyArguments, ExportFile, SecretEntry } from './types.js';
 
 export const README_FILE = 'README.md';
 

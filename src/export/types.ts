@@ -1,8 +1,7 @@
 // The shapes an export passes between reading the server, building the files and writing them.
 
-/** What `--only` selects. */
-export const SECTIONS = ['variables', 'secrets', 'limits', 'pools', 'deployments'] as const;
-export type Section = (typeof SECTIONS)[number];
+/** What `--only` selects: the sections of the kinds' export parts. */
+export type Section = string;
 
 /** Something on the server the files cannot say, or can say only with a difference the operator should know. */
 export interface ExportWarning {
@@ -30,13 +29,15 @@ export interface ApplyArguments {
   deployments: string[];
 }
 
-export interface ExportCounts {
-  variables: number;
-  secrets: number;
-  tagLimits: number;
-  globalLimits: number;
-  workPools: number;
-  deployments: number;
+/** How many objects of each kind were exported, by the kind's countKey. */
+export type ExportCounts = Record<string, number>;
+
+/** A secret block the export names: its values are never read. */
+export interface SecretEntry {
+  /** The block name. */
+  name: string;
+  /** `S3_USER_FILE` for `s3-user`: `-s S3_USER_FILE` reads the file whose path it holds. */
+  envName?: string | undefined;
 }
 
 /** Lists names in a warning without letting a large server flood the terminal. */

@@ -2,6 +2,9 @@
 // which Prefect it needs. src/kinds/index.ts lists them, in dependency order.
 import type { InputContext, ManifestClaim } from '../config/inputs.js';
 import type { IssueList } from '../errors.js';
+import type { Matcher } from '../export/glob.js';
+import type { ApplyArguments, ExportFile, ExportWarning, SecretEntry } from '../export/types.js';
+import type { Api } from '../prefect/client.js';
 import type { Kind } from './types.js';
 
 export interface Loaded<Desired> {
@@ -30,6 +33,52 @@ export interface KindDefinition<Desired, Current> {
   key(desired: Desired): string;
   /** The reconcile part; a new one per run, as it may remember ids it read. */
   reconcile(): Kind<Desired, Current>;
+  /** How `export` writes this kind's objects as input files. */
+  readonly export?: ExportPart<Current, unknown>;
+}
+
+/** What an export part is given besides the server's objects. */
+export interface ExportContext {
+  matches: Matcher;
+  env: Record<string, string | undefined>;
+  /** Writes a file into a fresh scratch directory and returns its path, for reading an entry back. */
+  scratchFile(name: string, content: string): string;
+}
+
+/** What one kind adds to an export. */
+export interface ExportContribution {
+  /** Files of its own (vars files, prefect.yaml, job templates). */
+  files: ExportFile[];
+  /** Tables for the limits manifest, in TOML, without the file's header. */
+  manifest?: string[] | undefined;
+  warnings: ExportWarning[];
+  count: number;
+  /** How apply is given these files (the limits manifest is added when any part writes to it). */
+  args?: Partial<ApplyArguments> | undefined;
+  /** Secret blocks to provide, for the README. */
+  secrets?: SecretEntry[] | undefined;
+  /** Environment variable names the files give a meaning to (a variable's key overrides it). */
+  envNames?: string[] | undefined;
+}
+
+export interface ExportPart<Current, Server> {
+  /** The name `--only` selects; kinds may share one (tag and global limits: `limits`). */
+  readonly section: string;
+  /** Said after the kind's count in the report, e.g. `names only`. */
+  readonly countNote?: string;
+  /** The server's objects of this kind, read in bulk. */
+  read(api: Api, matches: Matcher): Promise<Server>;
+  write(server: Server, context: ExportContext): ExportContribution;
+  /**
+   * The objects by key as the kind's diff sees them once the files are applied to the server they
+   * came from: the export is verified by diffing what the files load to with these.
+   */
+  current(server: Server): Map<string, Current>;
+}
+
+/** Types an export part; the kind keeps it with its server shape erased. */
+export function defineExport<Current, Server>(part: ExportPart<Current, Server>): ExportPart<Current, unknown> {
+  return part;
 }
 
 /** Types a kind's definition; the registry keeps them as KindDefinition<unknown, unknown>. */

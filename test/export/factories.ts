@@ -1,6 +1,25 @@
 // Typed server objects, as the Prefect API returns them, for the export tests: harmless defaults
 // and per-test overrides.
-import type { Deployment, GlobalLimit, ServerDeployment, ServerPool, Variable, WorkPool, WorkQueue } from '../../src/export/read.js';
+import type { Deployment, ServerDeployment } from '../../src/kinds/deployments/export.js';
+import type { GlobalLimit } from '../../src/kinds/global-limits/reconcile.js';
+import type { Variable } from '../../src/kinds/variables/export.js';
+import type { ServerPool, WorkPool, WorkQueue } from '../../src/kinds/work-pools/export.js';
+import { assemble } from '../../src/export/assemble.js';
+import type { Matcher } from '../../src/export/glob.js';
+import { globalLimits } from '../../src/kinds/global-limits/kind.js';
+import { tagLimits } from '../../src/kinds/tag-limits/kind.js';
+import { workPools } from '../../src/kinds/work-pools/kind.js';
+
+/** Tag limits, global limits and pools written as export writes them: one limits manifest with its templates. */
+export function exportLimits(input: { globalLimits?: GlobalLimit[]; pools?: ServerPool[]; matches: Matcher }) {
+  const context = { matches: input.matches, env: {}, scratchFile: () => { throw new Error('not used by these kinds'); } };
+  const parts = [
+    ...(input.globalLimits ? [tagLimits, globalLimits].map((kind) => ({ kind, written: kind.export!.write(input.globalLimits, context) })) : []),
+    ...(input.pools ? [{ kind: workPools, written: workPools.export!.write(input.pools, context) }] : []),
+  ];
+  const { files, warnings, counts } = assemble(parts);
+  return { files, warnings, tagLimits: counts.tagLimits ?? 0, globalLimits: counts.globalLimits ?? 0, workPools: counts.workPools ?? 0 };
+}
 
 let ids = 0;
 const id = () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`;

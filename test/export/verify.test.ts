@@ -1,49 +1,52 @@
 // Reading a whole export back: it loads, and apply would change nothing on the server it came from.
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportDeployments } from '../../src/kinds/deployments/export.js';
+import { assemble } from '../../src/export/assemble.js';
 import { createMatcher } from '../../src/export/glob.js';
-import { exportLimits } from '../../src/kinds/work-pools/export.js';
-import type { ServerSnapshot } from '../../src/export/read.js';
-import { exportVariables } from '../../src/kinds/variables/export.js';
-import { deploymentChecker, Scratch, verifyExport } from '../../src/export/verify.js';
+import type { ExportFile } from '../../src/export/types.js';
+import { EXPORTED_KINDS, Scratch, verifyExport } from '../../src/export/verify.js';
+import type { ExportContext } from '../../src/reconcile/kind.js';
 import { fakeDeployment, fakeLimit, fakePool, fakeSchedule, fakeVariable } from './factories.js';
 
 const scratch = new Scratch();
 afterAll(() => scratch.close());
-const all = createMatcher([]);
+const context: ExportContext = { matches: createMatcher([]), env: {}, scratchFile: (name, content) => scratch.file(name, content) };
 
-const snapshot: ServerSnapshot = {
-  variables: [fakeVariable({ name: 'hand-made', value: { a: [1, 'x'] }, tags: ['team', ''] }), fakeVariable({ name: 'managed', value: 1.5 })],
-  globalLimits: [fakeLimit('tag:gpu', 1)],
-  pools: [fakePool({ name: 'pool', concurrency_limit: 3 })],
-  deployments: [fakeDeployment({ name: 'd', work_pool_name: 'pool', work_queue_name: 'default', schedules: [fakeSchedule({ cron: '0 1 * * *' }, { slug: 'one' })] })],
-  deploymentsWithoutFlow: [],
-  blocks: [],
+const limits = [fakeLimit('tag:gpu', 1), fakeLimit('database', 4)];
+/** What each kind's export part read from the server, by kind name. */
+const servers: Record<string, unknown> = {
+  variable: [fakeVariable({ name: 'hand-made', value: { a: [1, 'x'] }, tags: ['team', ''] }), fakeVariable({ name: 'managed', value: 1.5 })],
+  secret: [],
+  'tag-limit': limits,
+  'global-limit': limits,
+  'work-pool': [fakePool({ name: 'pool', concurrency_limit: 3 })],
+  deployment: {
+    deployments: [fakeDeployment({ name: 'd', work_pool_name: 'pool', work_queue_name: 'default', schedules: [fakeSchedule({ cron: '0 1 * * *' }, { slug: 'one' })] })],
+    withoutFlow: [],
+  },
 };
 
-function files(from = snapshot) {
-  return [
-    ...exportVariables(from.variables, { matches: all, env: {} }).files,
-    ...exportLimits({ globalLimits: from.globalLimits, pools: from.pools, matches: all }).files,
-    ...exportDeployments(from.deployments, { matches: all, check: deploymentChecker(scratch) }).files,
-  ];
-}
+const assembled = assemble(EXPORTED_KINDS.map((kind) => ({ kind, written: kind.export!.write(servers[kind.name], context) })));
+const exported = EXPORTED_KINDS.map((kind) => ({ kind, current: kind.export!.current(servers[kind.name]) }));
+const verify = (files: ExportFile[]) => verifyExport(files, assembled.args, exported, scratch);
 
 describe('verifyExport', () => {
   it('finds nothing that apply would change, besides the announced openem-config tag', () => {
-    expect(files().map((f) => f.path)).toEqual(['vars.toml', 'vars-team.toml', 'limits.toml', 'job-templates/pool.json', 'prefect.yaml']);
-    expect(verifyExport(files(), snapshot, scratch)).toEqual([]);
+    expect(assembled.files.map((f) => f.path)).toEqual(['vars.toml', 'vars-team.toml', 'limits.toml', 'job-templates/pool.json', 'prefect.yaml']);
+    expect(verify(assembled.files)).toEqual([]);
   });
 
   it('reports what reads back differently from the server', () => {
-    const changed = files().map((file) => (file.path === 'limits.toml' ? { ...file, content: file.content.replace('gpu = 1', 'gpu = 2') } : file));
-    expect(verifyExport(changed, snapshot, scratch)).toEqual([
+    const changed = assembled.files.map((file) =>
+      file.path === 'limits.toml' ? { ...file, content: file.content.replace('gpu = 1', 'gpu = 2').replace('limit = 4', 'limit = 5') } : file,
+    );
+    expect(verify(changed)).toEqual([
       { subject: 'tag limit "gpu"', message: 'reads back with differences, which apply would write to this server: limit: 1 -> 2' },
+      { subject: 'global limit "database"', message: 'reads back with differences, which apply would write to this server: limit: 4 -> 5' },
     ]);
   });
 
   it('throws when a file does not load, which is a bug in a writer', () => {
-    const broken = files().map((file) => (file.path === 'vars.toml' ? { ...file, content: `${file.content}BROKEN = \n` } : file));
-    expect(() => verifyExport(broken, snapshot, scratch)).toThrow(/the exported files do not load back \(a bug in export, please report it\):\n {2}vars.toml:\d+/);
+    const broken = assembled.files.map((file) => (file.path === 'vars.toml' ? { ...file, content: `${file.content}BROKEN = \n` } : file));
+    expect(() => verify(broken)).toThrow(/the exported files do not load back \(a bug in export, please report it\):\n {2}vars.toml:\d+/);
   });
 });

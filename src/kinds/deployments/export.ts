@@ -1,14 +1,73 @@
 // Deployments as a prefect.yaml that the deployments loader accepts, with every field apply compares.
 // Each deployment is read back through the loader and compared with the server through the
 // deployments kind before it is kept, so what cannot be said faithfully is warned about, not written.
+import type { JsonObject } from '../../config/json.js';
 import type { JsonValue } from '../../config/types.js';
+import { describeDiff, describeIssue } from '../../export/describe.js';
 import type { Matcher } from '../../export/glob.js';
-import type { ServerDeployment } from '../../export/read.js';
 import { compareText, type ExportFile, type ExportWarning } from '../../export/types.js';
 import { renderYaml } from '../../export/yaml.js';
+import { IssueList } from '../../errors.js';
+import { unwrap } from '../../prefect/client.js';
+import { pages, pagesByName } from '../../prefect/paging.js';
+import type { components } from '../../prefect/schema.js';
+import { defineExport, type ExportContext } from '../../reconcile/kind.js';
+import { createDeploymentsKind, deploymentKey } from './reconcile.js';
+import { loadDeployments } from './spec.js';
+
+export type Deployment = components['schemas']['DeploymentResponse'];
+
+export interface ServerDeployment {
+  deployment: Deployment;
+  /** The flow's name, which with the deployment's name is how prefect.yaml and the API name it. */
+  flowName: string;
+}
+
+export interface ServerDeployments {
+  deployments: ServerDeployment[];
+  /** Deployments whose flow the server no longer has, by name: they cannot be written. */
+  withoutFlow: string[];
+}
 
 export const DEPLOYMENTS_FILE = 'prefect.yaml';
-type JsonObject = { [key: string]: JsonValue };
+
+export const deploymentsExport = defineExport({
+  section: 'deployments',
+  async read(api): Promise<ServerDeployments> {
+    const deployments = await pages((offset, limit) => unwrap(api.client.POST('/deployments/filter', { body: { sort: 'NAME_ASC', limit, offset } })));
+    const flows = await pagesByName([...new Set(deployments.map((d) => d.flow_id))], (ids, offset, limit) =>
+      unwrap(api.client.POST('/flows/filter', { body: { flows: { operator: 'and_', id: { any_: ids } }, limit, offset } })),
+    );
+    const flowNames = new Map(flows.map((flow) => [flow.id, flow.name]));
+    const server: ServerDeployments = { deployments: [], withoutFlow: [] };
+    for (const deployment of deployments) {
+      const flowName = flowNames.get(deployment.flow_id);
+      if (flowName !== undefined) server.deployments.push({ deployment, flowName });
+      else server.withoutFlow.push(deployment.name);
+    }
+    return server;
+  },
+  write(server, context) {
+    const result = exportDeployments(server.deployments, { matches: context.matches, check: entryChecker(context), withoutFlow: server.withoutFlow });
+    return { ...result, args: { deployments: result.files.map((file) => file.path) } };
+  },
+  current: (server) => new Map(server.deployments.map(({ deployment, flowName }) => [deploymentKey(flowName, deployment.name), { deployment }])),
+});
+
+/** Loads one entry as a prefect.yaml of its own and diffs it with the server's deployment. */
+export function entryChecker(context: Pick<ExportContext, 'scratchFile'>): EntryCheck {
+  const kind = createDeploymentsKind();
+  return (entry, server) => {
+    const file = context.scratchFile(DEPLOYMENTS_FILE, renderDeploymentsFile([entry]));
+    const issues = new IssueList();
+    const [desired] = loadDeployments([file], { env: {} }, issues);
+    if (issues.errors.length > 0 || !desired) {
+      return `prefect.yaml cannot hold it as it is: ${issues.errors.map((issue) => describeIssue(issue)).join('; ') || 'the loader refused it'}`;
+    }
+    const diff = kind.diff(desired, { deployment: server.deployment });
+    return diff.action === 'noop' ? undefined : `applying the written entry would change it: ${describeDiff(diff)}`;
+  };
+}
 type Schedule = NonNullable<ServerDeployment['deployment']['schedules']>[number];
 
 /** The label Prefect gives every deployment itself. */

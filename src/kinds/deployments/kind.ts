@@ -3,6 +3,7 @@
 import { deploymentKey, createDeploymentsKind } from './reconcile.js';
 import type { DesiredDeployment } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
+import { deploymentsExport } from './export.js';
 import { loadDeployments } from './spec.js';
 
 export const deployments = defineKind({
@@ -22,4 +23,5 @@ export const deployments = defineKind({
   },
   key: (desired: DesiredDeployment) => deploymentKey(desired.flowName, desired.name),
   reconcile: createDeploymentsKind,
+  export: deploymentsExport,
 });

@@ -1,6 +1,7 @@
 // Global concurrency limits, from the limits manifest (-l); deployments may share one by name.
 import type { DesiredGlobalLimit } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
+import { globalLimitsExport } from './export.js';
 import { globalLimitsKind } from './reconcile.js';
 import { globalLimitsManifest, loadGlobalLimits } from './spec.js';
 
@@ -16,4 +17,5 @@ export const globalLimits = defineKind({
   },
   key: (desired: DesiredGlobalLimit) => desired.name,
   reconcile: () => globalLimitsKind,
+  export: globalLimitsExport,
 });

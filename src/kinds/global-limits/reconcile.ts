@@ -10,7 +10,7 @@ import type { components } from '../../prefect/schema.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 import { RESERVED_PREFIXES } from './spec.js';
 
-type GlobalLimit = components['schemas']['GlobalConcurrencyLimitResponse'];
+export type GlobalLimit = components['schemas']['GlobalConcurrencyLimitResponse'];
 type GlobalLimitUpdate = components['schemas']['ConcurrencyLimitV2Update'];
 
 /** Every row of the v2 list, Prefect's own `tag:` and `deployment:` limits included. */
@@ -18,12 +18,28 @@ export async function readAllLimits(api: Api): Promise<GlobalLimit[]> {
   return pages((offset, limit) => unwrap(api.client.POST('/v2/concurrency_limits/filter', { body: { limit, offset } })));
 }
 
+/**
+ * The v2 list as the plan reads it: tag limits and global limits are rows of the same list, so
+ * one run reads it once for both kinds (the reads of a plan all happen before the first write).
+ */
+const listOfRun = new WeakMap<Api, Promise<GlobalLimit[]>>();
+export function readAllLimitsOnce(api: Api): Promise<GlobalLimit[]> {
+  let list = listOfRun.get(api);
+  if (!list) {
+    list = readAllLimits(api);
+    listOfRun.set(api, list);
+    // A failed read is not remembered: the next kind that asks reads again.
+    list.catch(() => listOfRun.delete(api));
+  }
+  return list;
+}
+
 export function isGlobalLimitName(name: string): boolean {
   return !RESERVED_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
 
 async function readGlobalLimits(api: Api): Promise<Map<string, GlobalLimit>> {
-  return new Map((await readAllLimits(api)).filter((row) => isGlobalLimitName(row.name)).map((row) => [row.name, row]));
+  return new Map((await readAllLimitsOnce(api)).filter((row) => isGlobalLimitName(row.name)).map((row) => [row.name, row]));
 }
 
 /** The declared fields that differ, as a PATCH body and as plan changes. */

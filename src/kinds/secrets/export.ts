@@ -6,15 +6,49 @@ import { secretNameFromEnv } from './spec.js';
 import { SECRET_BLOCK_TYPE } from './reconcile.js';
 import { STATE_BLOCK_TYPE } from '../../prefect/ownership.js';
 import type { Matcher } from '../../export/glob.js';
-import type { ServerBlock } from '../../export/read.js';
-import { compareText, listNames, type ExportWarning } from '../../export/types.js';
+import { compareText, listNames, type ExportWarning, type SecretEntry } from '../../export/types.js';
+import { unwrap } from '../../prefect/client.js';
+import { pages } from '../../prefect/paging.js';
+import { defineExport } from '../../reconcile/kind.js';
+import { secretPath } from '../../export/readme.js';
 
-export interface SecretEntry {
-  /** The block name. */
+/** A named (not anonymous) block document: only its type and name are read, never its data. */
+export interface ServerBlock {
+  type: string;
   name: string;
-  /** `S3_USER_FILE` for `s3-user`: `-s S3_USER_FILE` reads the file whose path it holds. */
-  envName?: string | undefined;
 }
+
+export const secretsExport = defineExport({
+  section: 'secrets',
+  countNote: 'names only',
+  async read(api): Promise<ServerBlock[]> {
+    const documents = await pages((offset, limit) =>
+      unwrap(
+        api.client.POST('/block_documents/filter', {
+          body: { block_documents: { operator: 'and_', is_anonymous: { eq_: false } }, include_secrets: false, sort: 'NAME_ASC', limit, offset },
+        }),
+      ),
+    );
+    return documents
+      .filter((document) => document.name)
+      .map((document) => ({ type: document.block_type?.slug ?? document.block_type_name ?? 'unknown', name: document.name ?? '' }));
+  },
+  write(blocks, { matches }) {
+    const { secrets, warnings } = exportSecrets(blocks, matches);
+    return {
+      files: [],
+      warnings,
+      count: secrets.length,
+      secrets,
+      args: {
+        secretEnvNames: secrets.flatMap((secret) => (secret.envName ? [secret.envName] : [])),
+        secretPairs: secrets.filter((secret) => !secret.envName).map((secret) => `${secret.name}=${secretPath(secret.name)}`),
+      },
+    };
+  },
+  // No file declares a secret's value, so there is nothing to read back and compare.
+  current: () => new Map(),
+});
 
 export interface SecretsExport {
   secrets: SecretEntry[];

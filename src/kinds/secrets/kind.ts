@@ -1,6 +1,7 @@
 // Secret blocks, one per file (-s NAME_FILE, --secrets-dir, --secret name=path).
 import type { DesiredSecret } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
+import { secretsExport } from './export.js';
 import { createSecretsKind } from './reconcile.js';
 import { loadSecrets } from './spec.js';
 
@@ -18,4 +19,5 @@ export const secrets = defineKind({
   },
   key: (desired: DesiredSecret) => desired.name,
   reconcile: createSecretsKind,
+  export: secretsExport,
 });

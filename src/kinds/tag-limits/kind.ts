@@ -1,6 +1,7 @@
 // Tag concurrency limits, from the limits manifest (-l).
 import type { DesiredTagLimit } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
+import { tagLimitsExport } from './export.js';
 import { tagLimitsKind } from './reconcile.js';
 import { loadTagLimits, tagLimitsManifest } from './spec.js';
 
@@ -15,4 +16,5 @@ export const tagLimits = defineKind({
   },
   key: (desired: DesiredTagLimit) => desired.tag,
   reconcile: () => tagLimitsKind,
+  export: tagLimitsExport,
 });

@@ -3,20 +3,17 @@
 // keep tag limits apart from global ones: there a run re-sends each limit (harmless upserts).
 import type { DesiredTagLimit } from '../../config/types.js';
 import { unwrap, type Api } from '../../prefect/client.js';
-import type { components } from '../../prefect/schema.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
-
-type GlobalLimit = components['schemas']['GlobalConcurrencyLimitResponse'];
+import { readAllLimitsOnce } from '../global-limits/reconcile.js';
 
 /** The tag limit as this kind compares it. */
-interface TagLimit {
+export interface TagLimit {
   tag: string;
   limit: number;
 }
 
-const PAGE = 200;
 /** Since Prefect 3.4.19 a tag limit is the global limit named `tag:<tag>`. */
-const TAG_PREFIX = 'tag:';
+export const TAG_PREFIX = 'tag:';
 
 export const tagLimitsKind: Kind<DesiredTagLimit, TagLimit> = {
   name: 'tag-limit',
@@ -50,12 +47,8 @@ async function readTagLimits(api: Api): Promise<Map<string, TagLimit>> {
   // then drops the non-tag rows, so a short or empty page does not mean the end. Neither
   // filter takes a name, so this is one request per 200 global limits.
   const found = new Map<string, TagLimit>();
-  for (let offset = 0; ; offset += PAGE) {
-    const page: GlobalLimit[] = await unwrap(api.client.POST('/v2/concurrency_limits/filter', { body: { limit: PAGE, offset } }));
-    for (const row of page) {
-      if (row.name.startsWith(TAG_PREFIX)) found.set(row.name.slice(TAG_PREFIX.length), { tag: row.name.slice(TAG_PREFIX.length), limit: row.limit });
-    }
-    if (page.length < PAGE) break;
+  for (const row of await readAllLimitsOnce(api)) {
+    if (row.name.startsWith(TAG_PREFIX)) found.set(row.name.slice(TAG_PREFIX.length), { tag: row.name.slice(TAG_PREFIX.length), limit: row.limit });
   }
   return found;
 }

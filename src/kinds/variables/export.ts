@@ -4,9 +4,26 @@
 import type { JsonValue } from '../../config/types.js';
 import { MANAGED_TAG } from './spec.js';
 import type { Matcher } from '../../export/glob.js';
-import type { Variable } from '../../export/read.js';
 import { tomlKey, tomlProblem, tomlString, tomlValue } from '../../export/toml.js';
 import { compareText, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';
+import { unwrap } from '../../prefect/client.js';
+import { pages } from '../../prefect/paging.js';
+import type { components } from '../../prefect/schema.js';
+import { defineExport } from '../../reconcile/kind.js';
+
+export type Variable = components['schemas']['Variable'];
+
+export const variablesExport = defineExport({
+  section: 'variables',
+  read: (api) => pages((offset, limit) => unwrap(api.client.POST('/variables/filter', { body: { sort: 'NAME_ASC', limit, offset } }))),
+  write(variables: Variable[], { matches, env }) {
+    const { files, warnings, count } = exportVariables(variables, { matches, env });
+    return { files, warnings, count, args: { variables: files.map((file) => file.path) }, envNames: variables.map((variable) => envName(variable.name)) };
+  },
+  // Adding the managed tag (and dropping an empty one) is the one change an export announces itself.
+  current: (variables) =>
+    new Map(variables.map((variable) => [variable.name, { ...variable, tags: [...new Set([...(variable.tags ?? []).filter((tag) => tag !== ''), MANAGED_TAG])] }])),
+});
 
 export interface VariableGroup {
   /** The tags besides `openem-config`, sorted. */

@@ -1,6 +1,7 @@
 // Prefect variables, from vars TOML files (-v) and --from-env.
 import type { DesiredVariable } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
+import { variablesExport } from './export.js';
 import { variablesKind } from './reconcile.js';
 import { loadVariables } from './spec.js';
 
@@ -15,4 +16,5 @@ export const variables = defineKind({
   },
   key: (desired: DesiredVariable) => desired.name,
   reconcile: () => variablesKind,
+  export: variablesExport,
 });

@@ -1,30 +1,20 @@
-// The limits manifest: tag concurrency limits in a [tag_limits] table, and work pools with their
-// queues in [work_pools.<name>] tables, each base job template in a JSON file beside it.
+// Work pools with their queues as [work_pools.<name>] tables of the limits manifest, each base job
+// template in a JSON file beside it.
 import type { JsonValue } from '../../config/types.js';
-import { templatePlaceholders } from './spec.js';
-import { globalLimitNameProblem } from '../global-limits/spec.js';
+import { isObject } from '../../config/json.js';
 import type { Matcher } from '../../export/glob.js';
-import type { GlobalLimit, ServerPool, WorkQueue } from '../../export/read.js';
-import { tomlKey, tomlString, tomlTableName } from '../../export/toml.js';
+import { tomlString, tomlTableName } from '../../export/toml.js';
 import { compareText, type ExportFile, type ExportWarning } from '../../export/types.js';
+import { unwrap } from '../../prefect/client.js';
+import { pages } from '../../prefect/paging.js';
+import type { components } from '../../prefect/schema.js';
+import { defineExport } from '../../reconcile/kind.js';
+import { templatePlaceholders } from './spec.js';
 
-export const LIMITS_FILE = 'limits.toml';
+export type WorkPool = components['schemas']['WorkPoolResponse'];
+export type WorkQueue = components['schemas']['WorkQueueResponse'];
+
 export const TEMPLATES_DIR = 'job-templates';
-const TAG_PREFIX = 'tag:';
-/** Global limits Prefect makes for a deployment's own limit; the deployment in prefect.yaml declares them. */
-const DEPLOYMENT_PREFIX = 'deployment:';
-
-export interface TagLimitEntry {
-  tag: string;
-  limit: number;
-}
-
-export interface GlobalLimitEntry {
-  name: string;
-  limit: number;
-  active: boolean;
-  slotDecayPerSecond: number;
-}
 
 export interface QueueEntry {
   name: string;
@@ -46,30 +36,45 @@ export interface PoolEntry {
   queues: QueueEntry[];
 }
 
-export interface LimitsExport {
+/** A work pool with its queues, as the server has them. */
+export interface ServerPool {
+  pool: WorkPool;
+  queues: WorkQueue[];
+}
+
+export const workPoolsExport = defineExport({
+  section: 'pools',
+  async read(api, matches): Promise<ServerPool[]> {
+    const pools = await pages((offset, limit) => unwrap(api.client.POST('/work_pools/filter', { body: { limit, offset } })));
+    const selected: ServerPool[] = [];
+    // Only the matching pools' queues are read.
+    for (const pool of pools.filter((p) => matches(p.name))) {
+      const queues = await pages((offset, limit) =>
+        unwrap(api.client.POST('/work_pools/{work_pool_name}/queues/filter', { params: { path: { work_pool_name: pool.name } }, body: { limit, offset } })),
+      );
+      selected.push({ pool, queues });
+    }
+    return selected;
+  },
+  write: (pools, { matches }) => exportPools(pools, matches),
+  current: (pools) => new Map(pools.map(({ pool, queues }) => [pool.name, { pool, queues: new Map(queues.map((queue) => [queue.name, queue])) }])),
+});
+
+export interface PoolsExport {
+  /** The base job template files. */
   files: ExportFile[];
+  /** The [work_pools] tables of the limits manifest. */
+  manifest: string[] | undefined;
   warnings: ExportWarning[];
-  tagLimits: number;
-  globalLimits: number;
-  workPools: number;
+  count: number;
 }
 
-export interface LimitsInput {
-  /** Undefined when tag limits are not exported (`--only`). */
-  globalLimits?: readonly GlobalLimit[] | undefined;
-  /** Undefined when work pools are not exported. */
-  pools?: readonly ServerPool[] | undefined;
-  matches: Matcher;
-}
-
-export function exportLimits(input: LimitsInput): LimitsExport {
+export function exportPools(serverPools: readonly ServerPool[], matches: Matcher): PoolsExport {
   const warnings: ExportWarning[] = [];
-  const globals: GlobalLimitEntry[] = [];
-  const tagLimits = input.globalLimits ? tagLimitEntries(input.globalLimits, input.matches, warnings, globals) : [];
   const templates: ExportFile[] = [];
   const pools: PoolEntry[] = [];
   const takenFiles = new Set<string>();
-  const sortedPools = [...(input.pools ?? [])].filter(({ pool }) => input.matches(pool.name)).sort((a, b) => compareText(a.pool.name, b.pool.name));
+  const sortedPools = [...serverPools].filter(({ pool }) => matches(pool.name)).sort((a, b) => compareText(a.pool.name, b.pool.name));
   for (const { pool, queues } of sortedPools) {
     const subject = `work pool "${pool.name}"`;
     if (pool.name.toLowerCase().startsWith('prefect')) {
@@ -102,45 +107,7 @@ export function exportLimits(input: LimitsInput): LimitsExport {
     }
     pools.push(entry);
   }
-  const files: ExportFile[] = [];
-  if (tagLimits.length > 0 || globals.length > 0 || pools.length > 0) {
-    const parts = [
-      tagLimits.length > 0 ? `${tagLimits.length} tag limit${tagLimits.length === 1 ? '' : 's'}` : '',
-      globals.length > 0 ? `${globals.length} global limit${globals.length === 1 ? '' : 's'}` : '',
-      pools.length > 0 ? `${pools.length} work pool${pools.length === 1 ? '' : 's'}` : '',
-    ].filter(Boolean);
-    files.push({ path: LIMITS_FILE, content: renderLimitsFile(tagLimits, pools, globals), summary: parts.join(', ') }, ...templates);
-  }
-  return { files, warnings, tagLimits: tagLimits.length, globalLimits: globals.length, workPools: pools.length };
-}
-
-function tagLimitEntries(limits: readonly GlobalLimit[], matches: Matcher, warnings: ExportWarning[], globals: GlobalLimitEntry[]): TagLimitEntry[] {
-  const entries: TagLimitEntry[] = [];
-  for (const limit of [...limits].sort((a, b) => compareText(a.name, b.name))) {
-    if (limit.name.startsWith(DEPLOYMENT_PREFIX)) continue;
-    if (!limit.name.startsWith(TAG_PREFIX)) {
-      if (!matches(limit.name)) continue;
-      const problem = globalLimitNameProblem(limit.name);
-      if (problem) warnings.push({ subject: `global limit "${limit.name}"`, message: `not exported: its name ${problem}` });
-      else globals.push({ name: limit.name, limit: limit.limit, active: limit.active ?? true, slotDecayPerSecond: limit.slot_decay_per_second ?? 0 });
-      continue;
-    }
-    const tag = limit.name.slice(TAG_PREFIX.length);
-    if (!matches(tag)) continue;
-    const subject = `tag limit "${tag}"`;
-    if (tag === '') {
-      warnings.push({ subject, message: 'not exported: a tag limit needs a tag' });
-      continue;
-    }
-    if (limit.active === false) {
-      warnings.push({ subject, message: 'is inactive on the server, which a limits manifest cannot say: the export declares it with its limit, so a copy is active' });
-    }
-    if (limit.slot_decay_per_second) {
-      warnings.push({ subject, message: `has slot_decay_per_second = ${limit.slot_decay_per_second}, which a limits manifest cannot say: a copy has none` });
-    }
-    entries.push({ tag, limit: limit.limit });
-  }
-  return entries;
+  return { files: templates, manifest: pools.length > 0 ? renderPools(pools) : undefined, warnings, count: pools.length };
 }
 
 function queueEntry(queue: WorkQueue): QueueEntry {
@@ -151,10 +118,6 @@ function queueEntry(queue: WorkQueue): QueueEntry {
     concurrencyLimit: queue.concurrency_limit ?? null,
     paused: queue.is_paused ?? false,
   };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The loader's checks of a template file: both sections, and every placeholder declared. */
@@ -175,17 +138,8 @@ function templateFileName(pool: string, taken: Set<string>): string {
   return path;
 }
 
-export function renderLimitsFile(tagLimits: readonly TagLimitEntry[], pools: readonly PoolEntry[], globals: readonly GlobalLimitEntry[] = []): string {
-  const lines = ['# Concurrency limits and work pools, exported by openem-config: a limits manifest (apply it with -l).'];
-  if (tagLimits.length > 0) {
-    lines.push('', '[tag_limits]');
-    for (const { tag, limit } of tagLimits) lines.push(`${tomlKey(tag)} = ${limit}`);
-  }
-  for (const limit of globals) {
-    lines.push('', `[${tomlTableName(['global_limits', limit.name])}]`, `limit = ${limit.limit}`, `active = ${limit.active}`);
-    // Written always: a rate limit without it would lose its decay on a server whose default differs.
-    lines.push(`slot_decay_per_second = ${Number.isInteger(limit.slotDecayPerSecond) ? `${limit.slotDecayPerSecond}.0` : limit.slotDecayPerSecond}`);
-  }
+export function renderPools(pools: readonly PoolEntry[]): string[] {
+  const lines: string[] = [];
   const limit = (value: number | null) => (value === null ? 'false   # no limit' : String(value));
   for (const pool of pools) {
     lines.push('', `[${tomlTableName(['work_pools', pool.name])}]`, `type = ${tomlString(pool.type)}`);
@@ -199,5 +153,5 @@ export function renderLimitsFile(tagLimits: readonly TagLimitEntry[], pools: rea
       lines.push(`paused = ${queue.paused}`, `concurrency_limit = ${limit(queue.concurrencyLimit)}`);
     }
   }
-  return `${lines.join('\n')}\n`;
+  return lines;
 }

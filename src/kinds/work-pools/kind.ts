@@ -1,6 +1,7 @@
 // Work pools and their queues, from the limits manifest (-l).
 import type { DesiredWorkPool } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
+import { workPoolsExport } from './export.js';
 import { workPoolsKind } from './reconcile.js';
 import { loadWorkPoolParts, workPoolsManifest } from './spec.js';
 
@@ -15,4 +16,5 @@ export const workPools = defineKind({
   },
   key: (desired: DesiredWorkPool) => desired.name,
   reconcile: () => workPoolsKind,
+  export: workPoolsExport,
 });

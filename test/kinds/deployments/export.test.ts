@@ -3,10 +3,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDeployments } from '../../../src/kinds/deployments/spec.js';
 import { IssueList } from '../../../src/errors.js';
-import { exportDeployments } from '../../../src/kinds/deployments/export.js';
+import { entryChecker, exportDeployments, type ServerDeployment } from '../../../src/kinds/deployments/export.js';
 import { createMatcher } from '../../../src/export/glob.js';
-import type { ServerDeployment } from '../../../src/export/read.js';
-import { deploymentChecker, Scratch } from '../../../src/export/verify.js';
+import { Scratch } from '../../../src/export/verify.js';
 import { createDeploymentsKind } from '../../../src/kinds/deployments/reconcile.js';
 import { useTempDir } from '../../config/temp.js';
 import { fakeDeployment, fakeLimit, fakeSchedule } from '../../export/factories.js';
@@ -15,7 +14,7 @@ const temp = useTempDir();
 const scratch = new Scratch();
 afterAll(() => scratch.close());
 const all = createMatcher([]);
-const check = deploymentChecker(scratch);
+const check = entryChecker({ scratchFile: (name, content) => scratch.file(name, content) });
 const kind = createDeploymentsKind();
 
 function exported(deployments: ServerDeployment[], matches = all) {

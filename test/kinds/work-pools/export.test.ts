@@ -5,12 +5,11 @@ import { loadLimits } from '../../config/manifest-helper.js';
 
 import { IssueList } from '../../../src/errors.js';
 import { createMatcher } from '../../../src/export/glob.js';
-import { exportLimits } from '../../../src/kinds/work-pools/export.js';
-import type { ServerPool } from '../../../src/export/read.js';
+import type { ServerPool } from '../../../src/kinds/work-pools/export.js';
 import type { ExportFile } from '../../../src/export/types.js';
 import { workPoolsKind } from '../../../src/kinds/work-pools/reconcile.js';
 import { useTempDir } from '../../config/temp.js';
-import { fakeLimit, fakePool, fakeQueue, TEMPLATE } from '../../export/factories.js';
+import { exportLimits, fakeLimit, fakePool, fakeQueue, TEMPLATE } from '../../export/factories.js';
 
 const temp = useTempDir();
 const all = createMatcher([]);
