@@ -119,6 +119,8 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   if (options.command === 'validate' || !connection) return outcome;
 
   const { api, version } = await connect(connection, options, logger, context.fetch);
+  // Before anything else is read: a server too old for a declared kind or feature is told so.
+  checkServerVersion(version, KINDS.filter((kind) => desired.get(kind).length > 0 || (options.prune && desired.declared(kind))), desired);
   outcome.server = { url: connection.apiUrl, version };
 
   // Prune only the kinds whose inputs were given: `-v vars.toml --prune` must not delete pools, and
@@ -129,7 +131,6 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     const prunable = options.prune && desired.declared(kind);
     inputs.push({ kind: kind.reconcile(), desired: desired.get(kind), ...(prunable ? { prune: ownership.record[kind.name] ?? [] } : {}) });
   }
-  checkServerVersion(version, KINDS.filter((kind) => desired.get(kind).length > 0 || (options.prune && desired.declared(kind))), desired);
   const { refused } = api.http;
   const plan = await planKinds(api, inputs, logger);
   outcome.planned = plan.kinds;

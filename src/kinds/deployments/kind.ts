@@ -10,7 +10,14 @@ export const deployments = defineKind({
   name: 'deployment',
   countKey: 'deployments',
   label: ['deployment', 'deployments'],
-  since: '3.0.0',
+  // Schedules are matched by slug (PATCH by slug, keeping the others): Prefect 3.2.0.
+  since: '3.2.0',
+  requires(desired) {
+    const needs: Array<{ version: string; feature: string }> = [];
+    if (desired.some((d) => d.globalConcurrencyLimit)) needs.push({ version: '3.3.6', feature: 'global_concurrency_limit (a deployment sharing a global limit)' });
+    if (desired.some((d) => d.concurrency?.gracePeriodSeconds !== undefined)) needs.push({ version: '3.6.6', feature: 'concurrency_limit.grace_period_seconds' });
+    return needs;
+  },
   load({ options, env }, issues) {
     const desired = loadDeployments(options.deployments, { env, flowsDir: options.flowsDir }, issues);
     for (const deployment of desired.filter((d) => d.parameterSchema === undefined)) {

@@ -9,7 +9,7 @@ export const globalLimits = defineKind({
   name: 'global-limit',
   countKey: 'globalLimits',
   label: ['global limit', 'global limits'],
-  // Linking a deployment to a shared limit by id (global_concurrency_limit_id) came later than the v2 routes.
+  // The v2 routes and fields; a deployment sharing one by id needs 3.3.6 (see the deployments kind).
   since: '3.0.0',
   manifest: globalLimitsManifest,
   load({ manifest: parts }, issues) {

@@ -9,6 +9,8 @@ export const tagLimits = defineKind({
   name: 'tag-limit',
   countKey: 'tagLimits',
   label: ['tag limit', 'tag limits'],
+  // The v1 routes are in every 3.x; before 3.4.19 tag limits are not rows of the v2 list this kind
+  // reads, so there every run re-sends them (upserts, harmless but not a no-op).
   since: '3.0.0',
   manifest: tagLimitsManifest,
   load({ manifest: parts }, issues) {
