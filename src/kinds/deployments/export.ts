@@ -12,7 +12,8 @@ import { unwrap } from '../../prefect/client.js';
 import { pages, pagesByName } from '../../prefect/paging.js';
 import type { components } from '../../prefect/schema.js';
 import { defineExport, type ExportContext } from '../../reconcile/kind.js';
-import { createDeploymentsKind, deploymentKey } from './reconcile.js';
+import { createDeploymentsKind } from './reconcile.js';
+import { deploymentKey } from './key.js';
 import { loadDeployments } from './spec.js';
 
 export type Deployment = components['schemas']['DeploymentResponse'];
@@ -89,10 +90,10 @@ export function exportDeployments(deployments: readonly ServerDeployment[], opti
     if (options.matches(name)) warnings.push({ subject: `deployment "${name}"`, message: 'not exported: its flow is gone from the server, so it has no flow name' });
   }
   const sorted = deployments
-    .filter(({ deployment, flowName }) => options.matches(deployment.name, `${flowName}/${deployment.name}`))
-    .sort((a, b) => compareText(`${a.flowName}/${a.deployment.name}`, `${b.flowName}/${b.deployment.name}`));
+    .filter(({ deployment, flowName }) => options.matches(deployment.name, deploymentKey(flowName, deployment.name)))
+    .sort((a, b) => compareText(deploymentKey(a.flowName, a.deployment.name), deploymentKey(b.flowName, b.deployment.name)));
   for (const server of sorted) {
-    const subject = `deployment "${server.flowName}/${server.deployment.name}"`;
+    const subject = `deployment "${deploymentKey(server.flowName, server.deployment.name)}"`;
     const entry = deploymentEntry(server, (message) => warnings.push({ subject, message }));
     const problem = options.check(entry, server);
     if (problem) {

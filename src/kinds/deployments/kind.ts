@@ -1,6 +1,7 @@
 // Deployments, from prefect.yaml files (-d), with flow names and parameter schemas read from the
 // flow files (--flows-dir).
-import { deploymentKey, createDeploymentsKind } from './reconcile.js';
+import { createDeploymentsKind } from './reconcile.js';
+import { deploymentKey } from './key.js';
 import type { DesiredDeployment } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
 import { deploymentsExport } from './export.js';

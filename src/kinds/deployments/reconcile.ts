@@ -4,7 +4,9 @@
 import type { DesiredDeployment, DesiredSchedule, JsonValue } from '../../config/types.js';
 import { unwrap, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
-import { chunks, jsonEqual, sameTags } from '../../reconcile/json.js';
+import { jsonEqual, sameTags } from '../../reconcile/json.js';
+import { pagesByName } from '../../prefect/paging.js';
+import { deploymentKey, parseDeploymentKey } from './key.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 
 type Deployment = components['schemas']['DeploymentResponse'];
@@ -17,12 +19,8 @@ export interface CurrentDeployment {
   deployment: Deployment;
 }
 
-const PAGE = 200;
 const EMPTY_SCHEMA = { type: 'object', properties: {} };
 
-export function deploymentKey(flowName: string, name: string): string {
-  return `${flowName}/${name}`;
-}
 
 /** A deployment's global concurrency limit is its own when Prefect named it after the deployment. */
 function ownLimitName(deployment: Deployment): string {
@@ -202,15 +200,11 @@ async function limitId(api: Api, name: string): Promise<string> {
 export function createDeploymentsKind(): Kind<DesiredDeployment, CurrentDeployment> {
   const flowIds = new Map<string, string>();
 
-  async function readFlows(api: Api, names: string[]): Promise<void> {
-    for (const batch of chunks(names, PAGE)) {
-      for (let offset = 0; ; offset += PAGE) {
-        const page = await unwrap(api.client.POST('/flows/filter', { body: { flows: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset } }));
-        for (const flow of page) flowIds.set(flow.name, flow.id);
-        // Flow names are unique: a batch of names has at most that many flows.
-        if (page.length < PAGE || page.length >= batch.length) break;
-      }
-    }
+  async function readFlows(api: Api, names: readonly string[]): Promise<void> {
+    const flows = await pagesByName(names, (batch, offset, limit) =>
+      unwrap(api.client.POST('/flows/filter', { body: { flows: { operator: 'and_', name: { any_: batch } }, limit, offset } })),
+    );
+    for (const flow of flows) flowIds.set(flow.name, flow.id);
   }
 
   /** Deployments by `<flow>/<name>`, in bulk: flows by name, then deployments by name within those flows. */
@@ -220,24 +214,20 @@ export function createDeploymentsKind(): Kind<DesiredDeployment, CurrentDeployme
     const flowNames = [...new Set(wanted.map((d) => d.flowName))];
     await readFlows(api, flowNames);
     const flowNameById = new Map([...flowIds].map(([name, id]) => [id, name]));
-    for (const batch of chunks([...new Set(wanted.map((d) => d.name))], PAGE)) {
-      for (let offset = 0; ; offset += PAGE) {
-        const page = await unwrap(
+    // A deployment name may be used by several of the flows: not unique across the filter.
+    const deployments = await pagesByName(
+      wanted.map((d) => d.name),
+      (batch, offset, limit) =>
+        unwrap(
           api.client.POST('/deployments/filter', {
-            body: {
-              deployments: { operator: 'and_', name: { any_: batch } },
-              flows: { operator: 'and_', name: { any_: flowNames } },
-              limit: PAGE,
-              offset,
-            },
+            body: { deployments: { operator: 'and_', name: { any_: batch } }, flows: { operator: 'and_', name: { any_: flowNames } }, limit, offset },
           }),
-        );
-        for (const deployment of page) {
-          const flowName = flowNameById.get(deployment.flow_id);
-          if (flowName) found.set(deploymentKey(flowName, deployment.name), { deployment });
-        }
-        if (page.length < PAGE) break;
-      }
+        ),
+      { unique: false },
+    );
+    for (const deployment of deployments) {
+      const flowName = flowNameById.get(deployment.flow_id);
+      if (flowName) found.set(deploymentKey(flowName, deployment.name), { deployment });
     }
     return found;
   }
@@ -250,11 +240,7 @@ export function createDeploymentsKind(): Kind<DesiredDeployment, CurrentDeployme
 
     prune: {
       async list(api, owned) {
-        const pairs = owned.map((key) => {
-          const slash = key.indexOf('/');
-          return { flowName: key.slice(0, slash), name: key.slice(slash + 1) };
-        });
-        const found = await readDeployments(api, pairs);
+        const found = await readDeployments(api, owned.map(parseDeploymentKey));
         // The filter matches flow and deployment names separately: keep only the owned pairs.
         return new Map([...found].filter(([key]) => owned.includes(key)));
       },

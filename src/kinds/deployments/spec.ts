@@ -6,6 +6,8 @@ import type { IssueList, Source } from '../../errors.js';
 import { analyzeEntrypoint } from '../../python/flow.js';
 import { anchorDateProblem, cronProblem, intervalProblem, intervalSeconds, rruleProblem, timezoneProblem } from '../../config/schedules.js';
 import { globalLimitNameProblem } from '../global-limits/spec.js';
+import { deploymentKey } from './key.js';
+import { isObject, type JsonObject } from '../../config/json.js';
 import { closest } from '../../config/suggest.js';
 import { Templater, type IssueSink, type PathPart, type Reference } from '../../config/templating.js';
 import type { DesiredDeployment, DesiredSchedule, JsonValue } from '../../config/types.js';
@@ -17,7 +19,6 @@ export interface DeploymentsOptions {
   flowsDir?: string | undefined;
 }
 
-type JsonObject = { [key: string]: JsonValue };
 
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
 /** Prefect refuses larger `parameters` (3.6.25). */
@@ -237,7 +238,7 @@ export function loadDeployments(files: string[], options: DeploymentsOptions, is
     const yaml = readYamlFile(file, { what: 'deployments file', maxBytes: MAX_FILE_BYTES }, issues);
     if (!yaml) continue;
     for (const deployment of readDeploymentFile(yaml, { options, templater, issues: sink })) {
-      const key = deploymentKey(deployment);
+      const key = deploymentKey(deployment.flowName, deployment.name);
       const earlier = byKey.get(key);
       if (earlier) {
         const { file: otherFile, line, key: where } = earlier.source;
@@ -248,11 +249,7 @@ export function loadDeployments(files: string[], options: DeploymentsOptions, is
     }
   }
   templater.finish();
-  return [...byKey.values()].sort((a, b) => compare(deploymentKey(a), deploymentKey(b)));
-}
-
-function deploymentKey(deployment: DesiredDeployment): string {
-  return `${deployment.flowName}/${deployment.name}`;
+  return [...byKey.values()].sort((a, b) => compare(deploymentKey(a.flowName, a.name), deploymentKey(b.flowName, b.name)));
 }
 
 interface Context {
@@ -544,9 +541,6 @@ function isHandledElsewhere(key: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -3,14 +3,13 @@
 import type { DesiredSecret } from '../../config/types.js';
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
-import { chunks } from '../../reconcile/json.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
 import { createOrFind } from '../../prefect/create.js';
+import { pagesByName } from '../../prefect/paging.js';
 
 type BlockDocument = components['schemas']['BlockDocument'];
 
 export const SECRET_BLOCK_TYPE = 'secret';
-const PAGE = 200;
 
 /** The block type and schema new secret documents are created with, looked up at most once per run. */
 interface SecretType {
@@ -18,29 +17,26 @@ interface SecretType {
   blockSchemaId: string;
 }
 
-/** Secret block documents by name, in bulk (with their values, to compare). */
-async function readByName(api: Api, names: readonly string[]): Promise<Map<string, BlockDocument>> {
-  const found = new Map<string, BlockDocument>();
-  for (const batch of chunks(names, PAGE)) {
-    for (let offset = 0; ; offset += PAGE) {
-      const page = await unwrap(
-        api.client.POST('/block_documents/filter', {
-          body: {
-            block_types: { slug: { any_: [SECRET_BLOCK_TYPE] } },
-            block_documents: { operator: 'and_', name: { any_: batch }, is_anonymous: { eq_: false } },
-            include_secrets: true,
-            sort: 'NAME_ASC',
-            limit: PAGE,
-            offset,
-          },
-        }),
-      );
-      for (const document of page) if (document.name) found.set(document.name, document);
-      // A name is unique within the type: a batch of names has at most that many documents.
-      if (page.length < PAGE || page.length >= batch.length) break;
-    }
-  }
-  return found;
+/**
+ * Named secret block documents by name, in bulk. Their values only when `includeSecrets`: to
+ * compare them with the files; a reference check needs to know only that the block exists.
+ */
+async function readByName(api: Api, names: readonly string[], includeSecrets: boolean): Promise<Map<string, BlockDocument>> {
+  const documents = await pagesByName(names, (batch, offset, limit) =>
+    unwrap(
+      api.client.POST('/block_documents/filter', {
+        body: {
+          block_types: { slug: { any_: [SECRET_BLOCK_TYPE] } },
+          block_documents: { operator: 'and_', name: { any_: batch }, is_anonymous: { eq_: false } },
+          include_secrets: includeSecrets,
+          sort: 'NAME_ASC',
+          limit,
+          offset,
+        },
+      }),
+    ),
+  );
+  return new Map(documents.flatMap((document) => (document.name ? [[document.name, document] as const] : [])));
 }
 
 export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
@@ -72,7 +68,7 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
     key: (desired) => desired.name,
 
     async read(api, desired) {
-      const found = await readByName(api, desired.map((d) => d.name));
+      const found = await readByName(api, desired.map((d) => d.name), true);
       // The type and schema are needed only to create; looked up here, at plan time, so that a
       // server without the block type is reported before any write.
       if (desired.some((d) => !found.has(d.name))) await lookUpType(api);
@@ -80,21 +76,10 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
     },
 
     // Only whether the block exists: its value is not read.
-    async lookup(api, names) {
-      const found = new Map<string, BlockDocument>();
-      for (const batch of chunks(names, PAGE)) {
-        const page = await unwrap(
-          api.client.POST('/block_documents/filter', {
-            body: { block_types: { slug: { any_: [SECRET_BLOCK_TYPE] } }, block_documents: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset: 0, sort: 'NAME_ASC' },
-          }),
-        );
-        for (const document of page) if (document.name) found.set(document.name, document);
-      }
-      return found;
-    },
+    lookup: (api, names) => readByName(api, names, false),
 
     prune: {
-      list: (api, owned) => readByName(api, owned),
+      list: (api, owned) => readByName(api, owned, true),
       async remove(api, _name, document) {
         await unwrap(api.client.DELETE('/block_documents/{id}', { params: { path: { id: document.id } } }));
       },

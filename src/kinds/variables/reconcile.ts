@@ -3,39 +3,28 @@ import type { DesiredVariable } from '../../config/types.js';
 import { MANAGED_TAG } from './spec.js';
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
-import { chunks, jsonEqual, sameTags } from '../../reconcile/json.js';
+import { jsonEqual, sameTags } from '../../reconcile/json.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 import { createOrFind } from '../../prefect/create.js';
+import { pages, pagesByName } from '../../prefect/paging.js';
 
 type Variable = components['schemas']['Variable'];
 type VariableUpdate = components['schemas']['VariableUpdate'];
-
-const PAGE = 200;
 
 export const variablesKind: Kind<DesiredVariable, Variable> = {
   name: 'variable',
   key: (desired) => desired.name,
 
-  async read(api, desired) {
-    const found = new Map<string, Variable>();
-    for (const names of chunks(desired.map((d) => d.name), PAGE)) {
-      for (const variable of await filterVariables(api, { operator: 'and_', name: { any_: names } }, names.length)) found.set(variable.name, variable);
-    }
-    return found;
-  },
+  read: (api, desired) => readByName(api, desired.map((d) => d.name)),
 
-  async lookup(api, names) {
-    const found = new Map<string, Variable>();
-    for (const batch of chunks([...names], PAGE)) {
-      for (const variable of await filterVariables(api, { operator: 'and_', name: { any_: batch } }, batch.length)) found.set(variable.name, variable);
-    }
-    return found;
-  },
+  lookup: readByName,
 
   prune: {
     // Variables carry the managed tag: that, not the ownership record, says which are ours.
     async list(api) {
-      const owned = await filterVariables(api, { operator: 'and_', tags: { operator: 'and_', all_: [MANAGED_TAG] } });
+      const owned = await pages((offset, limit) =>
+        unwrap(api.client.POST('/variables/filter', { body: { variables: { operator: 'and_', tags: { operator: 'and_', all_: [MANAGED_TAG] } }, sort: 'NAME_ASC', limit, offset } })),
+      );
       return new Map(owned.map((variable) => [variable.name, variable]));
     },
     async remove(api, name) {
@@ -77,16 +66,12 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
   },
 };
 
-type VariableFilter = NonNullable<components['schemas']['Body_read_variables_variables_filter_post']['variables']>;
-
-/** Pages through a filter; `atMost` (names are unique) saves the empty last page of a full one. */
-async function filterVariables(api: Api, filter: VariableFilter, atMost = Infinity): Promise<Variable[]> {
-  const found: Variable[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await unwrap(api.client.POST('/variables/filter', { body: { variables: filter, sort: 'NAME_ASC', limit: PAGE, offset } }));
-    found.push(...page);
-    if (page.length < PAGE || found.length >= atMost) return found;
-  }
+/** Variables by name, in bulk. */
+async function readByName(api: Api, names: readonly string[]): Promise<Map<string, Variable>> {
+  const variables = await pagesByName(names, (batch, offset, limit) =>
+    unwrap(api.client.POST('/variables/filter', { body: { variables: { operator: 'and_', name: { any_: batch } }, sort: 'NAME_ASC', limit, offset } })),
+  );
+  return new Map(variables.map((variable) => [variable.name, variable]));
 }
 
 async function patch(api: Api, desired: DesiredVariable, changes: FieldChange[]): Promise<void> {

@@ -1,9 +1,11 @@
 // Work pools with their base job template, concurrency limit and queues. Only declared fields are
 // compared and written: a template or a limit the file does not mention is never reset.
 import type { DesiredQueue, DesiredWorkPool } from '../../config/types.js';
-import { unwrap, type Api } from '../../prefect/client.js';
+import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
-import { chunks, jsonEqual } from '../../reconcile/json.js';
+import { jsonEqual } from '../../reconcile/json.js';
+import { createOrFind } from '../../prefect/create.js';
+import { PAGE, pages, pagesByName } from '../../prefect/paging.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 
 type WorkPool = components['schemas']['WorkPoolResponse'];
@@ -17,37 +19,20 @@ export interface CurrentPool {
   queues: Map<string, WorkQueue>;
 }
 
-const PAGE = 200;
 
 /** Reads pools by name in bulk. */
-export async function readPools(api: Api, names: string[]): Promise<Map<string, WorkPool>> {
-  const found = new Map<string, WorkPool>();
-  for (const batch of chunks(names, PAGE)) {
-    for (let offset = 0; ; offset += PAGE) {
-      const page = await unwrap(
-        api.client.POST('/work_pools/filter', { body: { work_pools: { operator: 'and_', name: { any_: batch } }, limit: PAGE, offset } }),
-      );
-      for (const pool of page) found.set(pool.name, pool);
-      // Pool names are unique: a batch of names has at most that many pools.
-      if (page.length < PAGE || page.length >= batch.length) break;
-    }
-  }
-  return found;
+export async function readPools(api: Api, names: readonly string[]): Promise<Map<string, WorkPool>> {
+  const pools = await pagesByName(names, (batch, offset, limit) =>
+    unwrap(api.client.POST('/work_pools/filter', { body: { work_pools: { operator: 'and_', name: { any_: batch } }, limit, offset } })),
+  );
+  return new Map(pools.map((pool) => [pool.name, pool]));
 }
 
 async function readQueues(api: Api, pool: string): Promise<Map<string, WorkQueue>> {
-  const found = new Map<string, WorkQueue>();
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await unwrap(
-      api.client.POST('/work_pools/{work_pool_name}/queues/filter', {
-        params: { path: { work_pool_name: pool } },
-        body: { limit: PAGE, offset },
-      }),
-    );
-    for (const queue of page) found.set(queue.name, queue);
-    if (page.length < PAGE) break;
-  }
-  return found;
+  const queues = await pages((offset, limit) =>
+    unwrap(api.client.POST('/work_pools/{work_pool_name}/queues/filter', { params: { path: { work_pool_name: pool } }, body: { limit, offset } })),
+  );
+  return new Map(queues.map((queue) => [queue.name, queue]));
 }
 
 /**
@@ -192,16 +177,19 @@ export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
       if (desired.paused !== undefined) body.is_paused = desired.paused;
       if (desired.concurrencyLimit !== undefined) body.concurrency_limit = desired.concurrencyLimit;
       if (desired.baseJobTemplate) body.base_job_template = desired.baseJobTemplate;
-      const created = await api.client.POST('/work_pools/', { body });
-      if (created.response.status !== 409) {
-        await unwrap(created);
+      // Found instead of created: made since we read (another run, or our own retried request whose answer was lost).
+      const found = await createOrFind({
+        path: '/work_pools/',
+        what: 'work pool',
+        create: () => api.client.POST('/work_pools/', { body }),
+        find: () => unwrapOptional(api.client.GET('/work_pools/{name}', { params: { path: { name: desired.name } } })),
+      });
+      if (!found) {
         // Prefect creates the `default` queue with every pool; read it so it is patched, not created.
         await applyQueues(api, desired, await readQueues(api, desired.name));
         return;
       }
-      // Created since we read (another run, or our own retried request whose answer was lost): update it instead.
-      const pool = await unwrap(api.client.GET('/work_pools/{name}', { params: { path: { name: desired.name } } }));
-      current = { pool, queues: await readQueues(api, desired.name) };
+      current = { pool: found, queues: await readQueues(api, desired.name) };
       const problem = workPoolsKind.diff(desired, current).problem;
       if (problem) throw new Error(problem);
     }
@@ -217,18 +205,19 @@ async function applyQueues(api: Api, desired: DesiredWorkPool, current: Map<stri
   for (const queue of desired.queues) {
     let existing = current.get(queue.name);
     if (!existing) {
-      const created = await api.client.POST('/work_pools/{work_pool_name}/queues', {
-        params: { path: { work_pool_name: desired.name } },
-        body: { ...queueUpdate(queue, undefined).body, name: queue.name },
+      // Found instead of created: made since we read (another run, or our own retried request).
+      existing = await createOrFind({
+        path: `/work_pools/${desired.name}/queues`,
+        what: 'work queue',
+        create: () =>
+          api.client.POST('/work_pools/{work_pool_name}/queues', {
+            params: { path: { work_pool_name: desired.name } },
+            body: { ...queueUpdate(queue, undefined).body, name: queue.name },
+          }),
+        find: () =>
+          unwrapOptional(api.client.GET('/work_pools/{work_pool_name}/queues/{name}', { params: { path: { work_pool_name: desired.name, name: queue.name } } })),
       });
-      if (created.response.status !== 409) {
-        await unwrap(created);
-        continue;
-      }
-      // Created since we read (another run, or our own retried request): compare with the server's queue.
-      existing = await unwrap(
-        api.client.GET('/work_pools/{work_pool_name}/queues/{name}', { params: { path: { work_pool_name: desired.name, name: queue.name } } }),
-      );
+      if (!existing) continue;
     }
     const { body } = queueUpdate(queue, existing);
     if (Object.keys(body).length > 0) {

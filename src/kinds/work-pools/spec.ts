@@ -6,6 +6,7 @@ import type { IssueList, Source } from '../../errors.js';
 import { readTextFile } from '../../config/files.js';
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { toJsonValue } from '../../config/toml.js';
+import { isObject } from '../../config/json.js';
 import type { DesiredQueue, DesiredWorkPool, JsonValue } from '../../config/types.js';
 
 const WORK_POOLS = 'work_pools';
@@ -147,9 +148,6 @@ function reportZodIssues(zodIssues: z.core.$ZodIssue[], prefix: string[], at: At
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function describeZodIssue(issue: z.core.$ZodIssue, key?: string): string {
   if (issue.code === 'unrecognized_keys') {
