@@ -92,12 +92,15 @@ export function defineKind<Desired, Current>(definition: KindDefinition<Desired,
  */
 export type AnyKind = KindDefinition<unknown, unknown>;
 
-/** Each kind's desired objects, typed by the kind that is asked for. */
+/**
+ * Each kind's desired objects, typed by the kind that is asked for. The one place that turns a
+ * list of unknown back into a kind's type: it was stored under that kind's name by that kind.
+ */
 export class DesiredSet {
   private readonly byKind = new Map<string, { kind: AnyKind; loaded: Loaded<unknown> }>();
 
   set<D>(kind: KindDefinition<D, unknown>, loaded: Loaded<D>): void {
-    this.byKind.set(kind.name, { kind: kind as AnyKind, loaded: loaded as Loaded<unknown> });
+    this.byKind.set(kind.name, { kind, loaded });
   }
 
   get<D>(kind: KindDefinition<D, unknown>): D[] {

@@ -46,7 +46,7 @@ function reference(found: Found<unknown, unknown>, source: Source, messages: { m
 
 const deploymentPool: ReferenceRule = {
   name: 'deployment-work-pool',
-  targets: (desired) => desired.get(deployments).flatMap((d) => (d.workPoolName ? [{ kind: workPools as AnyKind, key: d.workPoolName }] : [])),
+  targets: (desired) => desired.get(deployments).flatMap((d) => (d.workPoolName ? [{ kind: workPools, key: d.workPoolName }] : [])),
   check({ desired, find }) {
     const issues: ConfigIssue[] = [];
     for (const deployment of desired.get(deployments)) {
@@ -77,43 +77,39 @@ function jobVariableIssues(deployment: DesiredDeployment, template: { variables?
   }));
 }
 
-const deploymentSecrets: ReferenceRule = {
-  name: 'deployment-secret-block',
-  targets: (desired) => desired.get(deployments).flatMap((d) => d.references.filter((r) => r.kind === 'secret').map((r) => ({ kind: secrets as AnyKind, key: r.name }))),
-  check: ({ desired, find }) =>
-    desired.get(deployments).flatMap((deployment) =>
-      deployment.references
-        .filter((ref) => ref.kind === 'secret')
-        .flatMap((ref) =>
-          reference(find(secrets, ref.name), ref.source, {
-            missing: `refers to secret block "${ref.name}", which the inputs do not declare and the server does not have; add it with -s/--secret or fix the name`,
-            unknown: unknownHere(`secret "${ref.name}"`),
-          }),
-        ),
-    ),
-};
+/** A `{{ prefect.<kind>.<name> }}` placeholder of a deployment names an object of `target`. */
+function placeholderRule(options: { name: string; ref: 'secret' | 'variable'; target: AnyKind; missing: (name: string) => string; what: string }): ReferenceRule {
+  const refs = (desired: DesiredSet) => desired.get(deployments).flatMap((deployment) => deployment.references.filter((ref) => ref.kind === options.ref));
+  return {
+    name: options.name,
+    targets: (desired) => refs(desired).map((ref) => ({ kind: options.target, key: ref.name })),
+    check: ({ desired, find }) =>
+      refs(desired).flatMap((ref) =>
+        reference(find(options.target, ref.name), ref.source, { missing: options.missing(ref.name), unknown: unknownHere(`${options.what} "${ref.name}"`) }),
+      ),
+  };
+}
 
-const deploymentVariables: ReferenceRule = {
+const deploymentSecrets = placeholderRule({
+  name: 'deployment-secret-block',
+  ref: 'secret',
+  target: secrets,
+  what: 'secret',
+  missing: (name) => `refers to secret block "${name}", which the inputs do not declare and the server does not have; add it with -s/--secret or fix the name`,
+});
+
+const deploymentVariables = placeholderRule({
   name: 'deployment-variable',
-  targets: (desired) =>
-    desired.get(deployments).flatMap((d) => d.references.filter((r) => r.kind === 'variable').map((r) => ({ kind: variables as AnyKind, key: r.name }))),
-  check: ({ desired, find }) =>
-    desired.get(deployments).flatMap((deployment) =>
-      deployment.references
-        .filter((ref) => ref.kind === 'variable')
-        .flatMap((ref) =>
-          reference(find(variables, ref.name), ref.source, {
-            missing: `refers to variable "${ref.name}", which the inputs do not declare and the server does not have`,
-            unknown: unknownHere(`variable "${ref.name}"`),
-          }),
-        ),
-    ),
-};
+  ref: 'variable',
+  target: variables,
+  what: 'variable',
+  missing: (name) => `refers to variable "${name}", which the inputs do not declare and the server does not have`,
+});
 
 const deploymentGlobalLimit: ReferenceRule = {
   name: 'deployment-global-limit',
   targets: (desired) =>
-    desired.get(deployments).flatMap((d) => (d.globalConcurrencyLimit ? [{ kind: globalLimits as AnyKind, key: d.globalConcurrencyLimit.name }] : [])),
+    desired.get(deployments).flatMap((d) => (d.globalConcurrencyLimit ? [{ kind: globalLimits, key: d.globalConcurrencyLimit.name }] : [])),
   check({ desired, find, deleting }) {
     const issues: ConfigIssue[] = [];
     for (const deployment of desired.get(deployments)) {

@@ -1,13 +1,7 @@
 // The shared cases against the msw fake: the same assertions as against the real server.
-import { setupServer } from 'msw/node';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { defineExampleCases } from '../shared/example-cases.js';
-import { createPrefectFake } from './prefect-fake.js';
+import { useFake } from './use-fake.js';
 
-const fake = createPrefectFake();
-const server = setupServer(...fake.handlers);
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-beforeEach(() => fake.reset());
-afterAll(() => server.close());
+const { fake } = useFake();
 
 defineExampleCases({ apiUrl: () => fake.baseUrl });

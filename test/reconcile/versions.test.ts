@@ -3,14 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/exit-codes.js';
 import { UnsupportedServerError } from '../../src/errors.js';
 import { KINDS } from '../../src/kinds/index.js';
 import { DesiredSet } from '../../src/reconcile/kind.js';
 import { checkServerVersion, olderThan } from '../../src/reconcile/versions.js';
-import { createPrefectFake } from '../fake/prefect-fake.js';
+import { useFake } from '../fake/use-fake.js';
 import { runCli } from '../helpers/cli.js';
 
 describe('olderThan', () => {
@@ -37,11 +36,7 @@ describe('checkServerVersion', () => {
 });
 
 describe('a server older than a declared feature needs', () => {
-  const fake = createPrefectFake();
-  const server = setupServer(...fake.handlers);
-  beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
-  beforeEach(() => fake.reset());
-  afterAll(() => server.close());
+  const { fake, server } = useFake();
 
   it('exits 3 naming the feature and the release, before reading or writing any kind', async () => {
     server.use(http.get(`${fake.baseUrl}/admin/version`, () => HttpResponse.json('3.3.5')));
