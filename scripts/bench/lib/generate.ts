@@ -1,8 +1,9 @@
 // Generated configurations for the scale runs, written to a temporary directory. A size N has
-// N variables and, in proportion, N/50 secrets, N/25 tag limits, N/250 work pools and N/10
-// deployments (at least one of each): N = 5000 gives 5,000 variables, 100 secrets, 200 tag
-// limits, 20 pools and 500 deployments. Pools and deployments are stamped out of
-// scripts/bench/scale-template.json; deployments name their flow (flow_name), ten per flow.
+// N variables and, in proportion, N/50 secrets, N/25 tag limits, N/100 global limits, N/250 work
+// pools and N/10 deployments (at least one of each): N = 5000 gives 5,000 variables, 100 secrets,
+// 200 tag limits, 50 global limits, 20 pools and 500 deployments. Pools and deployments are stamped
+// out of scripts/bench/scale-template.json; deployments name their flow (flow_name), ten per flow;
+// every tenth has a limit of its own and every tenth, from the fifth, shares a global limit.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repo } from './example.js';
@@ -11,6 +12,7 @@ export interface ScaleShape {
   variables: number;
   secrets: number;
   tagLimits: number;
+  globalLimits: number;
   workPools: number;
   deployments: number;
   flows: number;
@@ -22,6 +24,7 @@ export function shapeOf(size: number): ScaleShape {
     variables: size,
     secrets: Math.max(1, Math.floor(size / 50)),
     tagLimits: Math.max(1, Math.floor(size / 25)),
+    globalLimits: Math.max(1, Math.floor(size / 100)),
     workPools: Math.max(1, Math.floor(size / 250)),
     deployments,
     flows: Math.max(1, Math.ceil(deployments / 10)),
@@ -89,11 +92,12 @@ export function generate(size: number, dir: string): GeneratedInputs {
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
   for (let i = 0; i < shape.secrets; i += 1) writeFileSync(join(secretsDir, `bench_secret_${pad(i, 4)}`), `secret-value-${i}\n`, { mode: 0o600 });
 
-  // Tag limits and work pools in one limits manifest.
+  // Tag limits, global limits and work pools in one limits manifest.
   mkdirSync(join(dir, 'job-templates'), { recursive: true });
   copyFileSync(join(repo, 'vars', 'job-templates', 'docker.json'), join(dir, 'job-templates', 'docker.json'));
   const limits: string[] = ['[tag_limits]'];
   for (let i = 0; i < shape.tagLimits; i += 1) limits.push(`"bench-tag-${pad(i, 4)}" = ${1 + (i % 8)}`);
+  for (let i = 0; i < shape.globalLimits; i += 1) limits.push('', `[global_limits.bench-limit-${pad(i, 3)}]`, `limit = ${2 + (i % 5)}`);
   const poolNames: string[] = [];
   for (let i = 0; i < shape.workPools; i += 1) {
     const name = `bench-pool-${pad(i, 3)}`;
@@ -115,6 +119,7 @@ export function generate(size: number, dir: string): GeneratedInputs {
     const fill = { i: pad(i, 4), pool: poolNames[i % poolNames.length]!, flow: `bench_flow_${pad(i % shape.flows, 3)}` };
     const deployment = stamp(template.deployment, fill) as { [key: string]: Json };
     if (i % template.deploymentConcurrency.every === 0) deployment.concurrency_limit = template.deploymentConcurrency.limit;
+    else if (i % template.deploymentConcurrency.every === 5) deployment.global_concurrency_limit = `bench-limit-${pad(i % shape.globalLimits, 3)}`;
     deployments.push(deployment);
   }
   const prefectYaml = join(dir, 'prefect.yaml');
