@@ -25,14 +25,6 @@ export interface DesiredTagLimit {
   source: Source;
 }
 
-export interface DesiredGlobalLimit {
-  name: string;
-  limit: number;
-  active: boolean;
-  /** Only compared and written when declared. */
-  slotDecayPerSecond?: number | undefined;
-  source: Source;
-}
 
 /** The `Source.file` of a problem in a command-line argument rather than in a file. */
 export const COMMAND_LINE = '<command line>';

@@ -93,6 +93,23 @@ export function defineGlobalLimitCases(target: Target): void {
       expect((await readLimits(target.apiUrl())).database).toMatchObject({ id: before.database!.id, limit: 7, active_slots: 0 });
     });
 
+    it('shows a hand edit as old -> new, and apply puts it back with one write', async () => {
+      const file = manifest(DECLARED);
+      await runCli(['apply', '-l', file], { env: env() });
+      const response = await fetch(`${target.apiUrl()}/v2/concurrency_limits/database`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ limit: 9, active: false }),
+      });
+      expect(response.status).toBe(204);
+      const plan = await runCli(['plan', '--detailed-exitcode', '-l', file], { env: env() });
+      expect(plan.code).toBe(EXIT.changesPending);
+      expect(plan.stdout).toContain('~ global-limit database: limit: 9 -> 5, active: false -> true\n');
+      const apply = await runCli(['apply', '-l', file], { env: env() });
+      expect(apply.writes.map((w) => JSON.parse(w.body) as unknown)).toEqual([{ limit: 5, active: true }]);
+      expect((await runCli(['apply', '-l', file], { env: env() })).writes).toEqual([]);
+    });
+
     it('ignores the tag: and deployment: rows of the same list, and prunes only its own limits', async () => {
       await postJson(target.apiUrl(), '/v2/concurrency_limits/', { name: 'by-hand', limit: 3 });
       await runCli(['apply', '-l', manifest(DECLARED)], { env: env() });

@@ -1,9 +1,8 @@
 // Global concurrency limits, from the limits manifest (-l); deployments may share one by name.
-import type { DesiredGlobalLimit } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
 import { globalLimitsExport } from './export.js';
 import { globalLimitsKind } from './reconcile.js';
-import { globalLimitsManifest, loadGlobalLimits } from './spec.js';
+import { globalLimitsManifest, loadGlobalLimits, type DesiredGlobalLimit } from './spec.js';
 
 export const globalLimits = defineKind({
   name: 'global-limit',

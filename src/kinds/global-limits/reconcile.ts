@@ -2,13 +2,12 @@
 // is read whole (one request per 200 limits); its `tag:*` and `deployment:*` rows are Prefect's
 // tag limits and deployments' own limits, never diffed or pruned here. `active_slots` is runtime
 // state and is never sent.
-import type { DesiredGlobalLimit } from '../../config/types.js';
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
 import { createOrFind } from '../../prefect/create.js';
 import { pages } from '../../prefect/paging.js';
 import type { components } from '../../prefect/schema.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
-import { RESERVED_PREFIXES } from './spec.js';
+import { RESERVED_PREFIXES, type DesiredGlobalLimit } from './spec.js';
 
 export type GlobalLimit = components['schemas']['GlobalConcurrencyLimitResponse'];
 type GlobalLimitUpdate = components['schemas']['ConcurrencyLimitV2Update'];

@@ -2,8 +2,16 @@
 // and `slot_decay_per_second` (a rate limit when above 0).
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
-import type { DesiredGlobalLimit } from '../../config/types.js';
-import type { IssueList } from '../../errors.js';
+import type { IssueList, Source } from '../../errors.js';
+
+export interface DesiredGlobalLimit {
+  name: string;
+  limit: number;
+  active: boolean;
+  /** Only compared and written when declared. */
+  slotDecayPerSecond?: number | undefined;
+  source: Source;
+}
 
 const TABLE = 'global_limits';
 const KEYS = ['limit', 'active', 'slot_decay_per_second'];
