@@ -59,12 +59,6 @@ export function loadGlobalLimits(parts: readonly ManifestPart[], issues: IssueLi
         continue;
       }
       let ok = nameProblem === undefined;
-      for (const key of Object.keys(raw)) {
-        if (!KEYS.includes(key)) {
-          issues.error(at(TABLE, name, key), `unknown key \`${key}\`; a global limit has ${KEYS.join(', ')}`);
-          ok = false;
-        }
-      }
       const limit = raw.limit;
       if (limit === undefined) {
         issues.error(where, 'add `limit = n`, the number of slots (an integer of 0 or more)');
@@ -83,6 +77,13 @@ export function loadGlobalLimits(parts: readonly ManifestPart[], issues: IssueLi
       if (decay !== undefined && (decayValue === undefined || decayValue < 0)) {
         issues.error(at(TABLE, name, 'slot_decay_per_second'), `must be a number of 0 or more (slots freed per second, for a rate limit), found ${decayValue ?? KIND_NAMES[tomlKind(decay)]}`);
         ok = false;
+      }
+      // After the known keys: the issues of a table then come in the order of its lines, mostly.
+      for (const key of Object.keys(raw)) {
+        if (!KEYS.includes(key)) {
+          issues.error(at(TABLE, name, key), `unknown key \`${key}\`; a global limit has ${KEYS.join(', ')}`);
+          ok = false;
+        }
       }
       const earlier = byName.get(name);
       if (earlier) {
