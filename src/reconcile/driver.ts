@@ -105,7 +105,8 @@ export async function applyPlan(api: Api, plan: Plan, options: ApplyOptions): Pr
       else if (item.action === 'noop') results.push({ ...item, outcome: 'unchanged' });
       else pending.push(item);
     }
-    await forEachLimited(pending, options.concurrency, async (item) => {
+    const concurrency = plan.work.get(kind.name)?.kind.sequential ? 1 : options.concurrency;
+    await forEachLimited(pending, concurrency, async (item) => {
       if (options.refused?.aborted) {
         results.push({ ...item, outcome: 'failed', error: NOT_DONE });
         return;

@@ -44,6 +44,8 @@ export interface Kind<Desired, Current> {
   apply(api: Api, item: PlanItem, desired: Desired, current: Current | undefined): Promise<void>;
   /** How `--prune` finds and deletes objects of this kind that this tool owns. */
   prune?: Prune<Current>;
+  /** Apply this kind's writes one at a time, in plan order (its objects refer to each other). */
+  sequential?: boolean;
 }
 
 export interface Prune<Current> {
