@@ -136,6 +136,9 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   outcome.planned = plan.kinds;
   // What the inputs refer to is known only after reading the server: still before any write.
   const referenceIssues = await checkReferences(api, desired, plan);
+  for (const kind of KINDS) {
+    if (kind.checkAgainstServer && desired.get(kind).length > 0) referenceIssues.push(...(await kind.checkAgainstServer(api, desired.get(kind))));
+  }
   for (const warning of referenceIssues.filter((i) => i.severity === 'warning')) {
     logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
     outcome.warnings.push(warning);

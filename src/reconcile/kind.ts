@@ -1,7 +1,7 @@
 // What a kind is to the rest of the program: how its inputs are loaded, how it is reconciled, how
 // which Prefect it needs. src/kinds/index.ts lists them, in dependency order.
 import type { InputContext, ManifestClaim } from '../config/inputs.js';
-import type { IssueList } from '../errors.js';
+import type { ConfigIssue, IssueList } from '../errors.js';
 import type { Matcher } from '../export/glob.js';
 import type { ApplyArguments, ExportFile, ExportWarning, SecretEntry } from '../export/types.js';
 import type { Api } from '../prefect/client.js';
@@ -27,6 +27,11 @@ export interface KindDefinition<Desired, Current> {
   readonly since: string;
   /** Newer releases that some declared features need (a field the server must know), with the feature's name. */
   requires?(desired: readonly Desired[]): Array<{ version: string; feature: string }>;
+  /**
+   * Checks of the declared objects that need the server (a schema it publishes), after the plan's
+   * reads and before the first write; their issues are input errors.
+   */
+  checkAgainstServer?(api: Api, desired: readonly Desired[]): Promise<ConfigIssue[]>;
   /** The top-level keys of a limits manifest (-l) this kind reads, if it is declared there. */
   readonly manifest?: ManifestClaim;
   load(input: InputContext, issues: IssueList): Loaded<Desired>;

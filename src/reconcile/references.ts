@@ -3,6 +3,8 @@
 // write (what neither the inputs declare nor the server has is an error).
 import type { DesiredDeployment } from '../config/types.js';
 import type { ConfigIssue, Source } from '../errors.js';
+import { blocks } from '../kinds/blocks/kind.js';
+import { blockKey } from '../kinds/blocks/spec.js';
 import { checkJobVariables } from '../kinds/deployments/job-variables.js';
 import { deployments } from '../kinds/deployments/kind.js';
 import { globalLimits } from '../kinds/global-limits/kind.js';
@@ -77,23 +79,44 @@ function jobVariableIssues(deployment: DesiredDeployment, template: { variables?
   }));
 }
 
-/** A `{{ prefect.<kind>.<name> }}` placeholder of a deployment names an object of `target`. */
-function placeholderRule(options: { name: string; ref: 'secret' | 'variable'; target: AnyKind; missing: (name: string) => string; what: string }): ReferenceRule {
+/**
+ * A `{{ prefect.<kind>.<name> }}` placeholder of a deployment names an object of one of `targets`
+ * (a secret may be given with -s or declared as [blocks.secret.<name>]).
+ */
+function placeholderRule(options: {
+  name: string;
+  ref: 'secret' | 'variable' | 'block';
+  targets: ReadonlyArray<{ kind: AnyKind; key: (name: string) => string }>;
+  missing: (name: string) => string;
+  what: string;
+}): ReferenceRule {
   const refs = (desired: DesiredSet) => desired.get(deployments).flatMap((deployment) => deployment.references.filter((ref) => ref.kind === options.ref));
   return {
     name: options.name,
-    targets: (desired) => refs(desired).map((ref) => ({ kind: options.target, key: ref.name })),
+    // Looked up on the server through the first target only: the others name the same object
+    // declared another way (a secret block is one document however it was declared).
+    targets: (desired) =>
+      refs(desired).flatMap((ref) => {
+        if (options.targets.some((target) => desired.has(target.kind, target.key(ref.name)))) return [];
+        const [first] = options.targets;
+        return first ? [{ kind: first.kind, key: first.key(ref.name) }] : [];
+      }),
     check: ({ desired, find }) =>
-      refs(desired).flatMap((ref) =>
-        reference(find(options.target, ref.name), ref.source, { missing: options.missing(ref.name), unknown: unknownHere(`${options.what} "${ref.name}"`) }),
-      ),
+      refs(desired).flatMap((ref) => {
+        const found = options.targets.map((target) => find(target.kind, target.key(ref.name)));
+        const best = found.find((f) => f.state === 'declared' || f.state === 'server') ?? found.find((f) => f.state === 'unknown') ?? found[0]!;
+        return reference(best, ref.source, { missing: options.missing(ref.name), unknown: unknownHere(`${options.what} "${ref.name}"`) });
+      }),
   };
 }
 
 const deploymentSecrets = placeholderRule({
   name: 'deployment-secret-block',
   ref: 'secret',
-  target: secrets,
+  targets: [
+    { kind: secrets, key: (name) => name },
+    { kind: blocks, key: (name) => blockKey('secret', name) },
+  ],
   what: 'secret',
   missing: (name) => `refers to secret block "${name}", which the inputs do not declare and the server does not have; add it with -s/--secret or fix the name`,
 });
@@ -101,10 +124,50 @@ const deploymentSecrets = placeholderRule({
 const deploymentVariables = placeholderRule({
   name: 'deployment-variable',
   ref: 'variable',
-  target: variables,
+  targets: [{ kind: variables, key: (name) => name }],
   what: 'variable',
   missing: (name) => `refers to variable "${name}", which the inputs do not declare and the server does not have`,
 });
+
+const deploymentBlocks = placeholderRule({
+  name: 'deployment-block',
+  ref: 'block',
+  targets: [{ kind: blocks, key: (name) => name }],
+  what: 'block',
+  missing: (name) => `refers to block ${name}, which the inputs do not declare ([blocks.<type>.<name>] in a limits manifest) and the server does not have; declare it or fix the name`,
+});
+
+/** A block field that holds another block names one the inputs declare or the server has. */
+const blockReferences: ReferenceRule = {
+  name: 'block-block',
+  targets: (desired) => desired.get(blocks).flatMap((block) => Object.values(block.references).map((ref) => ({ kind: blocks, key: blockKey(ref.type, ref.name) }))),
+  check: ({ desired, find }) =>
+    desired.get(blocks).flatMap((block) =>
+      Object.values(block.references).flatMap((ref) =>
+        reference(find(blocks, blockKey(ref.type, ref.name)), ref.source, {
+          missing: `refers to block ${blockKey(ref.type, ref.name)}, which the inputs do not declare and the server does not have`,
+          unknown: unknownHere(`block ${blockKey(ref.type, ref.name)}`),
+        }),
+      ),
+    ),
+};
+
+/** One secret block declared both as a secret file and in [blocks.secret]: two values for one block. */
+const secretDeclaredTwice: ReferenceRule = {
+  name: 'secret-declared-twice',
+  targets: () => [],
+  check: ({ desired }) => {
+    const files = new Map(desired.get(secrets).map((secret) => [secret.name, secret]));
+    return desired
+      .get(blocks)
+      .filter((block) => block.type === 'secret' && files.has(block.name))
+      .map((block) => ({
+        ...block.source,
+        severity: 'error' as const,
+        message: `secret block "${block.name}" is also given as a secret file (${files.get(block.name)!.source.key ?? files.get(block.name)!.source.file}); declare it once`,
+      }));
+  },
+};
 
 const deploymentGlobalLimit: ReferenceRule = {
   name: 'deployment-global-limit',
@@ -150,7 +213,16 @@ const prunedPoolInUse: ReferenceRule = {
     ),
 };
 
-export const REFERENCE_RULES: readonly ReferenceRule[] = [deploymentPool, deploymentSecrets, deploymentVariables, deploymentGlobalLimit, prunedPoolInUse];
+export const REFERENCE_RULES: readonly ReferenceRule[] = [
+  deploymentPool,
+  deploymentSecrets,
+  deploymentVariables,
+  deploymentBlocks,
+  deploymentGlobalLimit,
+  blockReferences,
+  secretDeclaredTwice,
+  prunedPoolInUse,
+];
 
 /** Offline: every reference to what the inputs do not declare is a warning. */
 export function checkReferencesOffline(desired: DesiredSet, rules: readonly ReferenceRule[] = REFERENCE_RULES): ConfigIssue[] {
