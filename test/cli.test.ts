@@ -82,6 +82,26 @@ describe('openem-config command line', () => {
     expect(bad.stderr).toContain('http:// or https://');
   });
 
+  it('refuses a URL with port 0, a port past 65535 or no host, naming PREFECT_API_URL or --api-url, and sends nothing', async () => {
+    for (const [url, problem] of [
+      ['http://127.0.0.1:0/api', 'has port 0; a port is between 1 and 65535'],
+      ['http://[::1]:0/api', 'has port 0; a port is between 1 and 65535'],
+      ['http://127.0.0.1:65536/api', 'has port 65536; a port is between 1 and 65535'],
+      ['http:///api', 'has no host'],
+      ['https://:4200/api', 'has no host'],
+    ] as const) {
+      const fromEnv = await runCli(OLD_COMMAND_LINE, { env: { ...env(), PREFECT_API_URL: url } });
+      expect(fromEnv.code, url).toBe(EXIT.invalidInput);
+      expect(fromEnv.stderr).toContain(`PREFECT_API_URL: "${url}" ${problem}`);
+      expect(fromEnv.requests).toEqual([]);
+      const fromFlag = await runCli([...OLD_COMMAND_LINE, '--api-url', url], { env: env() });
+      expect(fromFlag.code, url).toBe(EXIT.invalidInput);
+      expect(fromFlag.stderr).toContain(`--api-url: "${url}" ${problem}`);
+    }
+    const fine = await runCli(['validate', ...OLD_COMMAND_LINE], { env: { ...env(), PREFECT_API_URL: 'http://127.0.0.1:0/api' } });
+    expect(fine.code).toBe(EXIT.ok);
+  });
+
   it('says the server is unreachable with its own exit code, naming the URL', async () => {
     const result = await runCli([...OLD_COMMAND_LINE, '--wait-timeout', '0.2'], { env: { ...env(), PREFECT_API_URL: nowhere } });
     expect(result.code).toBe(EXIT.unreachable);

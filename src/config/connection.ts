@@ -40,6 +40,19 @@ export function loadConnection(
     issues.error(source, 'is not set: set PREFECT_API_URL to the Prefect API, e.g. http://prefect-server:4200/api');
     return undefined;
   }
+  // Checked on the text: the URL parser reads `http:///api` as the host `api`, and Node's HTTP
+  // client takes port 0 for the scheme's default port.
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(raw)?.[1];
+  const host = authority?.replace(/^.*@/, '').replace(/:\d*$/, '');
+  if (authority !== undefined && !host) {
+    issues.error(source, `"${raw}" has no host; expected e.g. http://prefect-server:4200/api`);
+    return undefined;
+  }
+  const port = /:(\d+)$/.exec(authority?.replace(/^.*@/, '') ?? '')?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+    issues.error(source, `"${raw}" has port ${port}; a port is between 1 and 65535, e.g. http://prefect-server:4200/api`);
+    return undefined;
+  }
   let url: URL;
   try {
     url = new URL(raw);

@@ -307,12 +307,15 @@ export class PrefectHttp {
    * the credentials are accepted. Returns the server's release (from /admin/version).
    */
   async waitUntilReady(timeoutMs: number, pollMs = 1000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     let last = 'no answer yet';
     for (const probe of ['/health', '/ready']) {
       for (;;) {
-        // A probe that hangs must not outlast the wait.
-        const probeMs = Math.max(Math.min(this.options.requestTimeoutMs, 10_000, deadline - Date.now()), 1000);
+        // The wait lasts exactly --wait-timeout: a probe may take what is left of it and no more
+        // (one probe, of the request timeout up to 10 s, when there is no wait at all).
+        const left = deadline - Date.now();
+        const probeMs = timeoutMs === 0 ? Math.min(this.options.requestTimeoutMs, 10_000) : Math.max(Math.min(this.options.requestTimeoutMs, 10_000, left), 1);
         try {
           const response = await this.send(
             new Request(`${this.apiUrl}${probe}`, {
@@ -327,18 +330,19 @@ export class PrefectHttp {
         } catch (error) {
           last = describeNetworkError(error, probeMs);
         }
-        if (Date.now() + pollMs > deadline) {
+        if (Date.now() >= deadline) {
           throw new ConnectionError(
             last.startsWith('HTTP') ? 'not-ready' : 'unreachable',
-            `the Prefect API at ${this.apiUrl} was not ready within ${Math.round(timeoutMs / 1000)} s ` +
+            `the Prefect API at ${this.apiUrl} was not ready within ${seconds(timeoutMs)} s ` +
               `(GET ${probe}: ${last}). Check PREFECT_API_URL (it ends in /api) and that the server is running.`,
           );
         }
         // Quiet while a server is starting; a wait that drags on is worth a warning (the default level).
-        const waited = Date.now() - (deadline - timeoutMs);
+        const waited = Date.now() - started;
         const level = waited > 10_000 && Math.floor(waited / 15_000) !== Math.floor((waited - pollMs) / 15_000) ? 'warn' : 'info';
         this.options.logger[level]({ event: 'wait', probe, last }, `waiting for ${this.apiUrl}${probe}: ${last}`);
-        await new Promise((done) => setTimeout(done, pollMs));
+        // The last poll comes at the deadline, not a poll interval before it.
+        await new Promise((done) => setTimeout(done, Math.min(pollMs, deadline - Date.now())));
       }
     }
     // A 401 or 403 here throws the unauthorized ConnectionError that says what to set.
@@ -374,9 +378,14 @@ async function isCsrfRejection(response: Response): Promise<boolean> {
   }
 }
 
+/** Seconds as a person writes them: 3, 0.25, 1.5 (to the millisecond, or rounded to `digits`). */
+function seconds(ms: number, digits = 3): string {
+  return String(Number((ms / 1000).toFixed(digits)) || Number((ms / 1000).toFixed(3)));
+}
+
 function describeNetworkError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no response within ${Math.round(timeoutMs / 1000)} s`;
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no response within ${seconds(timeoutMs, 1)} s`;
     const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}${tlsHint(cause.code)}`;
     if (cause?.message) return `${error.message}: ${cause.message}`;

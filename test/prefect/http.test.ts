@@ -301,3 +301,40 @@ describe('describeErrorBody', () => {
     expect(describeErrorBody(undefined)).toBe('no detail');
   });
 });
+
+describe('waiting for the server', () => {
+  const refused = () => Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+
+  it('waits the whole --wait-timeout: the last probe comes at the deadline', async () => {
+    const { logger } = capture();
+    const probes: number[] = [];
+    const started = Date.now();
+    const http = new PrefectHttp({
+      ...base,
+      logger,
+      fetch: async () => {
+        probes.push(Date.now() - started);
+        throw refused();
+      },
+    });
+    const error = await http.waitUntilReady(350, 100).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect((error as Error).message).toContain('was not ready within 0.35 s (GET /health: ECONNREFUSED');
+    // At 0, 100, 200, 300 and 350 ms: none is skipped because the next poll would pass the deadline.
+    expect(probes).toHaveLength(5);
+    expect(probes.at(-1)).toBeGreaterThanOrEqual(349);
+  });
+
+  it('never lets a probe outlast the wait', async () => {
+    const { logger } = capture();
+    const started = Date.now();
+    const hanging = (request: Request) =>
+      new Promise<Response>((_resolve, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true }));
+    const http = new PrefectHttp({ ...base, requestTimeoutMs: 10_000, logger, fetch: hanging });
+    const error = await http.waitUntilReady(300, 1000).catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(300);
+    expect(elapsed).toBeLessThan(1000);
+    expect((error as Error).message).toContain('was not ready within 0.3 s (GET /health: no response within 0.3 s)');
+  });
+});

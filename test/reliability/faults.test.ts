@@ -74,6 +74,8 @@ describe('a server that is not there yet', () => {
     const started = Date.now();
     const result = await runCli([...fullExample(), '--wait-timeout', '2', '--output', 'json'], { env: { PREFECT_API_URL: url, ...exampleEnv() } });
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.unreachable);
+    // The wait lasts what it says, no less.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
     expect(Date.now() - started).toBeLessThan(6_000);
     expect(result.stderr).toContain(`error: the Prefect API at ${url} was not ready within 2 s (GET /health: ECONNREFUSED`);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, exitCode: EXIT.unreachable, error: { reason: 'unreachable' } });
