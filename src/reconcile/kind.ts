@@ -64,6 +64,11 @@ export interface ExportContribution {
   secrets?: SecretEntry[] | undefined;
   /** Environment variable names the files give a meaning to (a variable's key overrides it). */
   envNames?: string[] | undefined;
+  /**
+   * Files the written ones refer to but the export never writes (secret values), with the server's
+   * content: only for reading the export back in a scratch directory.
+   */
+  scratchFiles?: ExportFile[] | undefined;
 }
 
 export interface ExportPart<Current, Server> {

@@ -90,7 +90,8 @@ export function createBlocksKind(): Kind<DesiredBlock, CurrentBlock> {
       }
       const want: JsonValue | undefined = desired.data[field];
       const present = Object.hasOwn(have, field) || (current !== undefined && referenceOf(current.document, field) !== undefined);
-      if (want === undefined && !present) continue;
+      // Prefect fills in a field's default when it is absent: a null on the server says no more.
+      if (want === undefined && (!present || have[field] === null)) continue;
       if (present && want !== undefined && jsonEqual(want, have[field])) continue;
       if (hidden(field)) changes.push({ field, secret: true });
       else if (!current) changes.push({ field, to: want });
