@@ -2,6 +2,7 @@
 import { parse, TomlDate, TomlError, type TomlTable, type TomlValue } from 'smol-toml';
 import type { IssueList } from '../errors.js';
 import { readTextFile } from './files.js';
+import { MAX_NESTING_DEPTH, NESTING_PROBLEM, tooDeepPath } from './nesting.js';
 import type { JsonValue } from './types.js';
 
 export type { TomlTable, TomlValue };
@@ -48,16 +49,66 @@ export function readTomlFile(file: string, options: { what: string; maxBytes: nu
 }
 
 export function parseToml(text: string, file: string, issues: IssueList): TomlDocument | undefined {
+  let data: TomlTable;
   try {
-    return { data: parse(text, { integersAsBigInt: true }), layout: scanLayout(text) };
+    data = parse(text, { integersAsBigInt: true, maxDepth: MAX_NESTING_DEPTH });
   } catch (error) {
     if (!(error instanceof TomlError)) throw error;
-    // The first line is the reason; the rest is a code excerpt that would break the one-line issue format.
-    const reason = (error.message.split('\n')[0] ?? '').replace(/^Invalid TOML document: /, '');
-    issues.error({ file, line: error.line, column: error.column }, `invalid TOML: ${reason}; fix the syntax here`);
+    issues.error({ file, line: error.line, column: error.column }, `invalid TOML: ${tomlReason(error)}; fix the syntax here`);
     return undefined;
   }
+  const layout = scanLayout(text);
+  // Tables opened by headers and dotted keys nest without limit in smol-toml; arrays and inline tables stop at maxDepth.
+  const deep = tooDeepPath(data);
+  if (deep) {
+    issues.error({ file, line: layout.lineOf(deep.map(String)) }, NESTING_PROBLEM);
+    return undefined;
+  }
+  return { data, layout };
 }
+
+/**
+ * smol-toml's reason, when it is one of its fixed phrases. Its message goes on with an excerpt of the
+ * file, and the file may be a secret given by mistake: no text of the file is ever passed on.
+ */
+function tomlReason(error: TomlError): string {
+  const reason = (error.message.split('\n')[0] ?? '').replace(/^Invalid TOML document: /, '');
+  if (reason.startsWith('document contains excessively nested structures')) return NESTING_PROBLEM;
+  return TOML_REASONS.has(reason) ? reason : 'this is not valid TOML';
+}
+
+/** smol-toml's messages that hold no text of the document (smol-toml 1.9). */
+const TOML_REASONS = new Set([
+  'invalid value',
+  'illegal leading zero',
+  'illegal underscore',
+  'illegal character in numeric literal',
+  'unfinished numeric value',
+  'integer value cannot be represented losslessly',
+  'invalid date-time: date part is malformed',
+  'invalid date-time: time part is malformed',
+  'invalid date',
+  'trying to redefine an already defined table or value',
+  'document contains an unsafe property',
+  'expected end of table array declaration',
+  'each key-value declaration must be followed by an end-of-line',
+  'control characters are not allowed in strings',
+  'invalid non-hex character in unicode escape',
+  'invalid unicode escape',
+  'unrecognised escape sequence',
+  'invalid escape: only line-ending whitespace may be escaped',
+  'unfinished string',
+  'unexpected end of key',
+  'illegal empty bare key',
+  'illegal quoted key: multiline strings are not allowed',
+  'illegal character in key',
+  'incomplete key-value: cannot find end of key',
+  'trying to redefine an already defined value',
+  'expected comma or end of structure',
+  'unfinished table',
+  'unfinished array',
+  'control characters are not allowed in comments',
+]);
 
 export function isTable(value: TomlValue): value is TomlTable {
   return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
@@ -120,7 +171,9 @@ export function scanLayout(text: string): TomlLayout {
   const id = (path: readonly string[]) => path.join('\u0000');
   const record = (path: string[], line: number) => {
     // The first mention of a table is where it starts, e.g. `[a]` before a later `a.b = 1`.
-    for (let length = 1; length <= path.length; length++) {
+    // Past the nesting limit nothing is looked up (parseToml refuses such a file), so a key of
+    // thousands of parts costs no more than one of MAX_NESTING_DEPTH + 1.
+    for (let length = 1; length <= Math.min(path.length, MAX_NESTING_DEPTH + 1); length++) {
       const prefix = id(path.slice(0, length));
       if (!lines.has(prefix)) lines.set(prefix, line);
     }

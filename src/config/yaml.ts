@@ -1,8 +1,9 @@
 // YAML read into JSON values with the position of every value and key, so that a problem found in
 // the value can be reported at its line. Anchors, aliases and `<<:` merges are expanded by hand.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type YAMLMap } from 'yaml';
+import { Composer, isAlias, isMap, isScalar, isSeq, LineCounter, Parser, visit, type Alias, type CST, type Document, type YAMLError, type YAMLMap } from 'yaml';
 import type { IssueList, Source } from '../errors.js';
 import { readTextFile } from './files.js';
+import { MAX_NESTING_DEPTH, NESTING_PROBLEM } from './nesting.js';
 import type { PathPart } from './templating.js';
 import type { JsonValue } from './types.js';
 
@@ -11,7 +12,6 @@ import type { JsonValue } from './types.js';
  * (each level repeating the one below) reaches it after a few milliseconds instead of exhausting memory.
  */
 const MAX_EXPANDED_VALUES = 100_000;
-const MAX_DEPTH = 100;
 
 export interface YamlData {
   file: string;
@@ -34,21 +34,39 @@ export function readYamlFile(file: string, options: { what: string; maxBytes: nu
 
 export function parseYaml(text: string, file: string, issues: IssueList): YamlData | undefined {
   const lines = new LineCounter();
-  let doc: Document.Parsed;
-  try {
-    doc = parseDocument(text, { merge: true, lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  } catch (error) {
-    // The parser recurses; a pathological nesting depth overflows the stack.
-    issues.error({ file }, `cannot parse the YAML: ${error instanceof Error ? error.message : String(error)}; simplify the file`);
-    return undefined;
-  }
   const position = (offset: number) => {
     const { line, col } = lines.linePos(offset);
     return { file, line, column: col };
   };
-  for (const warning of doc.warnings) issues.warn(position(warning.pos[0]), `YAML: ${warning.message}`);
+  let doc: Document.Parsed | undefined;
+  try {
+    // parseDocument's steps, with the nesting checked on the syntax tree (built without recursion)
+    // before the composer, which recurses, sees it.
+    const tokens = [...new Parser(lines.addNewLine).parse(text)];
+    const deep = tooDeepOffset(tokens);
+    if (deep !== undefined) {
+      issues.error(position(deep), NESTING_PROBLEM);
+      return undefined;
+    }
+    for (const next of new Composer({ merge: true, uniqueKeys: true }).compose(tokens, true, text.length)) {
+      if (doc) {
+        issues.error(position(next.range[0]), `invalid YAML: ${YAML_REASONS.MULTIPLE_DOCS}; fix the syntax here`);
+        return undefined;
+      }
+      doc = next;
+    }
+  } catch {
+    // Not expected after the nesting check; the parser's message is never passed on, as it may quote the file.
+    issues.error({ file }, 'cannot read this file as YAML; check that it is the intended prefect.yaml');
+    return undefined;
+  }
+  if (!doc) {
+    issues.error({ file }, 'cannot read this file as YAML; check that it is the intended prefect.yaml');
+    return undefined;
+  }
+  for (const warning of doc.warnings) issues.warn(position(warning.pos[0]), `YAML: ${yamlReason(warning)}`);
   if (doc.errors.length > 0) {
-    for (const error of doc.errors) issues.error(position(error.pos[0]), `invalid YAML: ${error.message.replace(/\.$/, '')}; fix the syntax here`);
+    for (const error of doc.errors) issues.error(position(error.pos[0]), `invalid YAML: ${yamlReason(error)}; fix the syntax here`);
     return undefined;
   }
   const reader = new YamlReader(doc, file, position, issues);
@@ -161,8 +179,8 @@ class YamlReader {
   }
 
   private convert(node: unknown, path: PathPart[], depth: number, expanding: boolean): JsonValue {
-    if (depth > MAX_DEPTH) {
-      this.issues.error(this.at(node), `the YAML is nested more than ${MAX_DEPTH} levels deep; simplify it`);
+    if (depth > MAX_NESTING_DEPTH) {
+      this.issues.error(this.at(node), NESTING_PROBLEM);
       throw new Abandon();
     }
     if (expanding && ++this.expanded > MAX_EXPANDED_VALUES) {
@@ -276,6 +294,95 @@ class YamlReader {
     this.error(key ?? node, 'a key must be plain text; write `name: value`');
     return undefined;
   }
+}
+
+/**
+ * The offset of the first collection nested deeper than MAX_NESTING_DEPTH in the syntax tree, or
+ * undefined. Without recursion: the tree of a hostile file may be as deep as the file is long.
+ */
+function tooDeepOffset(tokens: readonly CST.Token[]): number | undefined {
+  const stack: Array<{ token: CST.Token; depth: number }> = tokens.map((token) => ({ token, depth: 0 }));
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { token, depth } = next;
+    if (token.type === 'document') {
+      if (token.value) stack.push({ token: token.value, depth });
+    } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth >= MAX_NESTING_DEPTH) return token.offset;
+      for (const item of token.items) {
+        if (item.key) stack.push({ token: item.key, depth: depth + 1 });
+        if (item.value) stack.push({ token: item.value, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A reason for each YAML error, in words that quote nothing of the file: some of the library's own
+ * messages do (`Invalid escape sequence \x`, `Unresolved tag: !secret-value`), and the file may be a
+ * secret given by mistake.
+ */
+const YAML_REASONS: Record<YAMLError['code'], string> = {
+  ALIAS_PROPS: 'an alias (*name) cannot have an anchor or a tag',
+  BAD_ALIAS: 'an anchor (&name) or alias (*name) is empty or ends in ":"',
+  BAD_DIRECTIVE: 'a % directive is not valid; remove it',
+  BAD_DQ_ESCAPE: 'a double-quoted string holds an invalid \\ escape',
+  BAD_INDENT: 'the indentation is wrong here',
+  BAD_PROP_ORDER: 'an anchor (&) or tag (!) must come after the -, ? or : indicator',
+  BAD_SCALAR_START: 'a plain value cannot start with this character; quote the value',
+  BLOCK_AS_IMPLICIT_KEY: 'a block list or mapping cannot be a key',
+  BLOCK_IN_FLOW: 'a block list or mapping cannot sit inside [...] or {...}',
+  DUPLICATE_KEY: 'a key appears twice in one mapping',
+  IMPOSSIBLE: 'this cannot be read as YAML',
+  KEY_OVER_1024_CHARS: 'a key is longer than 1024 characters',
+  MISSING_CHAR: 'a character is missing here (a quote, comma, colon, space or -)',
+  MULTILINE_IMPLICIT_KEY: 'a key must be on one line',
+  MULTIPLE_ANCHORS: 'a value can have one anchor (&name) only',
+  MULTIPLE_DOCS: 'the file holds more than one YAML document (---); keep one',
+  MULTIPLE_TAGS: 'a value can have one tag (!name) only',
+  NON_STRING_KEY: 'a key must be plain text',
+  RESOURCE_EXHAUSTION: 'aliases expand to too many values',
+  TAB_AS_INDENT: 'tabs are not allowed as indentation; indent with spaces',
+  TAG_RESOLVE_FAILED: 'a tag (!name) is not known here; remove it',
+  UNEXPECTED_TOKEN: 'unexpected text here',
+  BAD_COLLECTION_TYPE: 'a tag does not fit the kind of collection it is on',
+};
+
+/** The library's messages that hold no text of the file, passed on as they are more precise (yaml 2.9). */
+const SAFE_YAML_MESSAGES = new Set([
+  'All sequence items must start at the same column',
+  'A block sequence may not be used as an implicit map key',
+  'Nested mappings are not allowed in compact mappings',
+  'Map keys must be unique',
+  'Block collection cannot start on same line with directives-end marker',
+  'Comments must be separated from other tokens by white space characters',
+  'Implicit map keys need to be followed by map values',
+  'Missing closing "quote',
+  "Missing closing 'quote",
+  'Sequence item without - indicator',
+  'Tags and anchors must be separated from the next token by white space',
+  'Missing , between flow map items',
+  'Missing , between flow sequence items',
+  'Missing , or : between flow map items',
+  'Missing , or : between flow sequence items',
+  'Implicit keys need to be on a single line',
+  'Implicit keys of flow sequence pairs need to be on a single line',
+  'Tabs are not allowed as indentation',
+  'All mapping items must start at the same column',
+  'Block collections are not allowed within flow collections',
+  'Flow end indicator should be more indented than parent',
+  'Missing newline after block sequence props',
+  'Block scalars with more-indented leading empty lines must use an explicit indentation indicator',
+  'Block scalar values in collections must be indented',
+  'Unexpected doc-end without preceding document',
+  ...['Flow map', 'Flow sequence'].flatMap((name) => [
+    ...['}', ']'].flatMap((end) => [`${name} must end with a ${end}`, `${name} in block collection must be sufficiently indented and end with a ${end}`]),
+  ]),
+]);
+
+function yamlReason(error: YAMLError): string {
+  const message = error.message.replace(/\.$/, '');
+  return SAFE_YAML_MESSAGES.has(message) ? message : YAML_REASONS[error.code];
 }
 
 function pathId(path: readonly PathPart[]): string {

@@ -131,7 +131,7 @@ export function tokenize(source: string): LogicalLine[] {
     const operator = [source.slice(pos, pos + 3), source.slice(pos, pos + 2), char].find(
       (candidate, i) => (i === 0 ? OPERATORS_3 : i === 1 ? OPERATORS_2 : OPERATORS_1).has(candidate),
     );
-    if (operator === undefined) throw new SourceProblem(`the file is not valid Python: unexpected character ${JSON.stringify(char)} on line ${line}`, line);
+    if (operator === undefined) throw new SourceProblem(`the file is not valid Python: an unexpected character on line ${line}, column ${pos - source.lastIndexOf('\n', pos - 1)}`, line);
     if (operator === '(' || operator === '[' || operator === '{') open.push({ char: operator, line });
     const opener = CLOSER[operator];
     if (opener !== undefined) {

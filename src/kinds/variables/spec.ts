@@ -1,6 +1,7 @@
 // The vars files: TOML whose keys become Prefect variables, typed, overridable from the environment.
 import type { IssueList, Source } from '../../errors.js';
 import { isTable, KIND_NAMES, readTomlFile, toJsonValue, tomlKind, type TomlDocument, type TomlKind, type TomlValue } from '../../config/toml.js';
+import { isObject, parseJsonText } from '../../config/json.js';
 import { COMMAND_LINE, type DesiredVariable, type JsonValue } from '../../config/types.js';
 
 export interface VariablesOptions {
@@ -177,15 +178,17 @@ function checkName(written: string, source: Source, issues: IssueList): boolean 
 function overridden(variable: FileVariable, env: Record<string, string | undefined>, issues: IssueList): JsonValue | undefined {
   const text = envValue(env, variable.envName);
   if (text === undefined) return variable.value;
-  const value = fromEnvironment(text, variable.kind);
-  if (value === undefined) {
-    const shown = text.length < MAX_SHOWN_ENV_VALUE ? ` = ${JSON.stringify(text)}` : '';
-    issues.error(
-      variable.source,
-      `environment variable ${variable.envName}${shown} cannot override this key: the file gives ${KIND_NAMES[variable.kind]}, so ${variable.envName} must be ${EXPECTED_FROM_ENV[variable.kind]}; fix or unset ${variable.envName}`,
-    );
-  }
-  return value;
+  const converted = fromEnvironment(text, variable.kind);
+  if ('value' in converted) return converted.value;
+  // A JSON value is never shown: it may be anything, a secret exported under the wrong name included.
+  const json = variable.kind === 'array' || variable.kind === 'table';
+  const shown = !json && text.length < MAX_SHOWN_ENV_VALUE ? ` = ${JSON.stringify(text)}` : '';
+  const why = converted.problem ? `; its value is not valid JSON at line ${converted.line}, column ${converted.column}: ${converted.problem}` : '';
+  issues.error(
+    variable.source,
+    `environment variable ${variable.envName}${shown} cannot override this key: the file gives ${KIND_NAMES[variable.kind]}, so ${variable.envName} must be ${EXPECTED_FROM_ENV[variable.kind]}${why}; fix or unset ${variable.envName}`,
+  );
+  return undefined;
 }
 
 /** An empty value counts as unset: compose writes `NAME: ${NAME}` as "" when NAME is missing, which must not blank a variable. */
@@ -193,34 +196,33 @@ function envValue(env: Record<string, string | undefined>, name: string): string
   return env[name] || undefined;
 }
 
-function fromEnvironment(text: string, kind: TomlKind): JsonValue | undefined {
+type Conversion = { value: JsonValue } | { problem?: string; line?: number; column?: number };
+
+function fromEnvironment(text: string, kind: TomlKind): Conversion {
+  const fits = (value: JsonValue | undefined): Conversion => (value === undefined ? {} : { value });
   switch (kind) {
     case 'string':
     case 'date':
-      return text;
+      return { value: text };
     case 'integer': {
       const number = Number(text);
-      return /^[+-]?\d+$/.test(text) && Number.isSafeInteger(number) ? number : undefined;
+      return fits(/^[+-]?\d+$/.test(text) && Number.isSafeInteger(number) ? number : undefined);
     }
     case 'float': {
       const number = Number(text);
-      return text.trim() !== '' && Number.isFinite(number) ? number : undefined;
+      return fits(text.trim() !== '' && Number.isFinite(number) ? number : undefined);
     }
     case 'boolean': {
       const word = text.toLowerCase();
-      return word === 'true' || word === '1' ? true : word === 'false' || word === '0' ? false : undefined;
+      return fits(word === 'true' || word === '1' ? true : word === 'false' || word === '0' ? false : undefined);
     }
     case 'array':
     case 'table': {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-      const isArray = Array.isArray(parsed);
-      const fits = kind === 'array' ? isArray : typeof parsed === 'object' && parsed !== null && !isArray;
-      return fits ? (parsed as JsonValue) : undefined;
+      const parsed = parseJsonText(text);
+      if ('problem' in parsed) return parsed;
+      const isArray = Array.isArray(parsed.value);
+      const ok = kind === 'array' ? isArray : isObject(parsed.value);
+      return fits(ok ? parsed.value : undefined);
     }
   }
 }

@@ -6,7 +6,7 @@ import type { IssueList, Source } from '../../errors.js';
 import { readTextFile } from '../../config/files.js';
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { toJsonValue } from '../../config/toml.js';
-import { isObject } from '../../config/json.js';
+import { isObject, parseJsonText } from '../../config/json.js';
 import type { DesiredQueue, DesiredWorkPool, JsonValue } from '../../config/types.js';
 
 const WORK_POOLS = 'work_pools';
@@ -177,16 +177,13 @@ export function templatePlaceholders(value: unknown, found = new Set<string>()):
 function loadTemplate(path: string, source: Source, issues: IssueList): { [key: string]: JsonValue } | undefined {
   const text = readTextFile(path, { maxBytes: MAX_TEMPLATE_BYTES, what: 'base job template', key: source.key, rejectEmpty: true }, issues);
   if (text === undefined) return undefined;
-  let template: unknown;
-  try {
-    template = JSON.parse(text);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const position = /position (\d+)/.exec(message);
-    const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
-    issues.error({ file: path, line, key: source.key }, `not valid JSON: ${message}`);
+  const parsed = parseJsonText(text);
+  if ('problem' in parsed) {
+    // Position only: the text may be anything, a secret file given by mistake included.
+    issues.error({ file: path, line: parsed.line, column: parsed.column, key: source.key }, `not valid JSON: ${parsed.problem}; fix the template here`);
     return undefined;
   }
+  const template = parsed.value;
   const at: Source = { file: path, key: source.key };
   if (!isObject(template)) {
     issues.error(at, 'a base job template is a JSON object with "job_configuration" and "variables"');

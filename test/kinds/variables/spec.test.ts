@@ -168,9 +168,24 @@ describe('loadVariables', () => {
     ] as const)('report %s=%s that does not fit', (name, text, fragment) => {
       const { variables, issues } = load([typed], { env: { [name]: text } });
       expect(variables.map((variable) => variable.name)).not.toContain(name.toLowerCase());
-      expect(issues).toEqual([issue(typed, typedLine[name], `t.${name}`, `environment variable ${name} = ${JSON.stringify(text)} cannot override this key`)]);
+      // A value that should be JSON is never shown: it may be anything, a secret included.
+      const shown = name === 'A' || name === 'O' ? '' : ` = ${JSON.stringify(text)}`;
+      expect(issues).toEqual([issue(typed, typedLine[name], `t.${name}`, `environment variable ${name}${shown} cannot override this key`)]);
       expect(issues[0]?.message).toContain(fragment);
       expect(issues[0]?.message).toContain(`; fix or unset ${name}`);
+    });
+
+    it('say where JSON that does not parse goes wrong, never quoting it, and refuse it nested too deeply', () => {
+      const secret = 'SENTINEL_PASSWORD_4711';
+      const bad = load([typed], { env: { A: secret, O: `{"k": 1,\n "j": ${secret}}` } }).issues;
+      expect(bad).toEqual([
+        issue(typed, typedLine.A, 't.A', 'its value is not valid JSON at line 1, column 1: expected a value'),
+        issue(typed, typedLine.O, 't.O', 'its value is not valid JSON at line 2, column 7: expected a value'),
+      ]);
+      for (const { message } of bad) expect(message).not.toContain('SENTINEL');
+      const deep = load([typed], { env: { A: `${'['.repeat(5000)}${']'.repeat(5000)}` } }).issues;
+      expect(deep).toEqual([issue(typed, typedLine.A, 't.A', 'at line 1, column 101: nested more than 100 levels deep')]);
+      expect(values([typed], { env: { A: `${'['.repeat(100)}${']'.repeat(100)}` } }).a).toHaveLength(1);
     });
 
     it('leave a long environment value out of the message', () => {
