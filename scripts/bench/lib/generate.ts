@@ -1,7 +1,8 @@
 // Generated configurations for the scale runs, written to a temporary directory. A size N has
 // N variables and, in proportion, N/50 secrets, N/25 tag limits, N/100 global limits, N/250 work
-// pools and N/10 deployments (at least one of each): N = 5000 gives 5,000 variables, 100 secrets,
-// 200 tag limits, 50 global limits, 20 pools and 500 deployments. Pools and deployments are stamped
+// pools, N/100 blocks (local-file-system and slack-webhook, whose url comes from a file) and N/10
+// deployments (at least one of each): N = 5000 gives 5,000 variables, 100 secrets, 200 tag limits,
+// 50 global limits, 50 blocks, 20 pools and 500 deployments. Pools and deployments are stamped
 // out of scripts/bench/scale-template.json; deployments name their flow (flow_name), ten per flow;
 // every tenth has a limit of its own and every tenth, from the fifth, shares a global limit.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ export interface ScaleShape {
   secrets: number;
   tagLimits: number;
   globalLimits: number;
+  blocks: number;
   workPools: number;
   deployments: number;
   flows: number;
@@ -25,6 +27,7 @@ export function shapeOf(size: number): ScaleShape {
     secrets: Math.max(1, Math.floor(size / 50)),
     tagLimits: Math.max(1, Math.floor(size / 25)),
     globalLimits: Math.max(1, Math.floor(size / 100)),
+    blocks: Math.max(1, Math.floor(size / 100)),
     workPools: Math.max(1, Math.floor(size / 250)),
     deployments,
     flows: Math.max(1, Math.ceil(deployments / 10)),
@@ -98,6 +101,15 @@ export function generate(size: number, dir: string): GeneratedInputs {
   const limits: string[] = ['[tag_limits]'];
   for (let i = 0; i < shape.tagLimits; i += 1) limits.push(`"bench-tag-${pad(i, 4)}" = ${1 + (i % 8)}`);
   for (let i = 0; i < shape.globalLimits; i += 1) limits.push('', `[global_limits.bench-limit-${pad(i, 3)}]`, `limit = ${2 + (i % 5)}`);
+  mkdirSync(join(dir, 'block-secrets'), { recursive: true, mode: 0o700 });
+  for (let i = 0; i < shape.blocks; i += 1) {
+    if (i % 2 === 0) {
+      limits.push('', `[blocks.local-file-system.bench-storage-${pad(i, 3)}]`, `basepath = "/data/bench/${i}"`);
+    } else {
+      writeFileSync(join(dir, 'block-secrets', `slack-${i}.txt`), `https://hooks.slack.com/services/T0/B0/bench-${i}\n`, { mode: 0o600 });
+      limits.push('', `[blocks.slack-webhook.bench-alerts-${pad(i, 3)}]`, `url = { file = "block-secrets/slack-${i}.txt" }`, 'notify_type = "failure"');
+    }
+  }
   const poolNames: string[] = [];
   for (let i = 0; i < shape.workPools; i += 1) {
     const name = `bench-pool-${pad(i, 3)}`;
