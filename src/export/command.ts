@@ -19,6 +19,7 @@ interface ExportCliOptions extends ConnectionCliOptions {
   match: string[];
   output: string;
   logLevel?: string;
+  allowPlainCredentials?: boolean;
 }
 
 /** Fills in `program.command('export')`; `done` receives the exit code. */
@@ -29,6 +30,7 @@ export function defineExportCommand(command: Command, io: MainIO, done: (code: n
     .option('--force', 'overwrite files an earlier export wrote there')
     .option('--only <kinds>', `export only these, comma-separated: ${SECTIONS.join(',')} (repeatable)`, collect, [])
     .option('--match <glob>', 'export only objects whose name matches (* ? [..]); repeatable', collect, [])
+    .option('--allow-plain-credentials', 'write credentials that match no secret block as they are (with a warning), instead of leaving them out and exiting 1')
     .option('--output <format>', 'report format: text or json', 'text')
     .option('--log-level <level>', 'debug, info, warn, error (default from PREFECT_LOGGING_LEVEL, else warn)')
     .exitOverride()
@@ -66,6 +68,7 @@ async function executeExport(options: ExportCliOptions, io: MainIO): Promise<num
         force: options.force ?? false,
         only: parseOnly(options.only),
         match: options.match,
+        allowPlainCredentials: options.allowPlainCredentials ?? false,
         ...connectionSettings(options),
       },
       { env: io.env, logger, fetch: io.fetch },
@@ -82,13 +85,23 @@ async function executeExport(options: ExportCliOptions, io: MainIO): Promise<num
     return fail(failure.code, failure.message, failure.extra);
   }
 
+  // The files are written without the credentials; the run still fails, so that no pipeline takes
+  // an export with holes for a complete one.
+  const code = outcome.credentialsLeftOut.length > 0 ? EXIT.applyFailed : EXIT.ok;
   if (json) {
-    io.stdout(`${JSON.stringify({ command: 'export', ok: true, exitCode: EXIT.ok, ...outcome }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ command: 'export', ok: code === EXIT.ok, exitCode: code, ...outcome }, null, 2)}\n`);
   } else {
     if (outcome.warnings.length > 0) io.stderr(renderWarnings(outcome.warnings));
     io.stdout(renderExport(outcome));
   }
-  return EXIT.ok;
+  if (code !== EXIT.ok) {
+    const count = outcome.credentialsLeftOut.reduce((sum, c) => sum + c.paths.length, 0);
+    io.stderr(
+      `error: ${count} credential${count === 1 ? ' was' : 's were'} left out of the files (named in the warnings and the README); ` +
+        'keep each in a secret block and refer to it, then export again, or pass --allow-plain-credentials to write them\n',
+    );
+  }
+  return code;
 }
 
 export function renderWarnings(warnings: readonly ExportWarning[]): string {

@@ -25,8 +25,19 @@ export function secretPath(name: string): string {
   return `/run/secrets/${name}`;
 }
 
-export function renderReadme(input: { files: readonly ExportFile[]; secrets: readonly SecretEntry[]; args: ApplyArguments }): string {
+export interface ReadmeInput {
+  files: readonly ExportFile[];
+  secrets: readonly SecretEntry[];
+  args: ApplyArguments;
+  /** Secrets whose value on the server ends with a newline, which apply strips from a file by default. */
+  secretsWithNewline?: readonly string[] | undefined;
+  /** Credentials left out of the files, or written as they are (--allow-plain-credentials), by key path. */
+  credentials?: ReadonlyArray<{ subject: string; paths: readonly string[]; written: boolean }> | undefined;
+}
+
+export function renderReadme(input: ReadmeInput): string {
   const { files, secrets, args } = input;
+  const withNewline = new Set(input.secretsWithNewline ?? []);
   const lines = [
     '# Prefect configuration, exported by openem-config',
     '',
@@ -44,17 +55,30 @@ export function renderReadme(input: { files: readonly ExportFile[]; secrets: rea
     lines.push(
       '## Secrets to provide',
       '',
-      'Secret values are never exported. Put each secret in a file (one trailing newline is ignored) and',
-      'set the environment variable to the path of that file:',
+      'Secret values are never written here. Put each secret in a file (one trailing newline is removed,',
+      'unless `--keep-trailing-newline` is given) and set the environment variable to the path of that file:',
       '',
       '| secret block | environment variable (`-s`) |',
       '|---|---|',
-      ...secrets.map((secret) => `| \`${secret.name}\` | ${secret.envName ? `\`${secret.envName}\`` : `none: given with \`--secret ${secret.name}=PATH\``} |`),
+      ...secrets.map(
+        (secret) =>
+          `| \`${secret.name}\`${withNewline.has(secret.name) ? ' (value ends with a newline)' : ''} | ${secret.envName ? `\`${secret.envName}\`` : `none: given with \`--secret ${secret.name}=PATH\``} |`,
+      ),
       '',
     );
+    if (withNewline.size > 0) {
+      lines.push(
+        `On the server, the value of ${[...withNewline].map((name) => `\`${name}\``).join(', ')} ends with a newline (an older tool stored whole`,
+        'files). openem-config removes the final newline of a secret file, so applying files that end with it',
+        'would show every such secret as "value changed". Apply with `--keep-trailing-newline` and files that',
+        'keep the newline (the option applies to every secret file of the run), or accept the change.',
+        '',
+      );
+    }
     const exports = secrets.filter((secret) => secret.envName).map((secret) => `export ${secret.envName}=${secretPath(secret.name)}`);
     if (exports.length > 0) lines.push('```sh', ...exports, '```', '');
   }
+  lines.push(...credentialLines(input.credentials ?? []));
   const hasVariables = args.variables.length > 0;
   if (applyArguments(args).length === 0) {
     lines.push('## Apply', '', 'Nothing to apply: the server had none of the objects this export selected.', '');
@@ -82,4 +106,27 @@ export function renderReadme(input: { files: readonly ExportFile[]; secrets: rea
     );
   }
   return `${lines.join('\n')}`;
+}
+
+/** The credentials an export left out (or wrote as they are): where, never what. */
+function credentialLines(credentials: NonNullable<ReadmeInput['credentials']>): string[] {
+  const lines: string[] = [];
+  const section = (written: boolean, title: string, intro: string[]) => {
+    const listed = credentials.filter((c) => c.written === written);
+    if (listed.length === 0) return;
+    lines.push(title, '', ...intro, '', '| object | key |', '|---|---|');
+    for (const { subject, paths } of listed) for (const path of paths) lines.push(`| ${subject} | \`${path}\` |`);
+    lines.push('');
+  };
+  section(false, '## Credentials left out', [
+    'These values looked like credentials (by their key, or as the value of a secret block where no',
+    'reference can stand) and are not in the files. Applying the files removes them from the objects: keep',
+    'each in a secret block, refer to it as `{{ prefect.blocks.secret.<name> }}` (job variables, pull steps),',
+    'and export again.',
+  ]);
+  section(true, '## Credentials written in plain text', [
+    'These values look like credentials and match no secret block; `--allow-plain-credentials` wrote them',
+    'as they are. Keep these files as secret as the credentials.',
+  ]);
+  return lines;
 }

@@ -11,7 +11,9 @@ import { writeExport } from './files.js';
 import { createMatcher } from './glob.js';
 import { assemble } from './assemble.js';
 import { README_FILE, renderReadme } from './readme.js';
-import type { ApplyArguments, ExportCounts, ExportFile, ExportWarning, Section } from './types.js';
+import { endingWithNewline, readSecretValues } from './secret-values.js';
+import type { ApplyArguments, CredentialPolicy, ExportCounts, ExportFile, ExportWarning, Section } from './types.js';
+import { readUnexported } from './unexported.js';
 import { EXPORTED_KINDS, Scratch, verifyExport, type ExportedKind } from './verify.js';
 
 export interface ExportOptions {
@@ -26,6 +28,8 @@ export interface ExportOptions {
   requestTimeoutMs: number;
   retries: number;
   retryMinDelayMs?: number | undefined;
+  /** Write credentials that match no secret block instead of leaving them out (and exiting 1). */
+  allowPlainCredentials?: boolean | undefined;
 }
 
 export interface ExportRunContext {
@@ -42,6 +46,8 @@ export interface ExportOutcome {
   args: ApplyArguments;
   warnings: ExportWarning[];
   requests: { reads: number; writes: number };
+  /** Credentials left out of the files, by object and key path: the export then exits 1. */
+  credentialsLeftOut: Array<{ subject: string; paths: string[] }>;
 }
 
 export async function runExport(options: ExportOptions, context: ExportRunContext): Promise<ExportOutcome> {
@@ -57,18 +63,35 @@ export async function runExport(options: ExportOptions, context: ExportRunContex
   // Read one kind after another: an export is a one-off, and a large server is better read gently.
   const servers: unknown[] = [];
   for (const kind of kinds) servers.push(await kind.export!.read(api, matches));
+  // Kinds no part exports are named whatever --only says: --only chooses among what can be exported.
+  const unexported = await readUnexported(api, { matches, exportedSections: EXPORTED_KINDS.map((kind) => kind.export!.section) });
+  // Secret values, in memory, only to say which end with a newline that apply would strip.
+  const secretValues = options.only.includes('secrets') ? await readSecretValues(api) : undefined;
   logger.info({ event: 'export.read', kinds: kinds.map((kind) => kind.name) }, 'server state read');
 
   const scratch = new Scratch();
   try {
-    const exportContext: ExportContext = { matches, env, scratchFile: (name, content) => scratch.file(name, content) };
+    // The credential policy rides on the context beside what every part reads (see credentialPolicy).
+    const exportContext: ExportContext & CredentialPolicy = {
+      matches,
+      env,
+      scratchFile: (name, content) => scratch.file(name, content),
+      allowPlainCredentials: options.allowPlainCredentials ?? false,
+    };
     const written = kinds.map((kind, index) => ({ kind, written: kind.export!.write(servers[index], exportContext) }));
     const { files, args, warnings, secrets, counts: exportedCounts } = assemble(written);
     const counts: ExportCounts = { ...Object.fromEntries(EXPORTED_KINDS.map((kind) => [kind.countKey, 0])), ...exportedCounts };
     const exported: ExportedKind[] = kinds.map((kind, index) => ({ kind, current: kind.export!.current(servers[index]) }));
 
+    const withNewline = secretValues ? endingWithNewline(secretValues, secrets.map((secret) => secret.name)) : [];
+    warnings.push(...withNewline.map((name) => newlineWarning(name)), ...unexported);
     warnings.push(...verifyExport(files, args, exported, scratch));
-    files.push({ path: README_FILE, content: renderReadme({ files, secrets, args }), summary: 'how to apply these files, and the secrets to provide' });
+    const credentials = warnings.flatMap((w) => (w.credentials ? [{ subject: w.subject, ...w.credentials }] : []));
+    files.push({
+      path: README_FILE,
+      content: renderReadme({ files, secrets, args, secretsWithNewline: withNewline, credentials }),
+      summary: 'how to apply these files, and the secrets to provide',
+    });
 
     const dir = resolve(options.to);
     warnings.push(...writeExport(dir, files, { force: options.force }));
@@ -81,8 +104,20 @@ export async function runExport(options: ExportOptions, context: ExportRunContex
       args,
       warnings,
       requests: { reads: api.http.reads, writes: api.http.writes },
+      credentialsLeftOut: credentials.filter((c) => !c.written).map(({ subject, paths }) => ({ subject, paths })),
     };
   } finally {
     scratch.close();
   }
+}
+
+/** A secret whose value ends with a newline: from a file, apply strips one unless --keep-trailing-newline. */
+function newlineWarning(name: string): ExportWarning {
+  return {
+    subject: `secret "${name}"`,
+    message:
+      'its value ends with a newline (an older tool stored the whole file), which openem-config strips from a secret file: ' +
+      'applied from a file without --keep-trailing-newline, it would change the value on this server; give that option (for every secret file of the run) ' +
+      'with files that end with that newline, or accept the change',
+  };
 }

@@ -8,6 +8,25 @@ export interface ExportWarning {
   /** The object, e.g. `variable "retries"`, `deployment "flow/name"`, or a kind for a list. */
   subject: string;
   message: string;
+  /**
+   * Credentials this warning is about, by key path (never by value): left out of the files, which
+   * makes the export exit 1, or written as they are with --allow-plain-credentials.
+   */
+  credentials?: { paths: string[]; written: boolean } | undefined;
+}
+
+/**
+ * What an export does with a value that looks like a credential and matches no secret block. The
+ * export context carries it beside the fields every kind reads (see `credentialPolicy`).
+ */
+export interface CredentialPolicy {
+  /** `--allow-plain-credentials`: write such values as they are (still with a warning). */
+  allowPlainCredentials: boolean;
+}
+
+/** The policy an export part was given; a context without one (a test, another caller) withholds. */
+export function credentialPolicy(context: object): CredentialPolicy {
+  return { allowPlainCredentials: 'allowPlainCredentials' in context && context.allowPlainCredentials === true };
 }
 
 export interface ExportFile {
@@ -32,7 +51,7 @@ export interface ApplyArguments {
 /** How many objects of each kind were exported, by the kind's countKey. */
 export type ExportCounts = Record<string, number>;
 
-/** A secret block the export names: its values are never read. */
+/** A secret block the export names: its value is never written. */
 export interface SecretEntry {
   /** The block name. */
   name: string;

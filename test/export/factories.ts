@@ -4,7 +4,11 @@ import type { Deployment, ServerDeployment } from '../../src/kinds/deployments/e
 import type { GlobalLimit } from '../../src/kinds/global-limits/reconcile.js';
 import type { Variable } from '../../src/kinds/variables/export.js';
 import type { ServerPool, WorkPool, WorkQueue } from '../../src/kinds/work-pools/export.js';
+import pino from 'pino';
 import { assemble } from '../../src/export/assemble.js';
+import type { JsonValue } from '../../src/config/types.js';
+import type { SecretValues } from '../../src/export/secret-values.js';
+import { createApi, type Api } from '../../src/prefect/client.js';
 import type { Matcher } from '../../src/export/glob.js';
 import { globalLimits } from '../../src/kinds/global-limits/kind.js';
 import { tagLimits } from '../../src/kinds/tag-limits/kind.js';
@@ -135,4 +139,39 @@ export function fakeSchedule(schedule: Record<string, unknown>, overrides: Recor
 
 export function fakeGlobalLimitOf(deploymentId: string, limit: number): GlobalLimit {
   return fakeLimit(`deployment:${deploymentId}`, limit);
+}
+
+/** Secret block values by name, as export reads them (in memory). */
+export function fakeSecretValues(values: Record<string, JsonValue>): SecretValues {
+  return new Map(Object.entries(values));
+}
+
+/** A secret block document as `POST /block_documents/filter` returns it with include_secrets. */
+export function fakeSecretBlock(name: string, value: JsonValue, overrides: Record<string, unknown> = {}) {
+  return { id: id(), created: stamp, updated: stamp, name, data: { value }, block_schema_id: id(), block_type_id: id(), block_type_name: 'Secret', is_anonymous: false, ...overrides };
+}
+
+export function fakeAutomation(name: string, overrides: Record<string, unknown> = {}) {
+  return { id: id(), created: stamp, updated: stamp, name, description: '', enabled: true, tags: [], trigger: { type: 'event', posture: 'Reactive', threshold: 1, within: 0 }, actions: [], ...overrides };
+}
+
+/**
+ * An Api whose POST routes answer from `routes` (by path, given the request body), and the requests
+ * it was sent: a custom fetch, no shared state. Any other request fails the test.
+ */
+export function fakeApi(routes: Record<string, (body: Record<string, unknown>) => unknown[]>): { api: Api; sent: Array<{ path: string; body: Record<string, unknown> }> } {
+  const sent: Array<{ path: string; body: Record<string, unknown> }> = [];
+  const fetch = async (request: Request): Promise<Response> => {
+    const path = new URL(request.url).pathname.replace(/^\/api/, '');
+    if (request.method === 'GET' && path === '/csrf-token') return new Response(JSON.stringify({ detail: 'CSRF protection is disabled.' }), { status: 422 });
+    const route = routes[path];
+    if (request.method !== 'POST' || !route) throw new Error(`unexpected request ${request.method} ${path}`);
+    const body = (await request.json()) as Record<string, unknown>;
+    sent.push({ path, body });
+    const rows = route(body);
+    const offset = typeof body.offset === 'number' ? body.offset : 0;
+    const limit = typeof body.limit === 'number' ? body.limit : 200;
+    return new Response(JSON.stringify(rows.slice(offset, offset + limit)), { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+  return { api: createApi({ apiUrl: 'http://prefect.test/api', requestTimeoutMs: 1000, retries: 0, logger: pino({ level: 'silent' }), fetch }), sent };
 }

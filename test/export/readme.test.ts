@@ -41,6 +41,38 @@ describe('the apply command line', () => {
     expect(text).not.toMatch(/http|\d{4}-\d{2}-\d{2}/);
   });
 
+  it('marks the secrets whose value ends with a newline and points at --keep-trailing-newline', () => {
+    const text = renderReadme({
+      files: [],
+      secrets: [{ name: 's3-user', envName: 'S3_USER_FILE' }, { name: 's3-password', envName: 'S3_PASSWORD_FILE' }],
+      args,
+      secretsWithNewline: ['s3-user'],
+    });
+    expect(text).toContain('Secret values are never written here.');
+    expect(text).toContain('| `s3-user` (value ends with a newline) | `S3_USER_FILE` |');
+    expect(text).toContain('| `s3-password` | `S3_PASSWORD_FILE` |');
+    expect(text).toContain('On the server, the value of `s3-user` ends with a newline');
+    expect(text).toContain('Apply with `--keep-trailing-newline`');
+    expect(renderReadme({ files: [], secrets: [{ name: 's3-user' }], args })).not.toContain('--keep-trailing-newline` and files');
+  });
+
+  it('lists the credentials left out, or written as they are, by key path', () => {
+    const text = renderReadme({
+      files: [],
+      secrets: [],
+      args,
+      credentials: [
+        { subject: 'deployment "f/a"', paths: ['work_pool.job_variables.env.TOKEN', 'parameters.password'], written: false },
+        { subject: 'deployment "f/b"', paths: ['pull[0].x.access_token'], written: true },
+      ],
+    });
+    expect(text).toContain('## Credentials left out\n');
+    expect(text).toContain('| deployment "f/a" | `work_pool.job_variables.env.TOKEN` |\n| deployment "f/a" | `parameters.password` |\n');
+    expect(text).toContain('## Credentials written in plain text\n');
+    expect(text).toContain('| deployment "f/b" | `pull[0].x.access_token` |\n');
+    expect(renderReadme({ files: [], secrets: [], args })).not.toContain('Credentials');
+  });
+
   it('says when there is nothing to apply', () => {
     const none = { variables: [], secretEnvNames: [], secretPairs: [], limits: [], deployments: [] };
     expect(renderReadme({ files: [], secrets: [], args: none })).toContain('Nothing to apply');
@@ -67,6 +99,7 @@ describe('export options and report', () => {
       args: { ...args, secretEnvNames: [], secretPairs: [], limits: [], deployments: [], variables: ['vars.toml'] },
       warnings: [{ subject: 'x', message: 'y' }],
       requests: { reads: 3, writes: 0 },
+      credentialsLeftOut: [],
     });
     expect(text).toBe(
       [

@@ -5,7 +5,7 @@ import { createMatcher } from '../../src/export/glob.js';
 import type { ExportFile } from '../../src/export/types.js';
 import { EXPORTED_KINDS, Scratch, verifyExport } from '../../src/export/verify.js';
 import type { ExportContext } from '../../src/reconcile/kind.js';
-import { fakeDeployment, fakeLimit, fakePool, fakeSchedule, fakeVariable } from './factories.js';
+import { fakeDeployment, fakeLimit, fakePool, fakeSchedule, fakeSecretValues, fakeVariable } from './factories.js';
 
 const scratch = new Scratch();
 afterAll(() => scratch.close());
@@ -20,8 +20,13 @@ const servers: Record<string, unknown> = {
   'global-limit': limits,
   'work-pool': [fakePool({ name: 'pool', concurrency_limit: 3 })],
   deployment: {
-    deployments: [fakeDeployment({ name: 'd', work_pool_name: 'pool', work_queue_name: 'default', schedules: [fakeSchedule({ cron: '0 1 * * *' }, { slug: 'one' })] })],
+    deployments: [
+      fakeDeployment({ name: 'd', work_pool_name: 'pool', work_queue_name: 'default', schedules: [fakeSchedule({ cron: '0 1 * * *' }, { slug: 'one' })] }),
+      // As `prefect deploy` leaves it: the secret resolved, which the file says as a reference.
+      fakeDeployment({ name: 'resolved', work_pool_name: 'pool', job_variables: { env: { TOKEN: 'ghp_resolved' } } }),
+    ],
     withoutFlow: [],
+    secrets: fakeSecretValues({ 'github-token': 'ghp_resolved' }),
   },
 };
 
@@ -30,8 +35,10 @@ const exported = EXPORTED_KINDS.map((kind) => ({ kind, current: kind.export!.cur
 const verify = (files: ExportFile[]) => verifyExport(files, assembled.args, exported, scratch);
 
 describe('verifyExport', () => {
-  it('finds nothing that apply would change, besides the announced openem-config tag', () => {
+  it('finds nothing that apply would change, besides the announced openem-config tag and secret references', () => {
     expect(assembled.files.map((f) => f.path)).toEqual(['vars.toml', 'vars-team.toml', 'limits.toml', 'job-templates/pool.json', 'prefect.yaml']);
+    expect(assembled.files.find((f) => f.path === 'prefect.yaml')!.content).toContain('TOKEN: "{{ prefect.blocks.secret.github-token }}"');
+    expect(assembled.warnings.map((w) => w.subject)).toContain('deployment "archive-flow/resolved"');
     expect(verify(assembled.files)).toEqual([]);
   });
 

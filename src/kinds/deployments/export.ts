@@ -1,11 +1,15 @@
 // Deployments as a prefect.yaml that the deployments loader accepts, with every field apply compares.
 // Each deployment is read back through the loader and compared with the server through the
 // deployments kind before it is kept, so what cannot be said faithfully is warned about, not written.
+// No credential is written: a secret block's value (which `prefect deploy` resolves into job
+// variables) becomes a reference to the block, and a credential-like value matching no block is left out.
 import type { JsonObject } from '../../config/json.js';
 import type { JsonValue } from '../../config/types.js';
+import { protectCredentials, type Finding } from '../../export/credentials.js';
 import { describeDiff, describeIssue } from '../../export/describe.js';
 import type { Matcher } from '../../export/glob.js';
-import { compareText, type ExportFile, type ExportWarning } from '../../export/types.js';
+import { readSecretValues, type SecretValues } from '../../export/secret-values.js';
+import { compareText, credentialPolicy, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';
 import { renderYaml } from '../../export/yaml.js';
 import { IssueList } from '../../errors.js';
 import { unwrap } from '../../prefect/client.js';
@@ -28,6 +32,13 @@ export interface ServerDeployments {
   deployments: ServerDeployment[];
   /** Deployments whose flow the server no longer has, by name: they cannot be written. */
   withoutFlow: string[];
+  /** The secret blocks' values, to recognise them in deployments; kept in memory, never written. */
+  secrets: SecretValues;
+  /**
+   * The deployments as the written file declares them (references for secret values, credentials
+   * left out), by key, set by `write`: what applying the file leaves on this server.
+   */
+  written?: Map<string, { deployment: Deployment }> | undefined;
 }
 
 export const DEPLOYMENTS_FILE = 'prefect.yaml';
@@ -40,7 +51,7 @@ export const deploymentsExport = defineExport({
       unwrap(api.client.POST('/flows/filter', { body: { flows: { operator: 'and_', id: { any_: ids } }, limit, offset } })),
     );
     const flowNames = new Map(flows.map((flow) => [flow.id, flow.name]));
-    const server: ServerDeployments = { deployments: [], withoutFlow: [] };
+    const server: ServerDeployments = { deployments: [], withoutFlow: [], secrets: await readSecretValues(api) };
     for (const deployment of deployments) {
       const flowName = flowNames.get(deployment.flow_id);
       if (flowName !== undefined) server.deployments.push({ deployment, flowName });
@@ -49,10 +60,23 @@ export const deploymentsExport = defineExport({
     return server;
   },
   write(server, context) {
-    const result = exportDeployments(server.deployments, { matches: context.matches, check: entryChecker(context), withoutFlow: server.withoutFlow });
-    return { ...result, args: { deployments: result.files.map((file) => file.path) } };
+    const result = exportDeployments(server.deployments, {
+      matches: context.matches,
+      check: entryChecker(context),
+      withoutFlow: server.withoutFlow,
+      secrets: server.secrets,
+      allowPlainCredentials: credentialPolicy(context).allowPlainCredentials,
+    });
+    server.written = result.written;
+    return { files: result.files, warnings: result.warnings, count: result.count, args: { deployments: result.files.map((file) => file.path) } };
   },
-  current: (server) => new Map(server.deployments.map(({ deployment, flowName }) => [deploymentKey(flowName, deployment.name), { deployment }])),
+  // A secret's value replaced by its reference, or a credential left out, is a difference the export
+  // announces (like the managed tag of variables): the round trip compares with the server as the file leaves it.
+  current: (server) =>
+    new Map(server.deployments.map(({ deployment, flowName }) => {
+      const key = deploymentKey(flowName, deployment.name);
+      return [key, server.written?.get(key) ?? { deployment }];
+    })),
 });
 
 /** Loads one entry as a prefect.yaml of its own and diffs it with the server's deployment. */
@@ -78,33 +102,117 @@ export interface DeploymentsExport {
   files: ExportFile[];
   warnings: ExportWarning[];
   count: number;
+  /** Each exported deployment as its entry declares it, by key. */
+  written: Map<string, { deployment: Deployment }>;
 }
 
 /** Why an entry cannot stand for its deployment (it does not load, or loads with differences), or undefined. */
 export type EntryCheck = (entry: JsonObject, server: ServerDeployment) => string | undefined;
 
-export function exportDeployments(deployments: readonly ServerDeployment[], options: { matches: Matcher; check: EntryCheck; withoutFlow?: readonly string[] }): DeploymentsExport {
+export interface ExportDeploymentsOptions {
+  matches: Matcher;
+  check: EntryCheck;
+  withoutFlow?: readonly string[] | undefined;
+  /** The secret blocks' values; none when not given. */
+  secrets?: SecretValues | undefined;
+  /** Write a credential-like value that matches no secret block instead of leaving it out. */
+  allowPlainCredentials?: boolean | undefined;
+}
+
+export function exportDeployments(deployments: readonly ServerDeployment[], options: ExportDeploymentsOptions): DeploymentsExport {
   const warnings: ExportWarning[] = [];
   const entries: JsonObject[] = [];
+  const written = new Map<string, { deployment: Deployment }>();
   for (const name of options.withoutFlow ?? []) {
     if (options.matches(name)) warnings.push({ subject: `deployment "${name}"`, message: 'not exported: its flow is gone from the server, so it has no flow name' });
   }
   const sorted = deployments
     .filter(({ deployment, flowName }) => options.matches(deployment.name, deploymentKey(flowName, deployment.name)))
     .sort((a, b) => compareText(deploymentKey(a.flowName, a.deployment.name), deploymentKey(b.flowName, b.deployment.name)));
-  for (const server of sorted) {
-    const subject = `deployment "${deploymentKey(server.flowName, server.deployment.name)}"`;
+  for (const original of sorted) {
+    const key = deploymentKey(original.flowName, original.deployment.name);
+    const subject = `deployment "${key}"`;
+    const { deployment, findings } = protectDeployment(original.deployment, { secrets: options.secrets ?? new Map(), allowPlain: options.allowPlainCredentials ?? false });
+    const server = { deployment, flowName: original.flowName };
     const entry = deploymentEntry(server, (message) => warnings.push({ subject, message }));
     const problem = options.check(entry, server);
     if (problem) {
+      // Not written at all, so none of its values can leak: the findings no longer matter.
       warnings.push({ subject, message: `not exported: ${problem}` });
       continue;
     }
+    warnings.push(...credentialWarnings(subject, findings));
     entries.push(entry);
+    written.set(key, { deployment });
   }
-  if (entries.length === 0) return { files: [], warnings, count: 0 };
+  if (entries.length === 0) return { files: [], warnings, count: 0, written };
   const content = renderDeploymentsFile(entries);
-  return { files: [{ path: DEPLOYMENTS_FILE, content, summary: `${entries.length} deployment${entries.length === 1 ? '' : 's'}` }], warnings, count: entries.length };
+  return { files: [{ path: DEPLOYMENTS_FILE, content, summary: `${entries.length} deployment${entries.length === 1 ? '' : 's'}` }], warnings, count: entries.length, written };
+}
+
+/**
+ * The deployment with the credentials of its exported values taken care of: job variables and pull
+ * steps, which Prefect resolves at run time, get references; parameters (the deployment's and its
+ * slugged schedules') cannot, so a secret's value there is left out like any credential.
+ */
+export function protectDeployment(d: Deployment, options: { secrets: SecretValues; allowPlain: boolean }): { deployment: Deployment; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const protect = (value: unknown, path: string, referable: boolean): JsonValue => {
+    const result = protectCredentials(value as JsonValue, { path, secrets: options.secrets, referable, allowPlain: options.allowPlain });
+    findings.push(...result.findings);
+    return result.value;
+  };
+  const deployment: Deployment = { ...d };
+  if (d.work_pool_name && d.job_variables) deployment.job_variables = protect(d.job_variables, 'work_pool.job_variables', true) as Deployment['job_variables'];
+  if (Array.isArray(d.pull_steps)) deployment.pull_steps = protect(d.pull_steps, 'pull', true) as Deployment['pull_steps'];
+  if (d.parameters) deployment.parameters = protect(d.parameters, 'parameters', false) as Deployment['parameters'];
+  if (d.schedules) {
+    deployment.schedules = d.schedules.map((schedule) =>
+      schedule.slug && schedule.parameters ? { ...schedule, parameters: protect(schedule.parameters, `schedules[${schedule.slug}].parameters`, false) as typeof schedule.parameters } : schedule,
+    );
+  }
+  return { deployment, findings };
+}
+
+/** What was done with the credentials of one deployment: by key path, never by value. */
+function credentialWarnings(subject: string, findings: readonly Finding[]): ExportWarning[] {
+  const warnings: ExportWarning[] = [];
+  const referenced = findings.filter((f) => f.action === 'referenced');
+  if (referenced.length > 0) {
+    const one = referenced.length === 1;
+    warnings.push({
+      subject,
+      message:
+        `${listNames(referenced.map((f) => `${f.path} -> {{ prefect.blocks.secret.${f.block ?? ''} }}`))}: ` +
+        `${one ? 'this value was' : 'these values were'} the value of a secret block (resolved by \`prefect deploy\`) and ${one ? 'is' : 'are'} written as a reference, which Prefect resolves at run time. ` +
+        `Applied back to this server, the deployment stores the reference instead of the value (plan shows that change once)`,
+    });
+  }
+  const describe = (f: Finding) =>
+    f.block === undefined ? `${f.path} (under a credential-like key, the value of no secret block)` : `${f.path} (the value of secret block "${f.block}": ${f.reason ?? 'no reference can stand for it'})`;
+  const withheld = findings.filter((f) => f.action === 'withheld');
+  if (withheld.length > 0) {
+    const one = withheld.length === 1;
+    warnings.push({
+      subject,
+      message:
+        `${one ? 'a credential is' : `${withheld.length} credentials are`} not written: ${listNames(withheld.map(describe))}. ` +
+        `prefect.yaml lacks ${one ? 'it' : 'them'}, so applying it would remove ${one ? 'it' : 'them'} from the deployment. ` +
+        `Keep ${one ? 'it' : 'each'} in a secret block and refer to it as {{ prefect.blocks.secret.<name> }} (job variables, pull steps), then export again; ` +
+        `or pass --allow-plain-credentials to write ${one ? 'it' : 'them'} as ${one ? 'it is' : 'they are'}`,
+      credentials: { paths: withheld.map((f) => f.path), written: false },
+    });
+  }
+  const plain = findings.filter((f) => f.action === 'written');
+  if (plain.length > 0) {
+    const one = plain.length === 1;
+    warnings.push({
+      subject,
+      message: `${one ? 'a credential is' : `${plain.length} credentials are`} written in plain text (--allow-plain-credentials): ${listNames(plain.map(describe))}; keep prefect.yaml as secret as ${one ? 'it' : 'they'}`,
+      credentials: { paths: plain.map((f) => f.path), written: true },
+    });
+  }
+  return warnings;
 }
 
 export function renderDeploymentsFile(entries: JsonObject[]): string {
@@ -183,18 +291,24 @@ function concurrencyEntry(d: ServerDeployment['deployment'], warn: (message: str
  * beside the originals on this server (every run twice).
  */
 function scheduleEntries(schedules: readonly Schedule[], deploymentId: string, warn: (message: string) => void): JsonObject[] {
-  const slugless = schedules.filter((s) => !s.slug);
+  const slugless = schedules
+    .filter((s) => !s.slug)
+    .map((s) => ({ schedule: s, described: describeSchedule(s.schedule as unknown as JsonObject) }))
+    .sort((a, b) => compareText(a.described, b.described) || compareText(a.schedule.id, b.schedule.id));
   if (slugless.length > 0) {
     const one = slugless.length === 1;
-    const shown = slugless
-      .map((s) => `${describeSchedule(s.schedule as unknown as JsonObject)} (schedule ${s.id})`)
-      .sort(compareText)
-      .join('; ');
+    const shown = slugless.map(({ schedule, described }) => `${described} (schedule ${schedule.id})`).join('; ');
+    const taken = new Set(schedules.flatMap((s) => (s.slug ? [s.slug] : [])));
+    // One command per schedule, with its own id and a slug no other schedule of the deployment has.
+    const commands = slugless.map(({ schedule }) => {
+      const slug = suggestSlug(schedule.schedule as unknown as JsonObject, taken);
+      return `curl -X PATCH "$PREFECT_API_URL/deployments/${deploymentId}/schedules/${schedule.id}" -H 'content-type: application/json' -d '{"slug": "${slug}"}'`;
+    });
     warn(
       `${slugless.length} schedule${one ? '' : 's'} without a slug ${one ? 'is' : 'are'} not exported: ${shown}. ` +
         `Applying the export keeps ${one ? 'it' : 'them'} on this server, but a copy lacks ${one ? 'it' : 'them'}. ` +
-        `To export ${one ? 'it' : 'them'}, give ${one ? 'it' : 'each'} a slug and export again: ` +
-        `curl -X PATCH "$PREFECT_API_URL/deployments/${deploymentId}/schedules/<schedule>" -H 'content-type: application/json' -d '{"slug": "nightly"}'`,
+        `To export ${one ? 'it' : 'them'}, give ${one ? 'it' : 'each'} a slug (any name unique in the deployment) and export again: ` +
+        commands.join(' ; '),
     );
   }
   const entries: JsonObject[] = [];
@@ -222,6 +336,16 @@ function scheduleEntries(schedules: readonly Schedule[], deploymentId: string, w
     entries.push(entry);
   }
   return entries;
+}
+
+/** A slug that says what the schedule does (`every-3600s`, `cron-1`), unused in the deployment; added to `taken`. */
+function suggestSlug(spec: JsonObject, taken: Set<string>): string {
+  const every = 'interval' in spec && typeof spec.interval === 'number' && Number.isInteger(spec.interval) ? `every-${spec.interval}s` : undefined;
+  const stem = every ?? ('cron' in spec ? 'cron' : 'interval' in spec ? 'interval' : 'rrule');
+  let slug = every ?? `${stem}-1`;
+  for (let n = 2; taken.has(slug); n++) slug = `${stem}-${n}`;
+  taken.add(slug);
+  return slug;
 }
 
 function describeSchedule(spec: JsonObject): string {

@@ -8,7 +8,8 @@ import { createMatcher } from '../../../src/export/glob.js';
 import { Scratch } from '../../../src/export/verify.js';
 import { createDeploymentsKind } from '../../../src/kinds/deployments/reconcile.js';
 import { useTempDir } from '../../config/temp.js';
-import { fakeDeployment, fakeLimit, fakeSchedule } from '../../export/factories.js';
+import { deploymentsExport, type ServerDeployments } from '../../../src/kinds/deployments/export.js';
+import { fakeDeployment, fakeLimit, fakeSchedule, fakeSecretValues } from '../../export/factories.js';
 
 const temp = useTempDir();
 const scratch = new Scratch();
@@ -128,22 +129,29 @@ describe('exportDeployments', () => {
     expect(result.count).toBe(2);
   });
 
-  it('leaves out schedules without a slug, saying how to give them one', () => {
+  it('leaves out schedules without a slug, saying how to give each one, by its own id', () => {
+    const daily = fakeSchedule({ interval: 86400 });
+    const often = fakeSchedule({ cron: '*/5 * * * *' });
     const d = fakeDeployment({
       name: 'mixed',
-      schedules: [fakeSchedule({ cron: '0 3 * * *', day_or: true, timezone: null }, { slug: 'nightly' }), fakeSchedule({ interval: 86400 }), fakeSchedule({ cron: '*/5 * * * *' })],
+      schedules: [fakeSchedule({ cron: '0 3 * * *', day_or: true, timezone: null }, { slug: 'cron-1' }), daily, often],
     });
     const result = exported([d]);
+    const curl = (schedule: typeof daily, slug: string) =>
+      `curl -X PATCH "$PREFECT_API_URL/deployments/${d.deployment.id}/schedules/${schedule.id}" -H 'content-type: application/json' -d '{"slug": "${slug}"}'`;
     expect(result.warnings).toEqual([
       {
         subject: 'deployment "archive-flow/mixed"',
-        message: expect.stringMatching(
-          /^2 schedules without a slug are not exported: cron "\*\/5 \* \* \* \*" \(schedule [-0-9a-f]+\); every 86400 s \(schedule [-0-9a-f]+\)\. .*curl -X PATCH "\$PREFECT_API_URL\/deployments\/[-0-9a-f]+\/schedules\/<schedule>"/,
-        ),
+        message:
+          `2 schedules without a slug are not exported: cron "*/5 * * * *" (schedule ${often.id}); every 86400 s (schedule ${daily.id}). ` +
+          'Applying the export keeps them on this server, but a copy lacks them. To export them, give each a slug (any name unique in the deployment) and export again: ' +
+          // The suggested slugs are free in the deployment: cron-1 is taken.
+          `${curl(often, 'cron-2')} ; ${curl(daily, 'every-86400s')}`,
       },
     ]);
+    expect(result.warnings[0]!.message).not.toContain('<schedule>');
     const [desired] = loadBack(result.files[0]!.content);
-    expect(desired!.schedules.map((s) => s.slug)).toEqual(['nightly']);
+    expect(desired!.schedules.map((s) => s.slug)).toEqual(['cron-1']);
     // Apply keeps slug-less schedules, so the source server sees no change.
     expect(kind.diff(desired!, d).action).toBe('noop');
   });
@@ -194,5 +202,95 @@ describe('exportDeployments', () => {
     const deployments = [fakeDeployment({ name: 'z' }, 'b-flow'), fakeDeployment({ name: 'y' }, 'a-flow'), fakeDeployment({ name: 'x' }, 'c-flow')];
     expect(loadBack(exported(deployments).files[0]!.content).map((d) => `${d.flowName}/${d.name}`)).toEqual(['a-flow/y', 'b-flow/z', 'c-flow/x']);
     expect(exported(deployments, createMatcher(['b-flow/*', 'x'])).count).toBe(2);
+  });
+});
+
+describe('credentials in deployments', () => {
+  const secrets = fakeSecretValues({ 'github-user': 'svc-bot', 'github-token': 'ghp_resolvedToken123', 's3-password': 'minio-pass' });
+  const resolved = () =>
+    fakeDeployment(
+      {
+        name: 'resolved',
+        work_pool_name: 'pool',
+        // As `prefect deploy` stores `{{ prefect.blocks.secret.github-* }}`: resolved.
+        job_variables: { image: 'ghcr.io/x:1', registry_credentials: { username: 'svc-bot', password: 'ghp_resolvedToken123', registry_url: 'ghcr.io' } },
+        pull_steps: [{ 'prefect.deployments.steps.git_clone': { repository: 'https://github.com/x/y', access_token: 'ghp_resolvedToken123' } }],
+        parameters: { bucket: 'archive' },
+      },
+      'archive',
+    );
+
+  it('writes a resolved secret as a reference to its block, says so, and the entry reads back as the server then holds it', () => {
+    const d = resolved();
+    const result = exportDeployments([d], { matches: all, check, secrets });
+    const text = result.files[0]!.content;
+    for (const value of ['svc-bot', 'ghp_resolvedToken123']) expect(text).not.toContain(value);
+    expect(text).toContain('username: "{{ prefect.blocks.secret.github-user }}"');
+    expect(text).toContain('password: "{{ prefect.blocks.secret.github-token }}"');
+    expect(text).toContain('access_token: "{{ prefect.blocks.secret.github-token }}"');
+    expect(result.warnings).toEqual([
+      {
+        subject: 'deployment "archive/resolved"',
+        message: expect.stringMatching(
+          /^work_pool\.job_variables\.registry_credentials\.username -> \{\{ prefect\.blocks\.secret\.github-user \}\}, .*, pull\[0\]\.prefect\.deployments\.steps\.git_clone\.access_token -> .*: these values were the value of a secret block .* written as a reference/,
+        ),
+      },
+    ]);
+    for (const warning of result.warnings) expect(warning.message).not.toContain('ghp_');
+    // The server keeps the resolved value; the file says the reference: the announced difference.
+    const [desired] = loadBack(text);
+    expect(kind.diff(desired!, d).action).toBe('update');
+    expect(kind.diff(desired!, result.written.get('archive/resolved')!)).toEqual({ action: 'noop', changes: [] });
+    expect(result.written.get('archive/resolved')!.deployment.parameters).toEqual({ bucket: 'archive' });
+  });
+
+  it('leaves out a credential that matches no block, and one in parameters, naming each by key path; or writes them when allowed', () => {
+    const d = fakeDeployment({
+      name: 'plain',
+      work_pool_name: 'pool',
+      job_variables: { env: { GITHUB_TOKEN: 'ghp_typedInTheUi', LOG_LEVEL: 'INFO' } },
+      parameters: { s3_password: 'minio-pass', retries: 2 },
+      schedules: [fakeSchedule({ cron: '0 1 * * *' }, { slug: 'nightly', parameters: { api_key: 'k-123' } })],
+    });
+    const result = exportDeployments([d], { matches: all, check, secrets });
+    const text = result.files[0]!.content;
+    for (const value of ['ghp_typedInTheUi', 'minio-pass', 'k-123']) expect(text).not.toContain(value);
+    expect(text).toContain('LOG_LEVEL: INFO');
+    const [warning] = result.warnings;
+    expect(warning).toEqual({
+      subject: 'deployment "archive-flow/plain"',
+      message: expect.stringMatching(/^3 credentials are not written: .*--allow-plain-credentials/),
+      credentials: { paths: ['work_pool.job_variables.env.GITHUB_TOKEN', 'parameters.s3_password', 'schedules[nightly].parameters.api_key'], written: false },
+    });
+    expect(warning!.message).toContain('parameters.s3_password (the value of secret block "s3-password": Prefect passes parameters to the flow as written');
+    expect(warning!.message).toContain('work_pool.job_variables.env.GITHUB_TOKEN (under a credential-like key, the value of no secret block)');
+    // Read back, it matches the server without them: the verification passes, the warning says the rest.
+    const [desired] = loadBack(text);
+    expect(kind.diff(desired!, result.written.get('archive-flow/plain')!)).toEqual({ action: 'noop', changes: [] });
+
+    const allowed = exportDeployments([d], { matches: all, check, secrets, allowPlainCredentials: true });
+    expect(allowed.files[0]!.content).toContain('GITHUB_TOKEN: ghp_typedInTheUi');
+    expect(allowed.warnings).toEqual([
+      {
+        subject: 'deployment "archive-flow/plain"',
+        message: expect.stringMatching(/^3 credentials are written in plain text \(--allow-plain-credentials\)/),
+        credentials: { paths: ['work_pool.job_variables.env.GITHUB_TOKEN', 'parameters.s3_password', 'schedules[nightly].parameters.api_key'], written: true },
+      },
+    ]);
+    expect(kind.diff(loadBack(allowed.files[0]!.content)[0]!, d)).toEqual({ action: 'noop', changes: [] });
+  });
+
+  it('reads the secrets with the deployments, takes the policy from the context, and gives the round trip the deployments as written', () => {
+    const d = resolved();
+    const server: ServerDeployments = { deployments: [d], withoutFlow: [], secrets };
+    expect(deploymentsExport.current(server).get('archive/resolved')).toEqual({ deployment: d.deployment });
+    const context = { matches: all, env: {}, scratchFile: (name: string, content: string) => scratch.file(name, content) };
+    const written = deploymentsExport.write(server, context);
+    expect(written.warnings.map((w) => w.credentials)).toEqual([undefined]);
+    const current = deploymentsExport.current(server).get('archive/resolved') as { deployment: ServerDeployment['deployment'] };
+    expect(current.deployment.job_variables).toMatchObject({ registry_credentials: { password: '{{ prefect.blocks.secret.github-token }}' } });
+    const typed = { ...server, deployments: [fakeDeployment({ name: 'typed', work_pool_name: 'pool', job_variables: { token: 'abc' } })] };
+    expect(deploymentsExport.write(typed, context).warnings[0]!.credentials).toEqual({ paths: ['work_pool.job_variables.token'], written: false });
+    expect(deploymentsExport.write(typed, { ...context, allowPlainCredentials: true } as typeof context).warnings[0]!.credentials).toEqual({ paths: ['work_pool.job_variables.token'], written: true });
   });
 });

@@ -1,0 +1,144 @@
+// Keeps credentials out of exported files. A value equal to a secret block's value is written as a
+// reference to that block where Prefect resolves references at run time; a value under a
+// credential-like key that matches no block is left out (or, when the operator allows it, written
+// with a warning). Findings name key paths, never values.
+import type { JsonValue } from '../config/types.js';
+import type { SecretValues } from './secret-values.js';
+
+/** Prefect's block names as a placeholder can name them. */
+const REFERABLE_NAME = /^[a-z0-9-]+$/;
+
+/** Key parts that make a key a credential's: `GITHUB_TOKEN`, `db-password`, `apiKey`, `credentials`. */
+const CREDENTIAL_PARTS = new Set(['password', 'passwd', 'passphrase', 'token', 'secret', 'credential', 'credentials', 'apikey', 'authorization']);
+/** Adjacent key parts that do the same: `api_key`, `access_key`, `private_key`. */
+const CREDENTIAL_PAIRS = new Set(['api key', 'access key', 'private key', 'secret key', 'client secret']);
+/**
+ * A key ending so names where a credential is, or what it is, not the credential itself:
+ * `secret_name`, `token_file`, `password_path`, `access_key_id`, `token_url`.
+ */
+const POINTER_ENDINGS = new Set(['name', 'names', 'file', 'path', 'dir', 'id', 'url', 'uri', 'ref', 'type', 'env', 'header']);
+
+/** `GITHUB_TOKEN` -> [github, token]; `apiKey` -> [api, key]; `private-key.pem` -> [private, key, pem]. */
+export function keyParts(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+/**
+ * Whether the value of this key is a credential, whatever it holds: a part of the key names one
+ * (`password`, `GITHUB_TOKEN`, `apiKey`, `registry_credentials`) and its end does not say that it
+ * only names where one is (`secret_name`, `token_file`).
+ */
+export function isCredential(key: string): boolean {
+  const parts = keyParts(key);
+  if (POINTER_ENDINGS.has(parts.at(-1) ?? '')) return false;
+  return parts.some((part, index) => CREDENTIAL_PARTS.has(part) || CREDENTIAL_PAIRS.has(`${part} ${parts[index + 1] ?? ''}`));
+}
+
+export type FindingAction =
+  /** Replaced by `{{ prefect.blocks.secret.<block> }}`. */
+  | 'referenced'
+  /** Left out of the files. */
+  | 'withheld'
+  /** Written as it is: --allow-plain-credentials. */
+  | 'written';
+
+export interface Finding {
+  /** Key path, e.g. `work_pool.job_variables.env.GITHUB_TOKEN`, `pull[0]...access_token`. */
+  path: string;
+  action: FindingAction;
+  /** The secret block whose value it was (`referenced`, or `withheld` where no reference can stand). */
+  block?: string | undefined;
+  /** Why it was not replaced by a reference, when it matched a block. */
+  reason?: string | undefined;
+}
+
+export interface ProtectOptions {
+  /** The path of `value` in the exported entry, e.g. `work_pool.job_variables`. */
+  path: string;
+  /** The secret blocks' values, read in memory. */
+  secrets: SecretValues;
+  /**
+   * Whether Prefect resolves `{{ prefect.blocks.* }}` here at run time: job variables (the worker)
+   * and pull steps (the steps runner) do; parameters reach the flow as written.
+   */
+  referable: boolean;
+  allowPlain: boolean;
+}
+
+/** Finds secret values by value: the first block by name for each, among string values. */
+export function secretIndex(secrets: SecretValues): Map<string, string> {
+  const byValue = new Map<string, string>();
+  for (const name of [...secrets.keys()].sort()) {
+    const value = secrets.get(name);
+    if (typeof value === 'string' && value !== '' && !byValue.has(value)) byValue.set(value, name);
+  }
+  return byValue;
+}
+
+/** A string that is only a placeholder refers to a value; it holds none. */
+const ONLY_PLACEHOLDER = /^\{\{\s*[\w.\-[\]$]+\s*\}\}$/;
+
+const REMOVED = Symbol('removed');
+
+/**
+ * `value` with every credential found replaced by a reference, or removed (an object's key, an
+ * array's item), and what was done where. `value` itself is not changed.
+ */
+export function protectCredentials(value: JsonValue, options: ProtectOptions): { value: JsonValue; findings: Finding[] } {
+  const byValue = secretIndex(options.secrets);
+  // A value that equals a block's value but for the final newline (typed by hand where the block kept
+  // the file's newline) is still that secret; a reference would add the newline, so it is left out.
+  const trimmed = new Map<string, string>();
+  for (const [secret, name] of byValue) {
+    const without = secret.replace(/\r?\n$/, '');
+    if (without !== secret && without !== '' && !byValue.has(without) && !trimmed.has(without)) trimmed.set(without, name);
+  }
+  const findings: Finding[] = [];
+  /** A credential no reference can stand for: removed, or kept as it is when the operator allows it. */
+  const plain = (item: JsonValue, path: string, block?: string, reason?: string): JsonValue | typeof REMOVED => {
+    findings.push({ path, action: options.allowPlain ? 'written' : 'withheld', block, reason });
+    return options.allowPlain ? item : REMOVED;
+  };
+
+  // `key` is the nearest object key above `item` (an array's items share their array's key).
+  const walk = (item: JsonValue, path: string, key: string | undefined): JsonValue | typeof REMOVED => {
+    if (Array.isArray(item)) {
+      const out: JsonValue[] = [];
+      item.forEach((element, index) => {
+        const kept = walk(element, `${path}[${index}]`, key);
+        if (kept !== REMOVED) out.push(kept);
+      });
+      return out;
+    }
+    if (item !== null && typeof item === 'object') {
+      const out: { [key: string]: JsonValue } = {};
+      for (const [childKey, child] of Object.entries(item)) {
+        const kept = walk(child, path ? `${path}.${childKey}` : childKey, childKey);
+        // defineProperty keeps a key such as `__proto__` as data.
+        if (kept !== REMOVED) Object.defineProperty(out, childKey, { value: kept, enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    }
+    if (typeof item === 'string') {
+      const block = byValue.get(item);
+      if (block !== undefined) {
+        if (!options.referable) return plain(item, path, block, 'Prefect passes parameters to the flow as written, so a reference would not be resolved');
+        if (!REFERABLE_NAME.test(block)) return plain(item, path, block, `a placeholder cannot name block "${block}" (lower case letters, digits and - only)`);
+        findings.push({ path, action: 'referenced', block });
+        return `{{ prefect.blocks.secret.${block} }}`;
+      }
+      const near = trimmed.get(item);
+      if (near !== undefined) return plain(item, path, near, 'the block holds it with a final newline, which a reference would add');
+      if (item === '' || ONLY_PLACEHOLDER.test(item)) return item;
+    }
+    if (key !== undefined && isCredential(key) && (typeof item === 'string' || typeof item === 'number')) return plain(item, path);
+    return item;
+  };
+
+  const result = walk(value, options.path, undefined);
+  return { value: result === REMOVED ? null : result, findings };
+}

@@ -1,0 +1,74 @@
+// Credentials in exported values: a secret block's value becomes a reference where Prefect resolves
+// one, a credential-like value matching no block is left out (or kept when allowed), by key path.
+import { describe, expect, it } from 'vitest';
+import { isCredential, keyParts, protectCredentials } from '../../src/export/credentials.js';
+import { fakeSecretValues } from './factories.js';
+
+const secrets = fakeSecretValues({ 'github-user': 'svc-bot', 'github-token': 'ghp_abc123', 'old-tool': 'with-newline\n', Upper_Name: 'upper-value', json: { a: 1 }, empty: '' });
+
+describe('isCredential', () => {
+  it('takes a key part that names a credential, and not a key that names where one is', () => {
+    expect(keyParts('GITHUB_TOKEN')).toEqual(['github', 'token']);
+    expect(keyParts('apiKey')).toEqual(['api', 'key']);
+    for (const key of ['password', 'DB_PASSWORD', 'token', 'GITHUB_TOKEN', 'secret', 'client-secret', 'api_key', 'apiKey', 'APIKEY', 'access_key', 'private_key', 'credentials', 'registry_credentials', 'Authorization']) {
+      expect(isCredential(key), key).toBe(true);
+    }
+    for (const key of ['username', 'image', 'key', 'secret_name', 'token_file', 'password_path', 'aws_access_key_id', 'token_url', 'secrets', 'tokenizer', 'PWD', 'passenger']) {
+      expect(isCredential(key), key).toBe(false);
+    }
+  });
+});
+
+describe('protectCredentials', () => {
+  it('writes a secret block value as a reference where Prefect resolves references', () => {
+    const value = { image: 'x', registry_credentials: { username: 'svc-bot', password: 'ghp_abc123', registry_url: 'ghcr.io' }, env: { TOKENS: ['ghp_abc123'] } };
+    const result = protectCredentials(value, { path: 'work_pool.job_variables', secrets, referable: true, allowPlain: false });
+    expect(result.value).toEqual({
+      image: 'x',
+      registry_credentials: { username: '{{ prefect.blocks.secret.github-user }}', password: '{{ prefect.blocks.secret.github-token }}', registry_url: 'ghcr.io' },
+      env: { TOKENS: ['{{ prefect.blocks.secret.github-token }}'] },
+    });
+    expect(result.findings).toEqual([
+      { path: 'work_pool.job_variables.registry_credentials.username', action: 'referenced', block: 'github-user' },
+      { path: 'work_pool.job_variables.registry_credentials.password', action: 'referenced', block: 'github-token' },
+      { path: 'work_pool.job_variables.env.TOKENS[0]', action: 'referenced', block: 'github-token' },
+    ]);
+    // The input is not changed.
+    expect(value.registry_credentials.password).toBe('ghp_abc123');
+  });
+
+  it('leaves out a credential-like value matching no block, and keeps it when allowed', () => {
+    const value = { env: { GITHUB_TOKEN: 'ghp_unknown', LOG_LEVEL: 'DEBUG', secret_name: 'regcred', api_key: 42, use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, passwords: ['a'] };
+    const withheld = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: false });
+    expect(withheld.value).toEqual({ env: { LOG_LEVEL: 'DEBUG', secret_name: 'regcred', use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, passwords: ['a'] });
+    expect(withheld.findings).toEqual([
+      { path: 'job_variables.env.GITHUB_TOKEN', action: 'withheld', block: undefined, reason: undefined },
+      { path: 'job_variables.env.api_key', action: 'withheld', block: undefined, reason: undefined },
+    ]);
+    const allowed = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: true });
+    expect(allowed.value).toEqual(value);
+    expect(allowed.findings.map((f) => [f.path, f.action])).toEqual([
+      ['job_variables.env.GITHUB_TOKEN', 'written'],
+      ['job_variables.env.api_key', 'written'],
+    ]);
+  });
+
+  it('leaves out a secret value where no reference can stand: in parameters, for a block name a placeholder cannot hold, or without its final newline', () => {
+    const parameters = protectCredentials({ user: 'svc-bot', retries: 3 }, { path: 'parameters', secrets, referable: false, allowPlain: false });
+    expect(parameters.value).toEqual({ retries: 3 });
+    expect(parameters.findings).toEqual([{ path: 'parameters.user', action: 'withheld', block: 'github-user', reason: expect.stringContaining('passes parameters to the flow as written') }]);
+    const odd = protectCredentials({ a: 'upper-value', b: 'with-newline', c: 'with-newline\n' }, { path: 'pull', secrets, referable: true, allowPlain: false });
+    expect(odd.value).toEqual({ c: '{{ prefect.blocks.secret.old-tool }}' });
+    expect(odd.findings.map((f) => [f.path, f.action, f.block])).toEqual([
+      ['pull.a', 'withheld', 'Upper_Name'],
+      ['pull.b', 'withheld', 'old-tool'],
+      ['pull.c', 'referenced', 'old-tool'],
+    ]);
+  });
+
+  it('never matches an empty secret, and keeps keys such as __proto__ as data', () => {
+    const value = JSON.parse('{"__proto__": {"x": ""}, "list": ["", "svc-bot"]}') as { [key: string]: unknown };
+    const result = protectCredentials(value as never, { path: 'p', secrets, referable: true, allowPlain: false });
+    expect(JSON.stringify(result.value)).toBe('{"__proto__":{"x":""},"list":["","{{ prefect.blocks.secret.github-user }}"]}');
+  });
+});
