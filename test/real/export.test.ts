@@ -18,7 +18,11 @@ const SECRETS: Record<string, string> = {
   's3-user': 'svc-archiver-7f3k',
   's3-password': 'p@ss "word"\nwith a newline',
   'github-password': 'ghp_exportTestToken123',
+  // As the old prefect-config stored it: the whole file, final newline included.
+  'github-user': 'archiver-bot\n',
 };
+/** A credential typed into a deployment that no secret block holds. */
+const TYPED_TOKEN = 'typed-in-the-ui-5d2c';
 
 async function send(apiUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(`${apiUrl}${path}`, {
@@ -45,6 +49,8 @@ async function clearEverything(apiUrl: string): Promise<void> {
   for (const limit of limits) await send(apiUrl, 'DELETE', `/v2/concurrency_limits/${limit.id}`);
   const blocks = await postJson<Array<{ id: string }>>(apiUrl, '/block_documents/filter', { block_documents: { is_anonymous: { eq_: false } }, limit: 200 });
   for (const block of blocks) await send(apiUrl, 'DELETE', `/block_documents/${block.id}`);
+  const automations = await postJson<Array<{ id: string }>>(apiUrl, '/automations/filter', { limit: 200 });
+  for (const automation of automations) await send(apiUrl, 'DELETE', `/automations/${automation.id}`);
 }
 
 /** The source server, configured by hand the way people and tools do it. */
@@ -121,7 +127,11 @@ async function configureByHand(apiUrl: string): Promise<void> {
     pull_steps: [{ 'prefect.deployments.steps.set_working_directory': { directory: '/app/backend' } }],
     work_pool_name: 'archival-docker-workpool',
     work_queue_name: 'urgent',
-    job_variables: { env: { LOG_LEVEL: 'DEBUG' } },
+    // As `prefect deploy` stores `{{ prefect.blocks.secret.github-* }}`: resolved to the values.
+    job_variables: {
+      env: { LOG_LEVEL: 'DEBUG' },
+      registry_credentials: { registry_url: 'registry.example.org', username: SECRETS['github-user'], password: SECRETS['github-password'] },
+    },
     concurrency_limit: 1,
     concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 120 },
   });
@@ -138,6 +148,13 @@ async function configureByHand(apiUrl: string): Promise<void> {
       { schedule: { interval: 900, anchor_date: '2024-01-01T00:00:00Z', timezone: 'UTC' }, slug: 'quarter-hourly', active: false, parameters: { size: 1 } },
       { schedule: { rrule: 'FREQ=WEEKLY;BYDAY=MO,FR', timezone: 'Europe/Zurich' }, slug: 'mondays-fridays' },
     ],
+  });
+
+  // Made in the UI: openem-config does not declare automations.
+  await postJson(apiUrl, '/automations/', {
+    name: 'notify on failed archival',
+    trigger: { type: 'event', match: { 'prefect.resource.id': 'prefect.flow-run.*' }, expect: ['prefect.flow-run.Failed'], posture: 'Reactive', threshold: 1, within: 0 },
+    actions: [{ type: 'do-nothing' }],
   });
 }
 
@@ -171,12 +188,13 @@ function applyArgv(dir: string, outcome: ExportOutcome): string[] {
   ];
 }
 
+/** The secret files, as the README asks for them here: exactly the values, applied with --keep-trailing-newline (one value ends with a newline). */
 function secretFiles(): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'openem-export-secrets-'));
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(SECRETS)) {
     const path = join(dir, name);
-    writeFileSync(path, `${value}\n`);
+    writeFileSync(path, value);
     env[`${name.toUpperCase().replaceAll('-', '_')}_FILE`] = path;
   }
   return env;
@@ -205,11 +223,14 @@ describe('export and the round trip', () => {
     const a = await exportTo(source(), dirA);
     expect(a.code).toBe(EXIT.ok);
     expect(a.writes).toEqual([]);
-    // Secret values are never read, so they cannot leak.
-    for (const value of Object.values(SECRETS)) expect(a.all).not.toContain(value);
+    // Secret values are read to recognise them, and never written: not in a file, a warning or a log.
     const files = readTree(dirA);
+    for (const value of Object.values(SECRETS)) {
+      expect(a.all).not.toContain(value.trim());
+      for (const content of Object.values(files)) expect(content).not.toContain(value.trim());
+    }
     expect(Object.keys(files)).toEqual(['README.md', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'prefect.yaml', 'vars-archiver+s3.toml', 'vars-archiver.toml', 'vars.toml']);
-    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 3, tagLimits: 2, globalLimits: 1, workPools: 2, deployments: 3 });
+    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 4, tagLimits: 2, globalLimits: 1, workPools: 2, deployments: 3 });
     expect(JSON.parse(files['job-templates/archival-docker-workpool.json']!)).toEqual(template);
     expect(files['vars.toml']).toContain('RETRY_POLICY = { attempts = 3, delay = 1.5, codes = [502, 503], "needs quotes" = "say \\"hi\\"\\nbye" }\n');
     expect(files['vars-archiver.toml']).toContain('ARCHIVER-BUCKETS = ["raw", "processed", "é ✓"]\n');
@@ -217,18 +238,31 @@ describe('export and the round trip', () => {
     expect(files['limits.toml']).toContain('[global_limits.database-connections]\nlimit = 10\nactive = true\nslot_decay_per_second = ');
     expect(files['limits.toml']).toContain('[work_pools."local processes"]\ntype = "process"\npaused = true\nconcurrency_limit = false   # no limit\n');
     expect(files['prefect.yaml']).toContain('password: "{{ prefect.blocks.secret.github-password }}"');
-    expect(files['README.md']).toContain('openem-config apply \\\n  -v vars.toml \\\n  -v vars-archiver.toml \\\n  -v vars-archiver+s3.toml \\\n  -s GITHUB_PASSWORD_FILE S3_PASSWORD_FILE S3_USER_FILE \\\n  -l limits.toml \\\n  -d prefect.yaml\n');
+    // The values `prefect deploy` had resolved are written as the references they came from.
+    expect(files['prefect.yaml']).toContain('username: "{{ prefect.blocks.secret.github-user }}"');
+    expect(files['prefect.yaml']!.match(/password: "\{\{ prefect\.blocks\.secret\.github-password \}\}"/g)).toHaveLength(2);
+    expect(files['README.md']).toContain('openem-config apply \\\n  -v vars.toml \\\n  -v vars-archiver.toml \\\n  -v vars-archiver+s3.toml \\\n  -s GITHUB_PASSWORD_FILE GITHUB_USER_FILE S3_PASSWORD_FILE S3_USER_FILE \\\n  -l limits.toml \\\n  -d prefect.yaml\n');
+    expect(files['README.md']).toContain('| `github-user` (value ends with a newline) | `GITHUB_USER_FILE` |');
+    expect(files['README.md']).toContain('Apply with `--keep-trailing-newline`');
     // What the files cannot hold is said, not dropped.
+    const [slugless] = (await getJson<{ schedules: Array<{ id: string; slug: string | null }> }>(source(), '/deployments/name/archive_datasetlist/datasets_archival')).schedules.filter((s) => !s.slug);
     const warnings = a.outcome.warnings.map((w) => `${w.subject}: ${w.message}`);
     expect(warnings).toEqual([
       expect.stringMatching(/^variable "nothing": not exported: its value holds null/),
       expect.stringMatching(/^blocks: 1 block of other types .*local-file-system\/scratch-storage/),
       expect.stringMatching(/^deployment "archive_datasetlist\/datasets_archival": 1 schedule without a slug is not exported: every 3600 s \(schedule [-0-9a-f]+\)\./),
+      expect.stringMatching(
+        /^deployment "archive_datasetlist\/datasets_retrieval": work_pool\.job_variables\.registry_credentials\.username -> \{\{ prefect\.blocks\.secret\.github-user \}\}, work_pool\.job_variables\.registry_credentials\.password -> \{\{ prefect\.blocks\.secret\.github-password \}\}: these values were the value of a secret block/,
+      ),
+      expect.stringMatching(/^secret "github-user": its value ends with a newline .*--keep-trailing-newline/),
+      expect.stringMatching(/^automation "notify on failed archival": not exported: openem-config does not declare automations/),
     ]);
+    // The curl that gives the slug-less schedule a slug names it by its id.
+    expect(warnings[2]).toContain(`/schedules/${slugless!.id}" -H 'content-type: application/json' -d '{"slug": "every-3600s"}'`);
 
     // Applied to an empty server, with the secrets given from files as the README says.
     const env = { PREFECT_API_URL: target.apiUrl, ...secretFiles() };
-    const apply = await runCli(['apply', ...applyArgv(dirA, a.outcome)], { env });
+    const apply = await runCli(['apply', '--keep-trailing-newline', ...applyArgv(dirA, a.outcome)], { env });
     expect(apply.stderr).toBe('');
     expect(apply.code).toBe(EXIT.ok);
     expect(apply.stdout).toContain('deployments: 3 created, 0 updated, 0 unchanged, 0 failed');
@@ -238,19 +272,25 @@ describe('export and the round trip', () => {
     const dirB = exportDir();
     const b = await exportTo(target.apiUrl, dirB);
     expect(b.code).toBe(EXIT.ok);
-    expect(b.outcome.warnings).toEqual([]);
+    // The copy holds the references and the newline; it has no automation, slug-less schedule or null.
+    expect(b.outcome.warnings.map((w) => w.subject)).toEqual(['secret "github-user"']);
     expect(readTree(dirB)).toStrictEqual(files);
 
-    // Applied back to the source: nothing to change, no write.
-    const plan = await runCli(['plan', ...applyArgv(dirA, a.outcome)], { env: { ...env, PREFECT_API_URL: source() } });
+    // Applied back to the source: the one announced change, the references in place of the resolved
+    // secrets; secrets given with their final newline are unchanged.
+    const onSource = { env: { ...env, PREFECT_API_URL: source() } };
+    const plan = await runCli(['plan', '--keep-trailing-newline', ...applyArgv(dirA, a.outcome)], onSource);
     expect(plan.code).toBe(EXIT.ok);
-    expect(plan.stdout).toContain('No changes: the server matches the inputs.');
+    expect(plan.stdout).toMatch(/^~ deployment archive_datasetlist\/datasets_retrieval: job_variables/);
+    expect(plan.stdout).toContain('Plan: 0 to create, 1 to update,');
     expect(plan.writes).toEqual([]);
-    // apply adopts the objects: it records them as its own once (for --prune), and changes nothing else.
-    const adopt = await runCli(['apply', ...applyArgv(dirA, a.outcome)], { env: { ...env, PREFECT_API_URL: source() } });
+    // apply adopts the objects: it records them as its own once (for --prune), and changes nothing else but that deployment.
+    const adopt = await runCli(['apply', '--keep-trailing-newline', ...applyArgv(dirA, a.outcome)], onSource);
     expect(adopt.code).toBe(EXIT.ok);
-    expect(adopt.writes.filter((write) => !isOwnershipWrite(write))).toEqual([]);
-    const again = await runCli(['apply', ...applyArgv(dirA, a.outcome)], { env: { ...env, PREFECT_API_URL: source() } });
+    expect(adopt.writes.filter((write) => !isOwnershipWrite(write)).map((write) => `${write.method} ${write.path}`)).toEqual([
+      expect.stringMatching(/^PATCH \/deployments\/[-0-9a-f]+$/),
+    ]);
+    const again = await runCli(['apply', '--keep-trailing-newline', ...applyArgv(dirA, a.outcome)], onSource);
     expect(again.code).toBe(EXIT.ok);
     expect(again.writes).toEqual([]);
     // The slug-less schedule the export left out is still on the source.
@@ -261,6 +301,35 @@ describe('export and the round trip', () => {
     const dirC = exportDir();
     expect((await exportTo(source(), dirC)).code).toBe(EXIT.ok);
     expect(readTree(dirC)).toStrictEqual(files);
+  });
+
+  it('leaves out a credential that matches no secret block, names it and exits 1; writes it with --allow-plain-credentials', async () => {
+    const flow = (await postJson<{ id: string }>(source(), '/flows/', { name: 'typed_flow' })).id;
+    const created = await postJson<{ id: string }>(source(), '/deployments/', {
+      name: 'typed',
+      flow_id: flow,
+      entrypoint: './flows/typed.py:typed',
+      parameter_openapi_schema: { title: 'Parameters', type: 'object', properties: {} },
+      work_pool_name: 'archival-docker-workpool',
+      job_variables: { env: { API_TOKEN: TYPED_TOKEN, LOG_LEVEL: 'INFO' } },
+    });
+    try {
+      const dir = exportDir();
+      const refused = await exportTo(source(), dir, ['--only', 'deployments', '--match', 'typed']);
+      expect(refused.code).toBe(EXIT.applyFailed);
+      expect(refused.all).not.toContain(TYPED_TOKEN);
+      expect(refused.outcome.credentialsLeftOut).toEqual([{ subject: 'deployment "typed_flow/typed"', paths: ['work_pool.job_variables.env.API_TOKEN'] }]);
+      const files = readTree(dir);
+      expect(files['prefect.yaml']).toContain('LOG_LEVEL: INFO');
+      expect(files['prefect.yaml']).not.toContain('API_TOKEN');
+      expect(files['README.md']).toContain('| deployment "typed_flow/typed" | `work_pool.job_variables.env.API_TOKEN` |');
+
+      const allowed = await exportTo(source(), exportDir(), ['--only', 'deployments', '--match', 'typed', '--allow-plain-credentials']);
+      expect(allowed.code).toBe(EXIT.ok);
+      expect(allowed.outcome.warnings.map((w) => w.credentials)).toContainEqual({ paths: ['work_pool.job_variables.env.API_TOKEN'], written: true });
+    } finally {
+      await send(source(), 'DELETE', `/deployments/${created.id}`);
+    }
   });
 
   it('refuses to overwrite an export unless --force, and then writes the same files', async () => {
