@@ -1,7 +1,7 @@
 // What every kind's loader is given: the input options of the command line, the environment, and
 // the limits manifests (-l) already parsed and split by the kind that claims each top-level key.
 import type { IssueList, Source } from '../errors.js';
-import { readTomlFile, type TomlTable } from './toml.js';
+import { dottedKey, readTomlFile, type TomlTable } from './toml.js';
 
 /** The inputs of a run, as the command line (or a test) gives them. */
 export interface InputOptions {
@@ -57,7 +57,7 @@ export function readManifests(files: readonly string[], claims: ReadonlyArray<{ 
     const doc = readTomlFile(file, { what: 'limits file', maxBytes: MAX_MANIFEST_BYTES }, issues);
     if (!doc) continue;
     const lineOf = (path: readonly string[]) => doc.layout.lineOf(path);
-    const at = (...path: string[]): Source => ({ file, line: lineOf(path), key: path.join('.') });
+    const at = (...path: string[]): Source => ({ file, line: lineOf(path), key: dottedKey(path) });
     const byKind = new Map<string, TomlTable>();
     for (const [key, value] of Object.entries(doc.data)) {
       const owner = owners.find((kind) => kind.manifest.claims(key));

@@ -110,6 +110,14 @@ const TOML_REASONS = new Set([
   'control characters are not allowed in comments',
 ]);
 
+/**
+ * `a.b.c`, the dotted key of an issue; a part holding a control character is quoted with its escapes
+ * (`work_pools."a\nb"`), so that every issue stays one readable line.
+ */
+export function dottedKey(path: readonly string[]): string {
+  return path.map((part) => (/[\p{Cc}\p{Cs}]/u.test(part) ? JSON.stringify(part) : part)).join('.');
+}
+
 export function isTable(value: TomlValue): value is TomlTable {
   return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
 }

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { nameError } from '../config/names.js';
 import type { JsonValue } from '../config/types.js';
 import type { IssueList, Source } from '../errors.js';
 import { qualifiedName } from './annotations.js';
@@ -104,8 +105,6 @@ export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: 
 const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u;
 
 const DEF_NOTE = 'Prefect deploys only functions decorated with `@flow` (from prefect)';
-/** prefect.types.names.BANNED_CHARACTERS: Prefect refuses flow names with these. */
-const BANNED_IN_NAME = ['/', '%', '&', '>', '<'];
 
 function isFlowDecorator(decorator: Expr, scope: Scope): boolean {
   const target = decorator.kind === 'call' ? decorator.func : decorator;
@@ -182,9 +181,7 @@ function decoratorOptions(decorator: Expr, { site, declaredName }: { site: Funct
     }
   }
   const name = text('name');
-  const banned = BANNED_IN_NAME.filter((char) => name?.includes(char));
-  if (name !== undefined && banned.length > 0) {
-    throw new SourceProblem(`the flow name ${JSON.stringify(name)} contains ${banned.join(' ')}, which Prefect refuses in names; rename the flow`, site.line);
-  }
+  const problem = name === undefined ? undefined : nameError('flow', name);
+  if (problem) throw new SourceProblem(`the ${problem} (rename the flow)`, site.line);
   return { name, description: text('description'), version: text('version') };
 }

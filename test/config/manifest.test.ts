@@ -67,8 +67,8 @@ describe('loadLimits', () => {
       issue(file, 9, 'NUMBER_TAG_TAG', '`NUMBER_TAG_TAG` must be a string (the tag), found an integer'),
       issue(file, 10, 'MAX_CONCURRENCY', 'unknown key `MAX_CONCURRENCY`; a limits file holds `<STUB>_LIMIT = n` with an optional `<STUB>_TAG = "tag"`'),
       issue(file, 13, 'tag_limits.write-to-lts-share', `tag \`write-to-lts-share\` already has a limit at ${file}:1 (LTS_WRITE_LIMIT); declare each tag once`),
-      issue(file, 14, 'tag_limits.a/b', 'tag `a/b` holds `/`, which Prefect rejects in limit names'),
-      issue(file, 15, 'tag_limits.', 'a tag must have 1 to 255 characters; this one has 0'),
+      issue(file, 14, 'tag_limits.a/b', 'tag name "a/b" holds `/`, which Prefect refuses in names'),
+      issue(file, 15, 'tag_limits.', 'tag name "" is empty'),
       issue(file, 16, 'tag_limits.text', 'the limit must be an integer of 0 or more, found a string'),
     ]);
   });
@@ -90,7 +90,7 @@ describe('loadLimits', () => {
     const file = temp.write('long.toml', `[tag_limits]\n${'t'.repeat(255)} = 1\n${'u'.repeat(256)} = 1\n`);
     const { tagLimits, issues } = load(file);
     expect(tagLimits.map((limit) => limit.tag.length)).toEqual([255]);
-    expect(issues).toEqual([issue(file, 3, `tag_limits.${'u'.repeat(256)}`, 'this one has 256')]);
+    expect(issues).toEqual([issue(file, 3, `tag_limits.${'u'.repeat(256)}`, 'has 256 characters, more than 255')]);
   });
 
   it('refuses a limit too large to be exact', () => {

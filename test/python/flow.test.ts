@@ -223,7 +223,8 @@ def f(x: int = 1):
   });
 
   it('refuses names Prefect refuses', () => {
-    expect(problem('@flow(name="a/b")\ndef f(): pass\n').problem).toContain('contains /');
+    expect(problem('@flow(name="a/b")\ndef f(): pass\n').problem).toContain('flow name "a/b" holds `/`');
+    expect(problem('@flow(name="a\\nb")\ndef f(): pass\n').problem).toContain('flow name "a\\nb" holds the control character U+000A');
   });
 
   it('reads sources with CRLF line endings, tabs, a BOM and backslash continuations', () => {

@@ -8,6 +8,7 @@ import { anchorDateProblem, cronProblem, intervalProblem, intervalSeconds, rrule
 import { globalLimitNameProblem } from '../global-limits/spec.js';
 import { deploymentKey } from './key.js';
 import { isObject, type JsonObject } from '../../config/json.js';
+import { nameProblem, type NameKind } from '../../config/names.js';
 import { closest } from '../../config/suggest.js';
 import { Templater, type IssueSink, type PathPart, type Reference } from '../../config/templating.js';
 import type { DesiredDeployment, DesiredSchedule, JsonValue } from '../../config/types.js';
@@ -23,8 +24,6 @@ export interface DeploymentsOptions {
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
 /** Prefect refuses larger `parameters` (3.6.25). */
 const MAX_PARAMETERS_BYTES = 512 * 1024;
-/** Prefect rejects these in deployment and flow names. */
-const FORBIDDEN_IN_NAME = /[/%&<>]/;
 const ENTRYPOINT = /^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/;
 /** Where a generated schedule slug starts; the rest is the schedule's 1-based place in `schedules`. */
 export const GENERATED_SLUG_PREFIX = 'openem-';
@@ -61,11 +60,8 @@ function check<T>(problem: (value: T) => string | undefined) {
   };
 }
 
-function nameProblem(name: string): string | undefined {
-  if (name.trim() === '') return 'must not be empty';
-  const forbidden = FORBIDDEN_IN_NAME.exec(name);
-  return forbidden ? `holds \`${forbidden[0]}\`, which Prefect rejects in names (/ % & < >); choose another name` : undefined;
-}
+/** A zod refinement with the shared name rule of `kind`. */
+const named = (kind: NameKind) => check((name: string) => nameProblem(kind, name));
 
 /**
  * Anything the reader gives is JSON already, so only the object shape is checked. `z.custom` passes the
@@ -86,7 +82,7 @@ const scheduleSchema = z.strictObject(
     anchor_date: z.string(must('a date and time such as 2024-01-01T00:00:00Z')).superRefine(check(anchorDateProblem)).nullable().optional(),
     active: bool.optional(),
     parameters: jsonObject('a mapping of parameter names to values').nullable().optional(),
-    slug: z.string(must('text naming the schedule, unique in the deployment')).min(1, 'must not be empty').optional(),
+    slug: z.string(must('text naming the schedule, unique in the deployment')).superRefine(named('schedule slug')).optional(),
     day_or: bool.optional(),
   },
   must('a mapping such as `{cron: "0 3 * * *", timezone: Europe/Zurich}`'),
@@ -120,8 +116,8 @@ const pullSchema = z.array(
 
 const workPoolSchema = z.strictObject(
   {
-    name: z.string(must('the work pool name, e.g. `name: archival-docker-workpool`')).min(1, 'must not be empty'),
-    work_queue_name: z.string(must('the work queue name')).min(1, 'must not be empty').nullable().optional(),
+    name: z.string(must('the work pool name, e.g. `name: archival-docker-workpool`')).superRefine(named('work pool')),
+    work_queue_name: z.string(must('the work queue name')).superRefine(named('work queue')).nullable().optional(),
     job_variables: jsonObject('a mapping of job variables, e.g. `{image: ...}`').nullable().optional(),
   },
   must('a mapping with name, work_queue_name and job_variables'),
@@ -129,7 +125,7 @@ const workPoolSchema = z.strictObject(
 
 const deploymentSchema = z.strictObject(
   {
-    name: z.string(must('the deployment name, e.g. `name: datasets_archival`')).superRefine(check(nameProblem)),
+    name: z.string(must('the deployment name, e.g. `name: datasets_archival`')).superRefine(named('deployment')),
     version: z.union([z.string(), z.number()], must('text such as "1.0.0"')).nullable().optional(),
     version_type: z.unknown().optional(),
     tags: z.array(z.string(must('text')), must('a list of tags, e.g. `tags: [archiver]`')).nullable().optional(),
@@ -138,7 +134,7 @@ const deploymentSchema = z.strictObject(
       .string(must('`path/to/file.py:function`'))
       .regex(ENTRYPOINT, 'must be `path/to/file.py:function`, e.g. `./flows/archive.py:archive_flow`')
       .optional(),
-    flow_name: z.string(must('the name given to @flow')).superRefine(check(nameProblem)).optional(),
+    flow_name: z.string(must('the name given to @flow')).superRefine(named('flow')).optional(),
     parameters: jsonObject('a mapping of parameter names to values, e.g. `parameters: {num_files: 10}`').nullable().optional(),
     parameter_openapi_schema: jsonObject('a JSON schema object with `type: object` and `properties`').nullable().optional(),
     enforce_parameter_schema: bool.optional(),

@@ -3,6 +3,7 @@
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
 import type { IssueList, Source } from '../../errors.js';
+import { nameProblem, showName } from '../../config/names.js';
 
 export interface DesiredGlobalLimit {
   name: string;
@@ -15,19 +16,15 @@ export interface DesiredGlobalLimit {
 
 const TABLE = 'global_limits';
 const KEYS = ['limit', 'active', 'slot_decay_per_second'];
-const MAX_NAME_LENGTH = 255;
-/** Prefect rejects these in limit names; a control character makes the limit unaddressable by name. */
-const FORBIDDEN_IN_NAME = /[/%&<>\p{Cc}]/u;
 /** Prefect's own limits for tags and for a deployment's own limit share the list; they are not global limits to declare. */
 export const RESERVED_PREFIXES = ['tag:', 'deployment:'] as const;
 
 export const globalLimitsManifest: ManifestClaim = { claims: (key) => key === TABLE, describe: `[${TABLE}]` };
 
-/** Why a name cannot be a global limit's, or undefined. */
+/** Why a name cannot be a global limit's (a phrase to follow the name), or undefined. */
 export function globalLimitNameProblem(name: string): string | undefined {
-  if (name.trim() === '' || name.length > MAX_NAME_LENGTH) return `a limit name must have 1 to ${MAX_NAME_LENGTH} characters, not only spaces`;
-  const forbidden = FORBIDDEN_IN_NAME.exec(name);
-  if (forbidden) return `holds ${JSON.stringify(forbidden[0])}, which Prefect cannot take in a limit name (/ % & < > and control characters); choose another name`;
+  const problem = nameProblem('global limit', name);
+  if (problem) return problem;
   const reserved = RESERVED_PREFIXES.find((prefix) => name.startsWith(prefix));
   if (reserved) {
     return `starts with "${reserved}", which Prefect keeps for its own limits (${reserved === 'tag:' ? 'declare a tag limit in [tag_limits] instead' : "a deployment's own limit is its concurrency_limit in prefect.yaml"})`;
@@ -52,13 +49,13 @@ export function loadGlobalLimits(parts: readonly ManifestPart[], issues: IssueLi
     }
     for (const [name, raw] of Object.entries(table)) {
       const where = at(TABLE, name);
-      const nameProblem = globalLimitNameProblem(name);
-      if (nameProblem) issues.error(where, `limit name ${JSON.stringify(name)}: ${nameProblem}`);
+      const problem = globalLimitNameProblem(name);
+      if (problem) issues.error(where, `global limit name ${showName(name)} ${problem}`);
       if (!isTable(raw)) {
         issues.error(where, `must be a table with limit (and optionally active, slot_decay_per_second), e.g. [${TABLE}.${/^[A-Za-z0-9_-]+$/.test(name) ? name : `"${name}"`}] limit = 5`);
         continue;
       }
-      let ok = nameProblem === undefined;
+      let ok = problem === undefined;
       const limit = raw.limit;
       if (limit === undefined) {
         issues.error(where, 'add `limit = n`, the number of slots (an integer of 0 or more)');

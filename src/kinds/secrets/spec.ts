@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IssueList } from '../../errors.js';
 import { describeFsError, readTextFile } from '../../config/files.js';
+import { nameError, nameProblem, showName } from '../../config/names.js';
 import { COMMAND_LINE, type DesiredSecret } from '../../config/types.js';
 
 export interface SecretsOptions {
@@ -16,8 +17,6 @@ export interface SecretsOptions {
   keepTrailingNewline: boolean;
 }
 
-const NAME_RULE = /^[a-z0-9-]+$/;
-const NAME_HELP = 'a block name may only hold a-z, 0-9 and -';
 const FILE_SUFFIX = '_FILE';
 const MAX_SECRET_BYTES = 1024 * 1024;
 
@@ -69,8 +68,9 @@ function fromEnvName(envName: string, env: Record<string, string | undefined>, i
     return [];
   }
   const name = secretNameFromEnv(envName);
-  if (!NAME_RULE.test(name)) {
-    issues.error(at, `${envName} gives the block name \`${name}\`, but ${NAME_HELP}; rename the environment variable`);
+  const problem = nameProblem('secret block', name);
+  if (problem) {
+    issues.error(at, `${envName} gives the block name ${showName(name)}, which ${problem} (rename the environment variable)`);
     return [];
   }
   const path = env[envName];
@@ -98,8 +98,9 @@ function fromDir(dir: string, issues: IssueList): Candidate[] {
       const path = join(dir, entry);
       if (isNotRegularFile(path)) return [];
       const name = entry.toLowerCase().replaceAll('_', '-');
-      if (!NAME_RULE.test(name)) {
-        issues.error({ file: path, key }, `the file name gives the block name \`${name}\`, but ${NAME_HELP}; rename the file`);
+      const problem = nameProblem('secret block', name);
+      if (problem) {
+        issues.error({ file: path, key }, `the file name gives the block name ${showName(name)}, which ${problem} (rename the file)`);
         return [];
       }
       return [{ name, path, key }];
@@ -124,8 +125,9 @@ function fromPair(pair: string, issues: IssueList): Candidate[] {
   const name = pair.slice(0, equals);
   const path = pair.slice(equals + 1);
   const key = `--secret ${name}`;
-  if (!NAME_RULE.test(name)) {
-    issues.error({ file: COMMAND_LINE, key }, `\`${name}\` cannot be a block name: ${NAME_HELP}`);
+  const problem = nameError('secret block', name);
+  if (problem) {
+    issues.error({ file: COMMAND_LINE, key }, problem);
     return [];
   }
   return [{ name, path, key }];

@@ -2,6 +2,7 @@
 import type { IssueList, Source } from '../../errors.js';
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
+import { nameError } from '../../config/names.js';
 import type { DesiredTagLimit } from '../../config/types.js';
 
 /** The tags the old tool knew for a `<STUB>_LIMIT` without `<STUB>_TAG`. */
@@ -10,9 +11,6 @@ const BUILT_IN_TAGS = new Map([
   ['LTS_READ', 'read-from-lts-share'],
 ]);
 const TAG_TABLE = 'tag_limits';
-const MAX_TAG_LENGTH = 255;
-/** Prefect rejects these in concurrency limit names. */
-const FORBIDDEN_IN_TAG = /[/%&<>]/;
 
 export const tagLimitsManifest: ManifestClaim = {
   claims: (key) => key === TAG_TABLE || key.endsWith('_LIMIT') || key.endsWith('_TAG'),
@@ -82,9 +80,8 @@ export function loadTagLimits(parts: readonly ManifestPart[], issues: IssueList)
 }
 
 function tagProblem(tag: string): string | undefined {
-  if (tag === '' || tag.length > MAX_TAG_LENGTH) return `a tag must have 1 to ${MAX_TAG_LENGTH} characters; this one has ${tag.length}`;
-  const forbidden = FORBIDDEN_IN_TAG.exec(tag);
-  return forbidden ? `tag \`${tag}\` holds \`${forbidden[0]}\`, which Prefect rejects in limit names (/ % & < >); choose another tag` : undefined;
+  // Since Prefect 3.4.19 a tag limit is the global limit `tag:<tag>`, so the tag follows the rule for limit names.
+  return nameError('tag', tag);
 }
 
 export function limitProblem(limit: TomlValue): string | undefined {

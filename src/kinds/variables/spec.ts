@@ -1,7 +1,8 @@
 // The vars files: TOML whose keys become Prefect variables, typed, overridable from the environment.
 import type { IssueList, Source } from '../../errors.js';
-import { isTable, KIND_NAMES, readTomlFile, toJsonValue, tomlKind, type TomlDocument, type TomlKind, type TomlValue } from '../../config/toml.js';
+import { dottedKey, isTable, KIND_NAMES, readTomlFile, toJsonValue, tomlKind, type TomlDocument, type TomlKind, type TomlValue } from '../../config/toml.js';
 import { isObject, parseJsonText } from '../../config/json.js';
+import { MAX_NAME_LENGTH, nameProblem, showName } from '../../config/names.js';
 import { COMMAND_LINE, type DesiredVariable, type JsonValue } from '../../config/types.js';
 
 export interface VariablesOptions {
@@ -18,8 +19,6 @@ export const MANAGED_TAG = 'openem-config';
 /** The one top-level table that configures the file instead of grouping variables. */
 const CONFIG_TABLE = 'openem-config';
 const CONFIG_KEYS = ['from_env', 'tags'];
-const NAME_RULE = /^[a-z0-9_-]+$/;
-const MAX_NAME_LENGTH = 255;
 const MAX_VALUE_BYTES = 5000;
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
 const MAX_SHOWN_ENV_VALUE = 100;
@@ -99,7 +98,7 @@ function readConfigTable(file: string, { data, layout }: TomlDocument, issues: I
   const fromEnv: EnvOnlyVariable[] = [];
   const table = data[CONFIG_TABLE];
   if (table === undefined) return { tags, fromEnv };
-  const at = (...path: string[]): Source => ({ file, line: layout.lineOf([CONFIG_TABLE, ...path]), key: [CONFIG_TABLE, ...path].join('.') });
+  const at = (...path: string[]): Source => ({ file, line: layout.lineOf([CONFIG_TABLE, ...path]), key: dottedKey([CONFIG_TABLE, ...path]) });
   if (!isTable(table)) {
     issues.error(at(), `[${CONFIG_TABLE}] must be a table with the keys ${CONFIG_KEYS.join(', ')}`);
     return { tags, fromEnv };
@@ -127,7 +126,7 @@ function readConfigTable(file: string, { data, layout }: TomlDocument, issues: I
 function readFileVariables(file: string, { data, layout }: TomlDocument, tags: string[], issues: IssueList): FileVariable[] {
   for (const header of layout.headers) {
     if (header.path[0] === CONFIG_TABLE) continue; // readConfigTable reports what does not belong there
-    const source = { file, line: header.line, key: header.path.join('.') };
+    const source = { file, line: header.line, key: dottedKey(header.path) };
     const last = header.path.at(-1) ?? '';
     if (header.isArray) {
       issues.error(source, `arrays of tables ([[${source.key}]]) are not supported; write \`${last} = [{ ... }]\` for an array value`);
@@ -138,7 +137,7 @@ function readFileVariables(file: string, { data, layout }: TomlDocument, tags: s
   const found = new Map<string, FileVariable>();
   const seen = new Map<string, Source>();
   const add = (path: string[], key: string, value: TomlValue) => {
-    const source = { file, line: layout.lineOf(path), key: path.join('.') };
+    const source = { file, line: layout.lineOf(path), key: dottedKey(path) };
     if (!checkName(key, source, issues)) return;
     const name = key.toLowerCase();
     const earlier = seen.get(name);
@@ -165,12 +164,9 @@ function readFileVariables(file: string, { data, layout }: TomlDocument, tags: s
 }
 
 function checkName(written: string, source: Source, issues: IssueList): boolean {
-  const name = written.toLowerCase();
-  if (NAME_RULE.test(name) && name.length <= MAX_NAME_LENGTH) return true;
-  issues.error(
-    source,
-    `\`${written}\` cannot name a variable: in lower case it may only hold a-z, 0-9, _ and -, at most ${MAX_NAME_LENGTH} characters; rename it`,
-  );
+  const problem = nameProblem('variable', written.toLowerCase());
+  if (problem === undefined) return true;
+  issues.error(source, `${showName(written)} cannot name a variable: in lower case it ${problem} (at most ${MAX_NAME_LENGTH} characters)`);
   return false;
 }
 

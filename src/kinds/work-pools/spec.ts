@@ -5,8 +5,9 @@ import { z } from 'zod';
 import type { IssueList, Source } from '../../errors.js';
 import { readTextFile } from '../../config/files.js';
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
-import { toJsonValue } from '../../config/toml.js';
+import { dottedKey, toJsonValue } from '../../config/toml.js';
 import { isObject, parseJsonText } from '../../config/json.js';
+import { nameError } from '../../config/names.js';
 import type { DesiredQueue, DesiredWorkPool, JsonValue } from '../../config/types.js';
 
 const WORK_POOLS = 'work_pools';
@@ -34,13 +35,7 @@ export function loadWorkPoolParts(parts: readonly ManifestPart[], issues: IssueL
   return loadWorkPools(sections, issues);
 }
 
-const FORBIDDEN_IN_NAME = /[/%&<>]/;
 const MAX_TEMPLATE_BYTES = 1024 * 1024;
-
-const name = z
-  .string()
-  .min(1, 'must not be empty')
-  .refine((value) => !FORBIDDEN_IN_NAME.test(value), 'must not contain / % & < or >');
 /** `false` declares "no limit" (TOML has no null); an integer >= 0 sets it. */
 const limit = z.union([z.number().int().min(0), z.literal(false)]);
 
@@ -66,15 +61,15 @@ function loadWorkPools(sections: RawSection[], issues: IssueList): DesiredWorkPo
     const file = section.source.file;
     const at = (path: Array<string | number>): Source => {
       const keys = path.map(String);
-      return { file, line: section.lineOf(keys) ?? section.source.line, key: ['work_pools', ...keys].join('.') };
+      return { file, line: section.lineOf(keys) ?? section.source.line, key: dottedKey(['work_pools', ...keys]) };
     };
     if (!isObject(section.value)) {
       issues.error(section.source, 'must be a table of pools: [work_pools.<pool name>] with type, base_job_template, concurrency_limit, queues');
       continue;
     }
     for (const [poolName, raw] of Object.entries(section.value)) {
-      const nameCheck = name.safeParse(poolName);
-      if (!nameCheck.success) issues.error(at([poolName]), `pool name ${nameCheck.error.issues[0]?.message}`);
+      const nameProblem = nameError('work pool', poolName);
+      if (nameProblem) issues.error(at([poolName]), nameProblem);
       if (poolName.toLowerCase().startsWith('prefect')) issues.error(at([poolName]), 'pool names may not start with "prefect" (Prefect reserves them)');
       const parsed = poolSchema.safeParse(raw);
       if (!parsed.success) {
@@ -110,7 +105,7 @@ function loadWorkPools(sections: RawSection[], issues: IssueList): DesiredWorkPo
       }
       const earlier = pools.get(poolName);
       if (earlier) issues.error(pool.source, `work pool "${poolName}" is already declared at ${earlier.source.file}:${earlier.source.line}`);
-      else pools.set(poolName, pool);
+      else if (!nameProblem) pools.set(poolName, pool);
     }
   }
   return [...pools.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -119,8 +114,8 @@ function loadWorkPools(sections: RawSection[], issues: IssueList): DesiredWorkPo
 type At = (path: Array<string | number>) => Source;
 
 function parseQueue(poolName: string, queueName: string, raw: unknown, at: At, issues: IssueList): DesiredQueue | undefined {
-  const nameCheck = name.safeParse(queueName);
-  if (!nameCheck.success) issues.error(at([poolName, 'queues', queueName]), `queue name ${nameCheck.error.issues[0]?.message}`);
+  const nameProblem = nameError('work queue', queueName);
+  if (nameProblem) issues.error(at([poolName, 'queues', queueName]), nameProblem);
   const queue = queueSchema.safeParse(raw);
   if (!queue.success) {
     reportZodIssues(queue.error.issues, [poolName, 'queues', queueName], at, issues);

@@ -390,7 +390,7 @@ describe('loadDeployments on small files', () => {
     const { deployments, issues } = load([file]);
     expect(deployments).toEqual([]);
     expect(withoutColumns(issues)).toEqual([
-      error(file, 2, 'deployments[0].name', 'holds `/`, which Prefect rejects in names'),
+      error(file, 2, 'deployments[0].name', 'holds `/`, which Prefect refuses in names'),
       error(file, 3, 'deployments[0].entrypoint', 'must be `path/to/file.py:function`'),
       error(file, 5, 'deployments[0].tags', 'must be a list of tags, e.g. `tags: [archiver]`, found text'),
       error(file, 6, 'deployments[0].paused', 'must be true or false, found text'),

@@ -55,10 +55,11 @@ describe('global limits in the limits manifest', () => {
 describe('globalLimitNameProblem', () => {
   it('takes names Prefect can address, and refuses the rest with the reason', () => {
     expect(globalLimitNameProblem('db:primary')).toBeUndefined();
-    expect(globalLimitNameProblem('')).toMatch(/1 to 255 characters/);
-    expect(globalLimitNameProblem('  ')).toMatch(/not only spaces/);
-    expect(globalLimitNameProblem('a/b')).toMatch(/"\/"/);
-    expect(globalLimitNameProblem('a\tb')).toMatch(/control characters/);
+    expect(globalLimitNameProblem('')).toMatch(/is empty/);
+    expect(globalLimitNameProblem('  ')).toMatch(/only spaces/);
+    expect(globalLimitNameProblem('x'.repeat(256))).toMatch(/more than 255/);
+    expect(globalLimitNameProblem('a/b')).toMatch(/holds `\/`/);
+    expect(globalLimitNameProblem('a\tb')).toMatch(/control character U\+0009/);
     expect(globalLimitNameProblem('tag:gpu')).toMatch(/\[tag_limits\]/);
     expect(globalLimitNameProblem('deployment:1234')).toMatch(/concurrency_limit in prefect\.yaml/);
   });

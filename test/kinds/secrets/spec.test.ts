@@ -62,8 +62,8 @@ describe('loadSecrets from -s NAME_FILE', () => {
     expect(load({ fileEnvNames: ['S3_USER', 'S3_USER_file', 'S3.USER_FILE', '_FILE'] }).issues).toEqual([
       issue('<command line>', '-s S3_USER', 'S3_USER must end with _FILE: it names the environment variable holding the path'),
       issue('<command line>', '-s S3_USER_file', 'must end with _FILE'),
-      issue('<command line>', '-s S3.USER_FILE', 'gives the block name `s3.user`, but a block name may only hold a-z, 0-9 and -'),
-      issue('<command line>', '-s _FILE', 'gives the block name ``'),
+      issue('<command line>', '-s S3.USER_FILE', 'gives the block name "s3.user", which may only hold a-z, 0-9 and -'),
+      issue('<command line>', '-s _FILE', 'gives the block name "", which is empty'),
     ]);
   });
 
@@ -100,7 +100,7 @@ describe('loadSecrets from --secrets-dir', () => {
     const { secrets, issues } = load({ dirs: [dir] });
     expect(secrets).toEqual([]);
     expect(issues).toEqual([
-      issue(dotted, `--secrets-dir ${dir}`, 'the file name gives the block name `s3.password`, but a block name may only hold a-z, 0-9 and -; rename the file'),
+      issue(dotted, `--secrets-dir ${dir}`, 'the file name gives the block name "s3.password", which may only hold a-z, 0-9 and -; rename it (rename the file)'),
       issue(join(dir, 'dangling'), `--secrets-dir ${dir}`, 'secret file not found'),
     ]);
   });
@@ -128,7 +128,7 @@ describe('loadSecrets from --secret name=PATH', () => {
       issue('<command line>', '--secret no-path', 'write --secret NAME=PATH'),
       issue('<command line>', '--secret =/tmp/x', 'write --secret NAME=PATH'),
       issue('<command line>', '--secret name=', 'write --secret NAME=PATH'),
-      issue('<command line>', '--secret S3_User', '`S3_User` cannot be a block name: a block name may only hold a-z, 0-9 and -'),
+      issue('<command line>', '--secret S3_User', 'secret block name "S3_User" may only hold a-z, 0-9 and -'),
     ]);
   });
 });

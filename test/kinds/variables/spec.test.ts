@@ -138,7 +138,7 @@ describe('loadVariables', () => {
 
   it('refuses a --from-env name that makes no variable name', () => {
     expect(load([], { env: { 'BAD.NAME': 'x' }, fromEnv: ['BAD.NAME'] }).issues).toEqual([
-      { file: '<command line>', key: '--from-env BAD.NAME', message: expect.stringContaining('`BAD.NAME` cannot name a variable'), severity: 'error' },
+      { file: '<command line>', key: '--from-env BAD.NAME', message: expect.stringContaining('"BAD.NAME" cannot name a variable'), severity: 'error' },
     ]);
   });
 
@@ -220,7 +220,7 @@ describe('loadVariables', () => {
     const { variables, issues } = load([file]);
     expect(variables).toEqual([{ name: 'archiver_num_workers', value: 6, tags: ['openem-config'], source: { file, line: 2, key: 'archiver.ARCHIVER_NUM_WORKERS' } }]);
     expect([...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0))).toEqual([
-      issue(file, 3, 'archiver.BAD KEY', '`BAD KEY` cannot name a variable: in lower case it may only hold a-z, 0-9, _ and -'),
+      issue(file, 3, 'archiver.BAD KEY', '"BAD KEY" cannot name a variable: in lower case it may only hold a-z, 0-9, _ and -'),
       issue(file, 5, 'archiver.nested', 'nested tables are not supported; write an inline table `nested = { ... }` for an object value'),
       issue(
         file,
@@ -242,7 +242,7 @@ describe('loadVariables', () => {
     expect(variables.map((variable) => variable.name.length)).toEqual([255]);
     expect(issues).toEqual([
       issue(file, 2, 'm'.repeat(256), 'at most 255 characters'),
-      issue(file, 3, 'ÉTAGE', '`ÉTAGE` cannot name a variable'),
+      issue(file, 3, 'ÉTAGE', '"ÉTAGE" cannot name a variable'),
     ]);
   });
 
