@@ -1,7 +1,7 @@
 // What every subcommand shares: option parsers, the server connection options, the logger, and
 // the mapping of an error to its exit code and message.
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ApiError, ConnectionError, UsageError, UnsupportedServerError } from './errors.js';
+import { ApiError, ConnectionError, InterruptedError, UsageError, UnsupportedServerError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, parseLogLevel, type Logger } from './log.js';
 
@@ -16,6 +16,11 @@ export interface MainIO {
   /** Replaces the network for tests that observe or fake requests. */
   fetch?: (request: Request) => Promise<Response>;
   stderrIsTTY?: boolean;
+  /**
+   * Subscribes to SIGTERM and SIGINT for the length of a run; returns the unsubscribe. Without
+   * it (tests in-process) signals are not handled.
+   */
+  onSignal?: (handler: (signal: 'SIGTERM' | 'SIGINT') => void) => () => void;
 }
 
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -80,6 +85,13 @@ export function failureOf(error: unknown): Failure {
   if (error instanceof UnsupportedServerError) return { code: EXIT.invalidInput, message: error.message, extra: { reason: 'unsupported-server' } };
   if (error instanceof ConnectionError) {
     return { code: error.reason === 'unauthorized' ? EXIT.unauthorized : EXIT.unreachable, message: error.message, extra: { reason: error.reason } };
+  }
+  if (error instanceof InterruptedError) {
+    return {
+      code: error.signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated,
+      message: `${error.message} before any write`,
+      extra: { reason: 'interrupted', signal: error.signal },
+    };
   }
   if (error instanceof ApiError) return { code: EXIT.applyFailed, message: error.message, extra: { status: error.status } };
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -80,6 +80,16 @@ export class ConnectionError extends Error {
   }
 }
 
+/** The run was asked to stop by a signal: SIGTERM (docker stop, Kubernetes) or SIGINT (Ctrl-C). */
+export class InterruptedError extends Error {
+  readonly signal: 'SIGTERM' | 'SIGINT';
+  constructor(signal: InterruptedError['signal']) {
+    super(`stopped by ${signal}`);
+    this.name = 'InterruptedError';
+    this.signal = signal;
+  }
+}
+
 /** A request the server answered with an error status; `detail` is the server's own explanation. */
 export class ApiError extends Error {
   readonly status: number;

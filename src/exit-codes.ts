@@ -8,10 +8,14 @@ export const EXIT = {
   changesPending: 2,
   /** The command line or an input file is invalid; nothing was sent to the server. */
   invalidInput: 3,
-  /** The server could not be reached or did not become ready in time. */
+  /** The server could not be reached, did not become ready in time, or stopped answering mid-run. */
   unreachable: 4,
   /** The server refused the credentials (401/403). */
   unauthorized: 5,
+  /** Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it. */
+  interrupted: 130,
+  /** Stopped by SIGTERM (docker stop, Kubernetes): 128 + 15. */
+  terminated: 143,
   /** A bug: an unexpected error. */
   internal: 70,
 } as const;

@@ -3,13 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions, type MainIO } from './cli-common.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, InterruptedError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { KINDS } from './kinds/index.js';
 import { defineExportCommand } from './export/command.js';
 import type { Logger } from './log.js';
-import { renderIssues, renderPlan, renderResults } from './report.js';
-import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome } from './run.js';
+import type { Interrupt } from './prefect/http.js';
+import { renderIssues, renderPlan, renderResults, renderStopped, stopCounts } from './report.js';
+import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome, type Stopped } from './run.js';
 
 export type { MainIO } from './cli-common.js';
 
@@ -136,8 +137,10 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
   };
 
   let outcome: RunOutcome;
+  // validate sends no request: nothing to wait for, and a signal ends it as it ends any program.
+  const signals = command === 'validate' ? { dispose() {} } : listenForSignals(io, runOptions.requestTimeoutMs, logger);
   try {
-    outcome = await run(runOptions, { env: io.env, logger, fetch: io.fetch });
+    outcome = await run(runOptions, { env: io.env, logger, fetch: io.fetch, interrupt: signals.interrupt });
   } catch (error) {
     if (error instanceof ConfigError) {
       if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: EXIT.invalidInput, error: { message: 'invalid input', issues: error.issues } }, null, 2)}\n`);
@@ -147,13 +150,15 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     }
     const failure = failureOf(error);
     return fail(failure.code, failure.message, failure.extra);
+  } finally {
+    signals.dispose();
   }
 
   const readFailed = outcome.planned?.some((kind) => kind.error || kind.items.some((item) => item.problem)) ?? false;
   const applyFailed = outcome.results?.some((result) => result.outcome === 'failed') ?? false;
   const pending = outcome.planned?.some((kind) => kind.items.some((item) => item.action !== 'noop')) ?? false;
   let code: number = EXIT.ok;
-  if (outcome.refused) code = EXIT.unauthorized;
+  if (outcome.stopped) code = stopCode(outcome.stopped);
   else if (readFailed || applyFailed || outcome.ownershipError) code = EXIT.applyFailed;
   else if (command === 'plan' && options.detailedExitcode && pending) code = EXIT.changesPending;
 
@@ -170,9 +175,56 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     io.stdout(renderPlan(outcome.planned ?? []));
   } else {
     io.stdout(renderResults(outcome.results ?? [], outcome.summary ?? new Map(), outcome.planned ?? []));
+    if (outcome.stopped && outcome.results) io.stdout(renderStopped(outcome.results));
   }
-  if (outcome.refused) io.stderr(`error: ${outcome.refused}\n`);
+  if (outcome.stopped) io.stderr(`error: ${outcome.stopped.message}\n`);
   return code;
+}
+
+function stopCode(stopped: Stopped): number {
+  if (stopped.reason === 'unauthorized') return EXIT.unauthorized;
+  if (stopped.reason === 'unreachable') return EXIT.unreachable;
+  return stopped.signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
+}
+
+/**
+ * How long requests in flight may go on after SIGTERM or SIGINT before they are cut: less than
+ * the 10 s `docker stop` waits before SIGKILL, so the report is always printed.
+ */
+const GRACE_MS = 5000;
+
+/**
+ * SIGTERM and SIGINT during a run: the first stops the run (no object is started after it) and
+ * gives the requests in flight up to the grace period; the second, or the end of the grace
+ * period, cuts them. The report is printed either way.
+ */
+function listenForSignals(io: MainIO, requestTimeoutMs: number, logger: Logger): { interrupt?: Interrupt; dispose(): void } {
+  if (!io.onSignal) return { dispose() {} };
+  const graceMs = requestTimeoutMs > 0 ? Math.min(GRACE_MS, requestTimeoutMs) : GRACE_MS;
+  const requested = new AbortController();
+  const cut = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const unsubscribe = io.onSignal((signal) => {
+    if (requested.signal.aborted) {
+      logger.warn({ event: 'signal', signal }, `${signal} again: cutting the requests in flight`);
+      cut.abort(requested.signal.reason);
+      return;
+    }
+    const reason = new InterruptedError(signal);
+    requested.abort(reason);
+    timer = setTimeout(() => cut.abort(reason), graceMs);
+    logger.warn(
+      { event: 'signal', signal, graceMs },
+      `${signal}: stopping; no object is started any more, requests in flight get up to ${graceMs / 1000} s (send ${signal} again to cut them now)`,
+    );
+  });
+  return {
+    interrupt: { requested: requested.signal, cut: cut.signal },
+    dispose() {
+      clearTimeout(timer);
+      unsubscribe();
+    },
+  };
 }
 
 function toJson(outcome: RunOutcome, exitCode: number): Record<string, unknown> {
@@ -187,6 +239,9 @@ function toJson(outcome: RunOutcome, exitCode: number): Record<string, unknown> 
     items: outcome.results ?? outcome.planned?.flatMap((kind) => kind.items),
     summary: outcome.summary ? Object.fromEntries(outcome.summary) : undefined,
     requests: outcome.requests,
-    error: outcome.refused ? { message: outcome.refused, reason: 'unauthorized' } : undefined,
+    error: outcome.stopped
+      ? { message: outcome.stopped.message, reason: outcome.stopped.reason, ...(outcome.stopped.signal && { signal: outcome.stopped.signal }) }
+      : undefined,
+    stopped: outcome.stopped && outcome.results ? stopCounts(outcome.results) : undefined,
   };
 }

@@ -49,13 +49,17 @@ export function renderResults(results: ItemResult[], summary: Map<string, KindSu
   const lines: string[] = [];
   for (const kind of planned) if (kind.error) lines.push(`! ${kind.name}s could not be read: ${kind.error}`);
   for (const result of results) {
-    if (result.outcome === 'unchanged') continue;
+    // A create that found the object made meanwhile by another run: said so, whether it had to change it or not.
+    if (result.note) lines.push(`${result.outcome === 'updated' ? SYMBOL.update : SYMBOL.noop} ${result.kind} ${result.key}: ${result.note}`);
+    if (result.outcome === 'unchanged' || result.note) continue;
     if (result.outcome === 'failed') lines.push(`! ${result.kind} ${result.key}: ${result.error ?? 'failed'}`);
     else lines.push(planLine(result));
   }
   for (const [kind, counts] of summary) {
     const deleted = counts.deleted > 0 ? `, ${counts.deleted} deleted` : '';
-    lines.push(`${kind}s: ${counts.created} created, ${counts.updated} updated${deleted}, ${counts.unchanged} unchanged, ${counts.failed} failed`);
+    const notDone = results.filter((result) => result.kind === kind && result.notDone).length;
+    const ofWhich = notDone > 0 ? ` (${notDone} not done)` : '';
+    lines.push(`${kind}s: ${counts.created} created, ${counts.updated} updated${deleted}, ${counts.unchanged} unchanged, ${counts.failed} failed${ofWhich}`);
   }
   if (summary.size === 0 && !planned.some((kind) => kind.error)) lines.push('Nothing declared.');
   return `${lines.join('\n')}\n`;
@@ -63,4 +67,18 @@ export function renderResults(results: ItemResult[], summary: Map<string, KindSu
 
 export function renderIssues(issues: ConfigIssue[]): string {
   return issues.map((issue) => `${issue.severity === 'warning' ? 'warning' : 'error'}: ${formatIssue(issue)}`).join('\n') + '\n';
+}
+
+/** What a run that stopped before its end did: writes applied, objects failed, objects not started. */
+export function stopCounts(results: ItemResult[]): { applied: number; failed: number; notDone: number } {
+  const applied = results.filter((result) => ['created', 'updated', 'deleted'].includes(result.outcome)).length;
+  const notDone = results.filter((result) => result.notDone).length;
+  const failed = results.filter((result) => result.outcome === 'failed').length - notDone;
+  return { applied, failed, notDone };
+}
+
+/** The last line of the report of a run that stopped before its end. */
+export function renderStopped(results: ItemResult[]): string {
+  const { applied, failed, notDone } = stopCounts(results);
+  return `Stopped before the end: ${applied} applied, ${failed} failed, ${notDone} not done.\n`;
 }

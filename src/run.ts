@@ -2,10 +2,11 @@
 // order. Nothing here exits the process or prints: the outcome goes back to main.ts as data.
 import { loadConnection, type Connection } from './config/connection.js';
 import { readManifests, type InputOptions } from './config/inputs.js';
-import { ConfigError, IssueList, UsageError, type ConfigIssue } from './errors.js';
+import { ConfigError, ConnectionError, InterruptedError, IssueList, UsageError, type ConfigIssue } from './errors.js';
 import { KINDS } from './kinds/index.js';
 import type { Logger } from './log.js';
 import { connect } from './prefect/client.js';
+import type { Interrupt } from './prefect/http.js';
 import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from './prefect/ownership.js';
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
 import { DesiredSet } from './reconcile/kind.js';
@@ -32,6 +33,15 @@ export interface RunContext {
   logger: Logger;
   /** Replaces the network for tests that observe or fake requests. */
   fetch?: (request: Request) => Promise<Response>;
+  /** SIGTERM or SIGINT: no object is started after it, requests in flight get a grace period. */
+  interrupt?: Interrupt | undefined;
+}
+
+/** Why a run stopped before its end; main.ts exits 5, 4, 143 or 130 with `message`. */
+export interface Stopped {
+  reason: 'unauthorized' | 'unreachable' | 'interrupted';
+  signal?: InterruptedError['signal'];
+  message: string;
 }
 
 export interface RunOutcome {
@@ -47,10 +57,10 @@ export interface RunOutcome {
   /** Set when the ownership record could not be written (the objects themselves were applied). */
   ownershipError?: string;
   /**
-   * Set when the server refused the credentials mid-run: the run stopped at that answer, and the
-   * kinds and objects it did not reach are reported as not done. main.ts exits 5 with this message.
+   * Set when the run stopped before its end: the server refused the credentials or stopped
+   * answering mid-run, or a signal came. The objects it did not reach are reported as not done.
    */
-  refused?: string;
+  stopped?: Stopped;
 }
 
 /** Every kind's desired objects from the input files; problems go to `issues`. */
@@ -105,6 +115,22 @@ function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): Owner
   return record;
 }
 
+/** What the report says about a run that stopped before its end, by the reason it stopped. */
+function stopReport(reason: unknown, logger: Logger): Stopped {
+  const cause = reason instanceof Error ? reason.message : String(reason);
+  const listed = 'The run stopped there; every object not done is listed.';
+  let stopped: Stopped;
+  if (reason instanceof InterruptedError) {
+    stopped = { reason: 'interrupted', signal: reason.signal, message: `${cause}. No object was started after it; every object not done is listed. Run it again to finish.` };
+  } else if (reason instanceof ConnectionError && reason.reason === 'unauthorized') {
+    stopped = { reason: 'unauthorized', message: `${cause}. ${listed} Run it again once the server accepts the credentials.` };
+  } else {
+    stopped = { reason: 'unreachable', message: `the server stopped answering mid-run: ${cause}. ${listed} Run it again once the server is back.` };
+  }
+  logger.error({ event: 'run.stopped', reason: stopped.reason, error: cause }, `the run stopped: ${cause}`);
+  return stopped;
+}
+
 export async function run(options: RunOptions, context: RunContext): Promise<RunOutcome> {
   const { logger } = context;
   const { desired, connection, warnings } = loadInputs(options, context.env);
@@ -118,7 +144,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   logger.info({ event: 'inputs.valid', ...outcome.desired }, 'inputs are valid');
   if (options.command === 'validate' || !connection) return outcome;
 
-  const { api, version } = await connect(connection, options, logger, context.fetch);
+  const { api, version } = await connect(connection, { ...options, interrupt: context.interrupt }, logger, context.fetch);
   // Before anything else is read: a server too old for a declared kind or feature is told so.
   checkServerVersion(version, KINDS.filter((kind) => desired.get(kind).length > 0 || (options.prune && desired.declared(kind))), desired);
   outcome.server = { url: connection.apiUrl, version };
@@ -131,7 +157,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     const prunable = options.prune && desired.declared(kind);
     inputs.push({ kind: kind.reconcile(), desired: desired.get(kind), ...(prunable ? { prune: ownership.record[kind.name] ?? [] } : {}) });
   }
-  const { refused } = api.http;
+  const { stopped } = api.http;
   const plan = await planKinds(api, inputs, logger);
   outcome.planned = plan.kinds;
   // What the inputs refer to is known only after reading the server: still before any write.
@@ -144,8 +170,8 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     outcome.warnings.push(warning);
   }
   const referenceErrors = referenceIssues.filter((i) => i.severity !== 'warning');
-  // After a refusal the references were not all read: what looks missing may well exist.
-  if (referenceErrors.length > 0 && !refused.aborted) throw new ConfigError(referenceErrors);
+  // After a stop the references were not all read: what looks missing may well exist.
+  if (referenceErrors.length > 0 && !stopped.aborted) throw new ConfigError(referenceErrors);
   const pending = outcome.planned.flatMap((kind) => kind.items).filter((item) => item.action !== 'noop').length;
   logger.info({ event: 'plan', pending }, `${pending} change${pending === 1 ? '' : 's'} to make`);
 
@@ -154,7 +180,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     outcome.results = await applyPlan(api, plan, {
       concurrency: options.concurrency,
       logger,
-      refused,
+      stop: stopped,
       onProgress: (done, total) => {
         if (Date.now() - lastProgress < 5000 && done !== total) return;
         lastProgress = Date.now();
@@ -163,8 +189,9 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     });
     outcome.summary = summarize(outcome.results);
     const record = updatedOwnership(ownership.record, outcome.results);
-    // With refused credentials the record cannot be written; the next run records what this one applied.
-    if (!sameRecord(record, ownership.record) && !refused.aborted) {
+    // A stopped run does not write the record (the server may refuse it, be gone, or the grace be
+    // over); the next run records what this one applied.
+    if (!sameRecord(record, ownership.record) && !stopped.aborted) {
       try {
         await writeOwnership(api, ownership, record);
       } catch (error) {
@@ -176,11 +203,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
       logger.info({ event: 'summary', kind, ...c }, `${kind}s: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.failed} failed`);
     }
   }
-  if (refused.aborted) {
-    const reason = refused.reason instanceof Error ? refused.reason.message : String(refused.reason);
-    outcome.refused = `${reason}. The run stopped there; every object not done is listed. Run it again once the server accepts the credentials.`;
-    logger.error({ event: 'run.stopped', reason }, 'the server refused the credentials mid-run; the run stopped');
-  }
+  if (stopped.aborted) outcome.stopped = stopReport(stopped.reason, logger);
   outcome.requests = { reads: api.http.reads, writes: api.http.writes };
   return outcome;
 }

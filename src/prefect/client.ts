@@ -2,7 +2,7 @@
 // `unwrap` is where an HTTP status becomes a value, `undefined` (404 on a read) or an ApiError.
 import createClient, { type Client } from 'openapi-fetch';
 import { ApiError } from '../errors.js';
-import { PrefectHttp, responseOrigins, type HttpOptions } from './http.js';
+import { PrefectHttp, responseOrigins, type HttpOptions, type Interrupt } from './http.js';
 import { createNodeTransport } from './transport.js';
 import type { paths } from './schema.js';
 
@@ -25,6 +25,7 @@ export interface ConnectOptions {
   requestTimeoutMs: number;
   retries: number;
   retryMinDelayMs?: number | undefined;
+  interrupt?: Interrupt | undefined;
 }
 
 /**
@@ -46,6 +47,7 @@ export async function connect(
     retryMinDelayMs: options.retryMinDelayMs,
     logger,
     fetch,
+    interrupt: options.interrupt,
   });
   const version = await api.http.waitUntilReady(options.waitTimeoutMs);
   logger.info({ event: 'server.ready', url: connection.apiUrl, version }, `Prefect ${version} at ${connection.apiUrl} is ready`);

@@ -20,6 +20,18 @@ export interface HttpOptions {
   logger: Logger;
   /** Where requests really go; the global fetch unless a test observes them. */
   fetch?: (request: Request) => Promise<Response>;
+  /** A stop asked for from outside (SIGTERM, SIGINT); see `Interrupt`. */
+  interrupt?: Interrupt | undefined;
+}
+
+/**
+ * A stop asked for from outside the run. Once `requested` is aborted (with an InterruptedError), the
+ * wait for the server ends and no new object is started, while requests in flight go on; once `cut`
+ * is aborted (the grace period is over, or a second signal came), they are aborted and none is sent.
+ */
+export interface Interrupt {
+  requested: AbortSignal;
+  cut: AbortSignal;
 }
 
 export interface RequestRecord {
@@ -32,8 +44,12 @@ export interface RequestRecord {
   ms: number;
 }
 
-/** Which request produced a response, so an error about it can name the request. */
-export const responseOrigins = new WeakMap<Response, { method: string; path: string }>();
+/**
+ * Which request produced a response, so an error about it can name the request; `repeated` when an
+ * earlier attempt of it may have reached the server without its answer reaching us (a create that
+ * then meets 409 most likely met its own object).
+ */
+export const responseOrigins = new WeakMap<Response, { method: string; path: string; repeated?: boolean }>();
 
 const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
@@ -48,10 +64,22 @@ export function isWrite(method: string, path: string): boolean {
 
 class RetryableError extends Error {
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs?: number) {
+  /** The server sent an HTTP answer (a 503, say); false for a refused, reset or timed-out connection. */
+  readonly answered: boolean;
+  /** The request may have reached the server (a reset or a timeout; not a refused connection). */
+  readonly maybeSent: boolean;
+  constructor(message: string, options: { retryAfterMs?: number | undefined; answered: boolean; maybeSent?: boolean }) {
     super(message);
-    this.retryAfterMs = retryAfterMs;
+    this.retryAfterMs = options.retryAfterMs;
+    this.answered = options.answered;
+    this.maybeSent = options.maybeSent ?? options.answered;
   }
+}
+
+/** A network failure: no HTTP answer. Only a refused connection says for sure the request never arrived. */
+function noAnswer(error: unknown, timeoutMs: number): RetryableError {
+  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return new RetryableError(describeNetworkError(error, timeoutMs), { answered: false, maybeSent: code !== 'ECONNREFUSED' && code !== 'ENOTFOUND' });
 }
 
 /** Retry-After as seconds or an HTTP date, in milliseconds; capped so a hostile header cannot stall us for hours. */
@@ -71,7 +99,12 @@ export class PrefectHttp {
   private csrf: { enabled: boolean; token?: string; renewAt?: number } | undefined;
   /** Set once /admin/version answered with the credentials accepted: a refusal after that is one mid-run. */
   private credentialsAccepted = false;
-  private readonly refusal = new AbortController();
+  /** Aborted when the server refuses the credentials mid-run, or is gone: nothing more is sent. */
+  private readonly halt = new AbortController();
+  /** The halt, or the end of an interrupt's grace period: no request is sent any more. */
+  private readonly blocked: AbortSignal;
+  /** What the run stops at: the halt, or an interrupt as soon as it is requested. */
+  readonly stopped: AbortSignal;
   /** The token fetch in flight: the server keeps one token per client, so parallel fetches would invalidate each other's. */
   private csrfPending: Promise<Record<string, string>> | undefined;
   private readonly csrfClient = randomUUID();
@@ -80,6 +113,9 @@ export class PrefectHttp {
     this.options = options;
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
     this.send = options.fetch ?? ((request) => globalThis.fetch(request));
+    const interrupt = options.interrupt;
+    this.blocked = interrupt ? AbortSignal.any([this.halt.signal, interrupt.cut]) : this.halt.signal;
+    this.stopped = interrupt ? AbortSignal.any([this.halt.signal, interrupt.requested]) : this.halt.signal;
   }
 
   get writes(): number {
@@ -91,12 +127,12 @@ export class PrefectHttp {
   }
 
   /**
-   * Aborted, with the ConnectionError as its reason, when the server refuses the credentials in the
-   * middle of a run. From then on every request fails with that error without being sent: with
-   * refused credentials no other object can be read or written.
+   * Stops the run: no request is sent any more. `reason` is the ConnectionError of the request that
+   * showed the run cannot go on: the credentials refused mid-run, or the server gone (no answer for
+   * a whole retry budget). Every later request fails with it unsent; the first reason stays.
    */
-  get refused(): AbortSignal {
-    return this.refusal.signal;
+  private stop(reason: ConnectionError): void {
+    this.halt.abort(reason);
   }
 
   private authHeaders(): Record<string, string> {
@@ -109,7 +145,7 @@ export class PrefectHttp {
 
   /** The fetch handed to openapi-fetch: adds credentials and CSRF headers, retries, logs. */
   readonly fetch = async (request: Request): Promise<Response> => {
-    this.refusal.signal.throwIfAborted();
+    this.blocked.throwIfAborted();
     const url = new URL(request.url);
     const path = url.pathname.startsWith(new URL(this.apiUrl).pathname)
       ? url.pathname.slice(new URL(this.apiUrl).pathname.length) || '/'
@@ -121,11 +157,13 @@ export class PrefectHttp {
     let attempts = 0;
     let csrfRefreshed = false;
     let refusedWith: number | undefined;
+    let maybeSentBefore = false;
     const log = this.options.logger;
+    const cut = this.options.interrupt?.cut;
 
     const sendOnce = async (): Promise<{ response: Response; csrfToken: string | null }> => {
-      // A retry that waited out its backoff while the server refused the credentials is not sent.
-      this.refusal.signal.throwIfAborted();
+      // A retry that waited out its backoff while the run was stopped is not sent.
+      this.blocked.throwIfAborted();
       attempts += 1;
       const headers = new Headers(request.headers);
       for (const [name, value] of Object.entries(this.authHeaders())) headers.set(name, value);
@@ -140,12 +178,16 @@ export class PrefectHttp {
             method: request.method,
             headers,
             body: body ?? null,
-            signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+            signal: cut ? AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs), cut]) : AbortSignal.timeout(this.options.requestTimeoutMs),
           }),
         );
         return { response, csrfToken: headers.get('prefect-csrf-token') };
       } catch (error) {
-        throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
+        // Cut by an interrupt: not a fault of the server, and not retried.
+        if (this.blocked.aborted) throw new AbortError(asError(this.blocked.reason));
+        const failure = noAnswer(error, this.options.requestTimeoutMs);
+        maybeSentBefore ||= failure.maybeSent;
+        throw failure;
       }
     };
 
@@ -173,14 +215,15 @@ export class PrefectHttp {
       if (RETRY_STATUSES.has(response.status)) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
         await response.body?.cancel();
-        throw new RetryableError(`HTTP ${response.status}`, retryAfter);
+        throw new RetryableError(`HTTP ${response.status}`, { retryAfterMs: retryAfter, answered: true });
       }
       // The body is read here, inside the attempt: a connection cut in the middle of it is retried like any network error.
       let bytes: ArrayBuffer;
       try {
         bytes = await response.arrayBuffer();
       } catch (error) {
-        throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
+        maybeSentBefore = true;
+        throw noAnswer(error, this.options.requestTimeoutMs);
       }
       return new Response(NULL_BODY_STATUSES.has(response.status) ? null : bytes, {
         status: response.status,
@@ -190,35 +233,44 @@ export class PrefectHttp {
     };
 
     try {
+      const minDelay = this.options.retryMinDelayMs ?? 500;
       const response = await pRetry(attempt, {
         retries: this.options.retries,
-        minTimeout: this.options.retryMinDelayMs ?? 500,
-        maxTimeout: 30_000,
-        factor: 2,
-        randomize: true,
+        // The backoff is waited here, in onFailedAttempt, where a stop ends it: p-retry's own signal
+        // would also throw away an answer that arrives after the stop.
+        minTimeout: 0,
+        maxTimeout: 0,
         shouldRetry: ({ error }) => error instanceof RetryableError,
-        onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
+        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
           if (!(error instanceof RetryableError) || retriesLeft === 0) return;
           const retryAfter = error.retryAfterMs;
           log.warn(
             { event: 'http.retry', method: request.method, path, attempt: attemptNumber, reason: error.message, retryAfterMs: retryAfter },
             `retrying ${request.method} ${path} after ${error.message}`,
           );
-          if (retryAfter !== undefined && retryAfter > retryDelay) {
-            await new Promise((done) => setTimeout(done, retryAfter - retryDelay));
-          }
+          // Doubled each attempt from --retry-min-delay, with jitter, at most 30 s; longer when Retry-After asks.
+          const backoff = Math.min(Math.round((1 + Math.random()) * Math.max(minDelay, 1) * 2 ** (attemptNumber - 1)), 30_000);
+          await sleep(Math.max(backoff, retryAfter ?? 0), this.blocked);
         },
       });
       this.record({ method: request.method, path, status: response.status, write, attempts, ms: Date.now() - started });
-      responseOrigins.set(response, { method: request.method, path });
+      responseOrigins.set(response, maybeSentBefore ? { method: request.method, path, repeated: true } : { method: request.method, path });
       return response;
     } catch (error) {
       this.record({ method: request.method, path, status: refusedWith ?? 'error', write, attempts, ms: Date.now() - started });
       if (error instanceof RetryableError) {
-        throw new ConnectionError(
+        const failure = new ConnectionError(
           'unreachable',
           `${request.method} ${this.apiUrl}${path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`,
         );
+        // No answer at all after a whole retry budget: the server is gone (killed, restarting, or
+        // the network to it down). Every later object would spend the same budget for nothing, so
+        // the run stops here. A server that answers, even with errors, is not gone.
+        if (!error.answered && this.credentialsAccepted) {
+          this.stop(failure);
+          log.error({ event: 'run.stopping', method: request.method, path, reason: error.message }, `the server stopped answering: ${failure.message}`);
+        }
+        throw failure;
       }
       throw error instanceof AbortError ? error.originalError : error;
     }
@@ -242,7 +294,7 @@ export class PrefectHttp {
       : 'none are set, and the server had answered without them at the start: was authentication turned on, or does a proxy in front of the server refuse the request? Set PREFECT_API_AUTH_STRING (user:password, or PREFECT_API_AUTH_STRING_FILE) or PREFECT_API_KEY';
     const error = new ConnectionError('unauthorized', `${request} answered ${status}: the credentials were refused mid-run (${hint})`);
     // The first refusal is the reason the run stopped; requests in flight meanwhile may add their own.
-    this.refusal.abort(error);
+    this.stop(error);
     return error;
   }
 
@@ -271,11 +323,12 @@ export class PrefectHttp {
     const url = `${this.apiUrl}/csrf-token?client=${encodeURIComponent(this.csrfClient)}`;
     let response: Response;
     try {
-      response = await this.send(
-        new Request(url, { headers: this.authHeaders(), signal: AbortSignal.timeout(this.options.requestTimeoutMs) }),
-      );
+      const cut = this.options.interrupt?.cut;
+      const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
+      response = await this.send(new Request(url, { headers: this.authHeaders(), signal: cut ? AbortSignal.any([timeout, cut]) : timeout }));
     } catch (error) {
-      throw new RetryableError(describeNetworkError(error, this.options.requestTimeoutMs));
+      if (this.blocked.aborted) throw new AbortError(asError(this.blocked.reason));
+      throw noAnswer(error, this.options.requestTimeoutMs);
     }
     this.record({ method: 'GET', path: '/csrf-token', status: response.status, write: false, attempts: 1, ms: 0 });
     if (response.status === 401 || response.status === 403) {
@@ -289,7 +342,7 @@ export class PrefectHttp {
     }
     if (!response.ok) {
       await response.body?.cancel();
-      throw new RetryableError(`HTTP ${response.status} from /csrf-token`);
+      throw new RetryableError(`HTTP ${response.status} from /csrf-token`, { answered: true });
     }
     const token = (await response.json()) as { token: string; created?: string; expiration?: string };
     // The lifetime by the server's clock (a skewed local clock does not matter); renewed 30 s before it
@@ -309,9 +362,12 @@ export class PrefectHttp {
   async waitUntilReady(timeoutMs: number, pollMs = 1000): Promise<string> {
     const started = Date.now();
     const deadline = started + timeoutMs;
+    const requested = this.options.interrupt?.requested;
     let last = 'no answer yet';
     for (const probe of ['/health', '/ready']) {
       for (;;) {
+        // Nothing is written yet: an interrupt ends the wait at once.
+        requested?.throwIfAborted();
         // The wait lasts exactly --wait-timeout: a probe may take what is left of it and no more
         // (one probe, of the request timeout up to 10 s, when there is no wait at all).
         const left = deadline - Date.now();
@@ -320,7 +376,7 @@ export class PrefectHttp {
           const response = await this.send(
             new Request(`${this.apiUrl}${probe}`, {
               headers: this.authHeaders(),
-              signal: AbortSignal.timeout(probeMs),
+              signal: requested ? AbortSignal.any([AbortSignal.timeout(probeMs), requested]) : AbortSignal.timeout(probeMs),
             }),
           );
           const text = (await response.text()).slice(0, 200);
@@ -328,6 +384,7 @@ export class PrefectHttp {
           if (response.ok) break;
           last = `HTTP ${response.status} ${text}`;
         } catch (error) {
+          requested?.throwIfAborted();
           last = describeNetworkError(error, probeMs);
         }
         if (Date.now() >= deadline) {
@@ -342,7 +399,7 @@ export class PrefectHttp {
         const level = waited > 10_000 && Math.floor(waited / 15_000) !== Math.floor((waited - pollMs) / 15_000) ? 'warn' : 'info';
         this.options.logger[level]({ event: 'wait', probe, last }, `waiting for ${this.apiUrl}${probe}: ${last}`);
         // The last poll comes at the deadline, not a poll interval before it.
-        await new Promise((done) => setTimeout(done, Math.min(pollMs, deadline - Date.now())));
+        await sleep(Math.min(pollMs, deadline - Date.now()), requested);
       }
     }
     // A 401 or 403 here throws the unauthorized ConnectionError that says what to set.
@@ -367,6 +424,23 @@ export class PrefectHttp {
 }
 
 const CSRF_REJECTED = 'CSRF token rejected; fetching a new one';
+
+/** Waits `ms`, or less when `signal` is aborted meanwhile (the caller checks it). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(finish, ms);
+    function finish(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
+      done();
+    }
+    signal?.addEventListener('abort', finish, { once: true });
+  });
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
 
 /** A 403 from Prefect's CSRF middleware (an expired or unknown token): never a refusal of the credentials. */
 async function isCsrfRejection(response: Response): Promise<boolean> {

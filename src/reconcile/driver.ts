@@ -1,10 +1,11 @@
 // Reads and diffs the kinds, all at once (the plan), then applies the changes with bounded
-// parallelism. A failure on one object is recorded and the others go on, except when the server
-// refuses the credentials mid-run: then nothing more is tried, and what was not done is reported.
-import { ApiError } from '../errors.js';
+// parallelism. A failure on one object is recorded and the others go on, except when the run is
+// stopped (the server refused the credentials or stopped answering mid-run, or a signal came): then
+// no other object is started, and each one not done is reported.
+import { ApiError, ConnectionError, InterruptedError } from '../errors.js';
 import type { Api } from '../prefect/client.js';
 import type { Logger } from '../log.js';
-import type { ItemResult, Kind, KindSummary, PlanItem } from './types.js';
+import type { Applied, ItemResult, Kind, KindSummary, PlanItem } from './types.js';
 
 export interface KindInput<Desired = unknown, Current = unknown> {
   kind: Kind<Desired, Current>;
@@ -35,13 +36,21 @@ export interface Plan {
   work: Map<string, KindWork>;
 }
 
-/** What a run was told to stop by: the server refused the credentials mid-run (PrefectHttp.refused). */
+/** What a run is stopped by (PrefectHttp.stopped): its reason is a ConnectionError or an InterruptedError. */
 export interface StopOptions {
-  /** Once aborted, nothing more is tried: each object not written is reported as not done. */
-  refused?: AbortSignal | undefined;
+  /** Once aborted, no other object is started: each one not started is reported as not done. */
+  stop?: AbortSignal | undefined;
 }
 
-const NOT_DONE = 'not done: the run stopped when the server refused the credentials';
+/** The error of an object the run did not start, by the reason it stopped. */
+export function notDone(reason: unknown): string {
+  if (reason instanceof InterruptedError) return `not done: the run was stopped by ${reason.signal}`;
+  if (reason instanceof ConnectionError && reason.reason === 'unauthorized') return 'not done: the run stopped when the server refused the credentials';
+  return 'not done: the run stopped when the server stopped answering';
+}
+
+const FOUND_UNCHANGED = 'created meanwhile by someone else (another run?); found as declared';
+const FOUND_UPDATED = 'created meanwhile by someone else (another run?); found and updated to the declared state';
 
 export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): Promise<Plan> {
   // The kinds are read at the same time: their reads do not depend on each other, and a no-op
@@ -67,7 +76,7 @@ async function planKind(api: Api, input: KindInput, logger: Logger): Promise<{ k
       }
     }
   } catch (error) {
-    // After a refusal mid-run this is the refusal, naming the request the server refused.
+    // After the run stopped (a refusal, a server gone) this is the reason, naming the request that showed it.
     const message = error instanceof Error ? error.message : String(error);
     logger.error({ event: 'read.failed', kind: kind.name, error: message }, `could not read the current ${kind.name}s: ${message}`);
     return { kind: { name: kind.name, items: [], error: message }, work: context };
@@ -107,25 +116,37 @@ export async function applyPlan(api: Api, plan: Plan, options: ApplyOptions): Pr
     }
     const concurrency = plan.work.get(kind.name)?.kind.sequential ? 1 : options.concurrency;
     await forEachLimited(pending, concurrency, async (item) => {
-      if (options.refused?.aborted) {
-        results.push({ ...item, outcome: 'failed', error: NOT_DONE });
+      if (options.stop?.aborted) {
+        results.push({ ...item, outcome: 'failed', error: notDone(options.stop.reason), notDone: true });
         return;
       }
       const { kind: impl, desired, current } = plan.work.get(kind.name)!;
       try {
+        let applied: Applied = undefined;
         if (item.action === 'delete') {
           await impl.prune!.remove(api, item.key, current.get(item.key)).catch((error: unknown) => {
             // Already gone (another run, or our own retried request whose answer was lost): deleted all the same.
             if (!(error instanceof ApiError && error.status === 404)) throw error;
           });
         } else {
-          await impl.apply(api, item, desired.get(item.key), current.get(item.key));
+          applied = await impl.apply(api, item, desired.get(item.key), current.get(item.key));
         }
-        const outcome = item.action === 'create' ? 'created' : item.action === 'delete' ? 'deleted' : 'updated';
-        results.push({ ...item, outcome });
-        options.logger.info({ event: 'applied', kind: item.kind, key: item.key, action: item.action }, `${outcome} ${item.kind} ${item.key}`);
+        const result: ItemResult = { ...item, outcome: item.action === 'create' ? 'created' : item.action === 'delete' ? 'deleted' : 'updated' };
+        // Not created by this run: said so, or two runs at once would both report every object as created.
+        if (applied === 'found-unchanged') Object.assign(result, { outcome: 'unchanged', note: FOUND_UNCHANGED });
+        if (applied === 'found-updated') Object.assign(result, { outcome: 'updated', note: FOUND_UPDATED });
+        results.push(result);
+        options.logger.info(
+          { event: 'applied', kind: item.kind, key: item.key, action: item.action, outcome: result.outcome, ...(result.note && { note: result.note }) },
+          `${result.outcome} ${item.kind} ${item.key}${result.note ? ` (${result.note})` : ''}`,
+        );
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message =
+          error instanceof InterruptedError
+            ? `interrupted by ${error.signal} before this object was finished: some of its writes may have been sent; the next run finishes it`
+            : error instanceof Error
+              ? error.message
+              : String(error);
         results.push({ ...item, outcome: 'failed', error: message });
         options.logger.error({ event: 'apply.failed', kind: item.kind, key: item.key, action: item.action, error: message }, `${item.kind} ${item.key}: ${message}`);
       }

@@ -27,6 +27,14 @@ export interface Diff {
   problem?: string;
 }
 
+/**
+ * What apply reports when the plan's create met an object someone else made since the read (another
+ * run applying at the same time): found already as declared, or found and then updated to it.
+ * Nothing when it did what the plan said (a create whose answer was lost and that then met its own
+ * object counts as done by this run).
+ */
+export type Applied = void | 'found-unchanged' | 'found-updated';
+
 export interface Kind<Desired, Current> {
   /** Singular, as shown in plan lines: `variable`, `secret`, `tag-limit`. */
   readonly name: string;
@@ -41,7 +49,7 @@ export interface Kind<Desired, Current> {
   /** Pure: what has to change to turn `current` into `desired`. */
   diff(desired: Desired, current: Current | undefined): Diff;
   /** Sends the writes for one planned item. */
-  apply(api: Api, item: PlanItem, desired: Desired, current: Current | undefined): Promise<void>;
+  apply(api: Api, item: PlanItem, desired: Desired, current: Current | undefined): Promise<Applied>;
   /** How `--prune` finds and deletes objects of this kind that this tool owns. */
   prune?: Prune<Current>;
   /** Apply this kind's writes one at a time, in plan order (its objects refer to each other). */
@@ -60,6 +68,10 @@ export interface Prune<Current> {
 export interface ItemResult extends PlanItem {
   outcome: 'created' | 'updated' | 'deleted' | 'unchanged' | 'failed';
   error?: string;
+  /** The run stopped (refused credentials, a server gone, a signal) before this object was attempted; outcome `failed`. */
+  notDone?: true;
+  /** Set when a create found the object made meanwhile by someone else: outcome `unchanged` or `updated`, not `created`. */
+  note?: string;
 }
 
 export interface KindSummary {

@@ -228,7 +228,7 @@ describe('credentials refused in the middle of a run', () => {
       '/variables/filter',
     ]);
     expect(result.stdout).toMatch(/^! secrets could not be read: POST http:\/\/prefect\.fake\/api\/block_documents\/filter answered 401: the credentials were refused mid-run/m);
-    expect(count(result.stdout, NOT_DONE)).toBe(15);
+    expect(count(result.stdout, NOT_DONE), result.stdout).toBe(15);
     expect(result.stdout).toContain('variables: 0 created, 0 updated, 0 unchanged, 13 failed');
     expect(result.stdout).toContain('tag-limits: 0 created, 0 updated, 0 unchanged, 2 failed');
     expect(result.stderr).toContain('the credentials were refused mid-run');
@@ -252,5 +252,50 @@ describe('credentials refused in the middle of a run', () => {
     expect(posts[1]!.body).toBe(posts[0]!.body);
     expect(result.logs).toContain('CSRF token rejected; fetching a new one');
     expect(csrfFake.state.variables.size).toBe(13);
+  });
+});
+
+describe('a server gone in the middle of a run', () => {
+  const NOT_DONE = 'not done: the run stopped when the server stopped answering';
+
+  it('stops after one request found no server for its whole retry budget: exit 4, applied, failed and not done listed', async () => {
+    fake.inject({ method: 'POST', path: '/block_documents/', times: 1000, networkError: true });
+    const result = await run(['--output', 'json', '--retries', '2', ...OLD_COMMAND_LINE]);
+    expect(result.code, result.stdout).toBe(EXIT.unreachable);
+    // Three attempts of the first secret, then nothing: not the other secrets, the tag limits or the ownership record.
+    const first = result.requests.findIndex((r) => r.method === 'POST' && r.path === '/block_documents/');
+    expect(result.requests.slice(first).map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(Array(3).fill('POST /block_documents/ error'));
+    const report = JSON.parse(result.stdout) as JsonFailureReport & { stopped: Record<string, number> };
+    expect(report).toMatchObject({ ok: false, exitCode: EXIT.unreachable, error: { reason: 'unreachable' } });
+    expect(report.error.message).toMatch(
+      /^the server stopped answering mid-run: POST http:\/\/prefect\.fake\/api\/block_documents\/ failed after 3 attempts: .*\. The run stopped there; every object not done is listed\. Run it again once the server is back\.$/,
+    );
+    expect(report.stopped).toEqual({ applied: 13, failed: 1, notDone: 7 });
+    const failed = report.items.filter((item) => item.outcome === 'failed');
+    expect(failed.filter((item) => item.error !== NOT_DONE).map((item) => `${item.kind} ${item.key}`)).toEqual(['secret github-password']);
+    expect(failed.filter((item) => item.error === NOT_DONE).map((item) => item.key)).toEqual([
+      'github-user',
+      's3-password',
+      's3-user',
+      'scicat-password',
+      'scicat-user',
+      'read-from-lts-share',
+      'write-to-lts-share',
+    ]);
+    expect(result.stderr).toBe(`error: ${report.error.message}\n`);
+
+    const text = await run(['--retries', '1', ...OLD_COMMAND_LINE]);
+    expect(text.code).toBe(EXIT.unreachable);
+    expect(text.stdout).toContain('secrets: 0 created, 0 updated, 0 unchanged, 6 failed (5 not done)');
+    expect(text.stdout).toContain(`! tag-limit write-to-lts-share: ${NOT_DONE}`);
+    expect(text.stdout.trim().split('\n').at(-1)).toBe('Stopped before the end: 0 applied, 1 failed, 7 not done.');
+  });
+
+  it('does not stop for a server that answers 503 on one object past --retries: that object fails, exit 1', async () => {
+    fake.inject({ method: 'POST', path: '/block_documents/', times: 3, status: 503 });
+    const result = await run(['--retries', '2', ...OLD_COMMAND_LINE]);
+    expect(result.code, result.stdout).toBe(EXIT.applyFailed);
+    expect(result.stdout).toContain('secrets: 5 created, 0 updated, 0 unchanged, 1 failed');
+    expect(result.stdout).toContain('tag-limits: 2 created');
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { ApiError, ConnectionError } from '../../src/errors.js';
+import { ApiError, ConnectionError, InterruptedError } from '../../src/errors.js';
 import { createApi, describeErrorBody, unwrap, unwrapOptional } from '../../src/prefect/client.js';
-import { isWrite, parseRetryAfter, PrefectHttp } from '../../src/prefect/http.js';
+import { isWrite, parseRetryAfter, PrefectHttp, responseOrigins } from '../../src/prefect/http.js';
 
 function capture() {
   let text = '';
@@ -193,7 +193,7 @@ describe('PrefectHttp', () => {
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).status).toBe(403);
     expect(server.seen).toHaveLength(7);
-    expect(api.http.refused.aborted).toBe(false);
+    expect(api.http.stopped.aborted).toBe(false);
   });
 
   it('treats a 422 from /csrf-token as protection off and asks only once', async () => {
@@ -259,8 +259,8 @@ describe('credentials refused mid-run', () => {
     );
     expect((error as Error).message).not.toContain('u:p');
     expect(server.seen).toHaveLength(5);
-    expect(api.http.refused.aborted).toBe(true);
-    expect(api.http.refused.reason).toBe(error);
+    expect(api.http.stopped.aborted).toBe(true);
+    expect(api.http.stopped.reason).toBe(error);
     expect(api.http.requests.at(-1)).toMatchObject({ method: 'POST', path: '/variables/', status: 401, attempts: 1 });
 
     const later = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'b' } } })).catch((e: unknown) => e);
@@ -274,7 +274,7 @@ describe('credentials refused mid-run', () => {
     expect((error as ConnectionError).reason).toBe('unauthorized');
     expect((error as Error).message).toMatch(/^GET http:\/\/prefect\.test\/api\/variables\/name\/a answered 403: the credentials were refused mid-run/);
     expect(server.seen).toHaveLength(4);
-    expect(api.http.refused.aborted).toBe(true);
+    expect(api.http.stopped.aborted).toBe(true);
   });
 
   it('stops when the CSRF token request itself is refused', async () => {
@@ -283,7 +283,7 @@ describe('credentials refused mid-run', () => {
     expect((error as ConnectionError).reason).toBe('unauthorized');
     expect((error as Error).message).toMatch(/^GET http:\/\/prefect\.test\/api\/csrf-token answered 401: the credentials were refused mid-run/);
     expect(server.seen.map((s) => new URL(s.url).pathname)).toEqual(['/api/health', '/api/ready', '/api/admin/version', '/api/csrf-token']);
-    expect(api.http.refused.aborted).toBe(true);
+    expect(api.http.stopped.aborted).toBe(true);
   });
 
   it('says to set credentials when the server asks for them only mid-run', async () => {
@@ -336,5 +336,125 @@ describe('waiting for the server', () => {
     expect(elapsed).toBeGreaterThanOrEqual(300);
     expect(elapsed).toBeLessThan(1000);
     expect((error as Error).message).toContain('was not ready within 0.3 s (GET /health: no response within 0.3 s)');
+  });
+});
+
+describe('a server gone mid-run', () => {
+  const reset = () => Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET', message: 'socket hang up' } });
+  const refusedConnection = () => Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+
+  async function ready(answers: Parameters<typeof scripted>[0], retries = 2) {
+    const { logger } = capture();
+    const server = scripted([json(200, true), json(200, { message: 'OK' }), json(200, '3.7.2'), ...answers]);
+    const api = createApi({ ...base, retries, logger, fetch: server.fetch });
+    await api.http.waitUntilReady(1000, 5);
+    return { api, server };
+  }
+
+  it('stops the run when one request gets no answer for its whole retry budget; nothing is sent after it', async () => {
+    const { api, server } = await ready([refusedConnection(), reset(), refusedConnection()]);
+    const error = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe('unreachable');
+    expect((error as Error).message).toBe('GET http://prefect.test/api/variables/name/a failed after 3 attempts: ECONNREFUSED');
+    expect(api.http.stopped.aborted).toBe(true);
+    expect(api.http.stopped.reason).toBe(error);
+    const later = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'b' } } })).catch((e: unknown) => e);
+    expect(later).toBe(error);
+    expect(server.seen).toHaveLength(6);
+  });
+
+  it('does not stop for a server that answers, even with 503 for a whole retry budget', async () => {
+    const { api } = await ready([json(503, {}), json(503, {}), json(503, {})]);
+    const error = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('failed after 3 attempts: HTTP 503');
+    expect(api.http.stopped.aborted).toBe(false);
+  });
+
+  it('does not stop while connecting: that is the wait for the server, with its own error', async () => {
+    const { logger } = capture();
+    const server = scripted([json(200, true), json(200, { message: 'OK' }), reset(), reset(), reset()]);
+    const http = new PrefectHttp({ ...base, retries: 2, logger, fetch: server.fetch });
+    await expect(http.waitUntilReady(1000, 5)).rejects.toThrow('GET http://prefect.test/api/admin/version failed after 3 attempts: ECONNRESET');
+    expect(http.stopped.aborted).toBe(false);
+  });
+
+  it('ends the backoff of the other requests in flight at once, without sending them again', async () => {
+    // One request waits out a long Retry-After while another runs out of attempts.
+    const { api, server } = await ready([json(503, {}, { 'retry-after': '100' }), reset(), reset(), reset()]);
+    const started = Date.now();
+    const waiting = unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'slow' } } })).catch((e: unknown) => e);
+    await new Promise((done) => setTimeout(done, 20));
+    const gone = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'gone' } } })).catch((e: unknown) => e);
+    expect(await waiting).toBe(gone);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(server.seen).toHaveLength(7);
+  });
+
+  it('marks an answer that follows an attempt which may have reached the server', async () => {
+    const { api } = await ready([csrfOff(), reset(), json(409, { detail: 'exists' }), refusedConnection(), json(409, { detail: 'exists' })]);
+    const first = await api.client.POST('/variables/', { body: { name: 'a', value: 1 } });
+    expect(responseOrigins.get(first.response)).toMatchObject({ path: '/variables/', repeated: true });
+    // A refused connection never reached the server.
+    const second = await api.client.POST('/variables/', { body: { name: 'b', value: 1 } });
+    expect(responseOrigins.get(second.response)?.repeated).toBeUndefined();
+  });
+});
+
+describe('an interrupt (SIGTERM, SIGINT)', () => {
+  it('ends the wait for the server at once', async () => {
+    const { logger } = capture();
+    const requested = new AbortController();
+    const http = new PrefectHttp({
+      ...base,
+      logger,
+      interrupt: { requested: requested.signal, cut: new AbortController().signal },
+      fetch: async () => {
+        throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+      },
+    });
+    const started = Date.now();
+    setTimeout(() => requested.abort(new InterruptedError('SIGTERM')), 50);
+    const error = await http.waitUntilReady(10_000, 1000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InterruptedError);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('lets a request in flight finish, stops the run, and cuts what is still in flight when told', async () => {
+    const { logger } = capture();
+    const requested = new AbortController();
+    const cut = new AbortController();
+    let release: (() => void) | undefined;
+    const answers = [json(200, true), json(200, { message: 'OK' }), json(200, '3.7.2')];
+    const seen: string[] = [];
+    const fetch = async (request: Request): Promise<Response> => {
+      seen.push(new URL(request.url).pathname);
+      const next = answers.shift();
+      if (next) return next;
+      // Held until released, or until the request's signal aborts.
+      return new Promise<Response>((resolve, reject) => {
+        release = () => resolve(json(200, { name: 'a', value: 1 }));
+        request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
+      });
+    };
+    const api = createApi({ ...base, logger, fetch, interrupt: { requested: requested.signal, cut: cut.signal } });
+    await api.http.waitUntilReady(1000, 5);
+    const inFlight = unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } }));
+    await new Promise((done) => setTimeout(done, 10));
+    requested.abort(new InterruptedError('SIGINT'));
+    expect(api.http.stopped.aborted).toBe(true);
+    release!();
+    expect(await inFlight).toEqual({ name: 'a', value: 1 });
+
+    const cutShort = unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'b' } } })).catch((e: unknown) => e);
+    await new Promise((done) => setTimeout(done, 10));
+    cut.abort(requested.signal.reason);
+    const error = await cutShort;
+    expect(error).toBeInstanceOf(InterruptedError);
+    // Not retried, and nothing sent after the cut.
+    const sent = seen.length;
+    await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'c' } } }))).rejects.toBeInstanceOf(InterruptedError);
+    expect(seen).toHaveLength(sent);
+    expect(seen.filter((path) => path === '/api/variables/name/b')).toHaveLength(1);
   });
 });

@@ -4,7 +4,8 @@ import pino from 'pino';
 import { applyPlan, planKinds, summarize, type KindInput } from '../../src/reconcile/driver.js';
 import { jsonEqual, sameTags, chunks } from '../../src/reconcile/json.js';
 import type { Kind } from '../../src/reconcile/types.js';
-import { renderPlan, renderResults } from '../../src/report.js';
+import { renderPlan, renderResults, renderStopped, stopCounts } from '../../src/report.js';
+import { ConnectionError, InterruptedError } from '../../src/errors.js';
 import type { Api } from '../../src/prefect/client.js';
 
 const logger = pino({ level: 'silent' });
@@ -96,6 +97,86 @@ describe('planKinds and applyPlan', () => {
     const plan = await planKinds(api, [{ kind, desired } as KindInput], logger);
     expect(plan.kinds[0]).toMatchObject({ name: 'thing', items: [], error: 'filter answered 500' });
     expect(renderPlan(plan.kinds)).toContain('! things could not be read: filter answered 500');
+  });
+});
+
+describe('a run that stops', () => {
+  const reasons: Array<[string, unknown, string]> = [
+    ['refused credentials', new ConnectionError('unauthorized', 'refused'), 'not done: the run stopped when the server refused the credentials'],
+    ['a server gone', new ConnectionError('unreachable', 'gone'), 'not done: the run stopped when the server stopped answering'],
+    ['SIGTERM', new InterruptedError('SIGTERM'), 'not done: the run was stopped by SIGTERM'],
+  ];
+  for (const [name, reason, message] of reasons) {
+    it(`starts no object after ${name}, and lists each one not done`, async () => {
+      const stop = new AbortController();
+      const server = new Map<string, number>();
+      const { kind } = memoryKind(server);
+      const stopping: Kind<Item, number> = {
+        ...kind,
+        async apply(api, item, desired, current) {
+          await kind.apply(api, item, desired, current);
+          if (item.key === 'b') stop.abort(reason);
+        },
+      };
+      const plan = await planKinds(api, [{ kind: stopping, desired } as KindInput], logger);
+      const results = await applyPlan(api, plan, { concurrency: 1, logger, stop: stop.signal });
+      expect(results.map((r) => [r.key, r.outcome, r.error, r.notDone])).toEqual([
+        ['a', 'created', undefined, undefined],
+        ['b', 'created', undefined, undefined],
+        ['c', 'failed', message, true],
+        ['d', 'failed', message, true],
+      ]);
+      expect([...server.keys()]).toEqual(['a', 'b']);
+      expect(stopCounts(results)).toEqual({ applied: 2, failed: 0, notDone: 2 });
+      const text = renderResults(results, summarize(results), plan.kinds);
+      expect(text).toContain('things: 2 created, 0 updated, 0 unchanged, 2 failed (2 not done)');
+      expect(renderStopped(results)).toBe('Stopped before the end: 2 applied, 0 failed, 2 not done.\n');
+    });
+  }
+
+  it('says an object cut by an interrupt was not finished', async () => {
+    const { kind } = memoryKind(new Map());
+    const cut: Kind<Item, number> = {
+      ...kind,
+      async apply() {
+        throw new InterruptedError('SIGINT');
+      },
+    };
+    const plan = await planKinds(api, [{ kind: cut, desired: desired.slice(0, 1) } as KindInput], logger);
+    const [result] = await applyPlan(api, plan, { concurrency: 1, logger });
+    expect(result).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/^interrupted by SIGINT before this object was finished/) });
+    expect(result!.notDone).toBeUndefined();
+  });
+});
+
+describe('an object created meanwhile by another run', () => {
+  it('is reported as found (unchanged or updated, with a note), not as created by this run', async () => {
+    const { kind } = memoryKind(new Map());
+    const found: Kind<Item, number> = {
+      ...kind,
+      async apply(_api, item) {
+        if (item.key === 'a') return 'found-unchanged';
+        if (item.key === 'b') return 'found-updated';
+        return undefined;
+      },
+    };
+    const plan = await planKinds(api, [{ kind: found, desired: desired.slice(0, 3) } as KindInput], logger);
+    const results = await applyPlan(api, plan, { concurrency: 1, logger });
+    expect(results.map((r) => [r.key, r.action, r.outcome, r.note])).toEqual([
+      ['a', 'create', 'unchanged', 'created meanwhile by someone else (another run?); found as declared'],
+      ['b', 'create', 'updated', 'created meanwhile by someone else (another run?); found and updated to the declared state'],
+      ['c', 'create', 'created', undefined],
+    ]);
+    expect(summarize(results).get('thing')).toEqual({ created: 1, updated: 1, deleted: 0, unchanged: 1, failed: 0 });
+    expect(renderResults(results, summarize(results), plan.kinds)).toBe(
+      [
+        '= thing a: created meanwhile by someone else (another run?); found as declared',
+        '~ thing b: created meanwhile by someone else (another run?); found and updated to the declared state',
+        '+ thing c: value = 3',
+        'things: 1 created, 1 updated, 1 unchanged, 0 failed',
+        '',
+      ].join('\n'),
+    );
   });
 });
 
