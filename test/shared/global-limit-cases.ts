@@ -129,7 +129,7 @@ export function defineGlobalLimitCases(target: Target): void {
       ['a tag: name', '[global_limits."tag:gpu"]\nlimit = 1\n', 1, 'global_limits.tag:gpu', 'starts with "tag:"'],
       ['a deployment: name', '[global_limits."deployment:x"]\nlimit = 1\n', 1, 'global_limits.deployment:x', 'starts with "deployment:"'],
       ['an unknown key', '[global_limits.db]\nlimit = 1\nslots = 2\n', 3, 'global_limits.db.slots', 'unknown key `slots`'],
-      ['a name with a newline', '[global_limits."a\\nb"]\nlimit = 1\n', 1, 'global_limits.a\nb', 'control characters'],
+      ['a name with a newline', '[global_limits."a\\nb"]\nlimit = 1\n', 1, 'global_limits."a\\nb"', 'control character U+000A'],
     ])('refuses %s with file, line and key, and writes nothing', async (_what, text, line, key, message) => {
       const file = manifest(`[global_limits.fine]\nlimit = 1\n\n${text}`.replace(/^/, ''));
       const result = await runCli(['apply', '--output', 'json', '-l', file], { env: env() });
