@@ -3,7 +3,7 @@
 // character, a lone surrogate or a name of "." or ".." is accepted on create but cannot be read,
 // updated or deleted through a URL path afterwards (`--prune` could never remove it).
 
-export type NameKind = 'variable' | 'secret block' | 'tag' | 'global limit' | 'work pool' | 'work queue' | 'deployment' | 'flow' | 'schedule slug';
+export type NameKind = 'variable' | 'secret block' | 'block' | 'tag' | 'global limit' | 'work pool' | 'work queue' | 'deployment' | 'flow' | 'schedule slug';
 
 interface NameRule {
   /** Prefect's refusal of / % & < > (`types/names.py`, BANNED_CHARACTERS). */
@@ -17,6 +17,7 @@ interface NameRule {
 const RULES: Record<NameKind, NameRule> = {
   variable: { banned: true, charset: { pattern: /^[a-z0-9_-]+$/, help: 'a-z, 0-9, _ and -' } },
   'secret block': { banned: true, charset: { pattern: /^[a-z0-9-]+$/, help: 'a-z, 0-9 and -' } },
+  block: { banned: true, charset: { pattern: /^[a-z0-9-]+$/, help: "a-z, 0-9 and - (Prefect's rule for block names)" } },
   tag: { banned: true },
   'global limit': { banned: true },
   'work pool': { banned: true, quotesCountAsEmpty: true },

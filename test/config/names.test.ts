@@ -11,7 +11,7 @@ import { globalLimits } from '../../src/kinds/global-limits/kind.js';
 import { useTempDir } from './temp.js';
 
 const temp = useTempDir();
-const KINDS: NameKind[] = ['variable', 'secret block', 'tag', 'global limit', 'work pool', 'work queue', 'deployment', 'flow', 'schedule slug'];
+const KINDS: NameKind[] = ['variable', 'secret block', 'block', 'tag', 'global limit', 'work pool', 'work queue', 'deployment', 'flow', 'schedule slug'];
 const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 
 function errors(load: (issues: IssueList) => unknown) {
@@ -73,6 +73,12 @@ describe('every loader refuses such a name before any write, with file, line and
     for (const issue of found) oneLine(issue);
     expect(loadLimits([file], new IssueList()).workPools.map((pool) => pool.name)).toEqual(['ok']);
     expect(loadDesired({ ...NO_INPUTS, limits: [file] }, {}, new IssueList()).get(globalLimits)).toEqual([]);
+  });
+
+  it('blocks in a limits manifest', () => {
+    const file = temp.write('names-blocks.toml', '[blocks.slack-webhook."hook\\n"]\nurl = "https://example.org"\n');
+    const found = errors((issues) => loadDesired({ ...NO_INPUTS, limits: [file] }, {}, issues));
+    expect(found).toEqual([expect.objectContaining({ file, line: 1, key: 'blocks.slack-webhook."hook\\n"', message: expect.stringContaining('block name "hook\\n" holds the control character U+000A') })]);
   });
 
   it('variables, from a file and from --from-env', () => {

@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import type { InputContext, ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { readTextFile } from '../../config/files.js';
+import { nameError, showName } from '../../config/names.js';
 import { isTable, toJsonValue, type TomlTable, type TomlValue } from '../../config/toml.js';
 import type { JsonValue } from '../../config/types.js';
 import type { IssueList, Source } from '../../errors.js';
@@ -70,7 +71,7 @@ export function loadBlocks(parts: readonly ManifestPart[], input: Pick<InputCont
     }
     for (const [type, names] of Object.entries(table)) {
       if (!SLUG.test(type)) {
-        issues.error(part.at(TABLE, type), `block type "${type}" is not a type slug (a-z, 0-9 and -), e.g. slack-webhook, s3-bucket`);
+        issues.error(part.at(TABLE, type), `block type ${showName(type)} is not a type slug (a-z, 0-9 and -), e.g. slack-webhook, s3-bucket`);
         continue;
       }
       if (type === STATE_BLOCK_TYPE) {
@@ -83,8 +84,9 @@ export function loadBlocks(parts: readonly ManifestPart[], input: Pick<InputCont
       }
       for (const [name, fields] of Object.entries(names)) {
         const source = part.at(TABLE, type, name);
-        if (!SLUG.test(name)) {
-          issues.error(source, `block name "${name}" may only hold a-z, 0-9 and - (Prefect's rule for block names)`);
+        const nameProblem = nameError('block', name);
+        if (nameProblem) {
+          issues.error(source, nameProblem);
           continue;
         }
         if (!isTable(fields)) {
