@@ -299,3 +299,29 @@ describe('a server gone in the middle of a run', () => {
     expect(result.stdout).toContain('tag-limits: 2 created');
   });
 });
+
+describe('objects another run created since this one read the server', () => {
+  it('are reported as found (unchanged, or updated where they differed), not as created by this run', async () => {
+    expect((await run()).code).toBe(EXIT.ok);
+    // This run reads an empty server (as if it read just before another run created everything).
+    fake.inject({ method: 'POST', path: '/variables/filter', status: 200, body: [] });
+    fake.inject({ method: 'POST', path: '/v2/concurrency_limits/filter', status: 200, body: [] });
+    const result = await run(['--output', 'json', ...OLD_COMMAND_LINE], { SCICAT_ENDPOINT: 'https://scicat-other.example.org' });
+    expect(result.code, result.stdout).toBe(EXIT.ok);
+    const report = JSON.parse(result.stdout) as { items: Array<{ kind: string; key: string; action: string; outcome: string; note?: string }>; summary: Record<string, Record<string, number>> };
+    expect(report.summary.variable).toEqual({ created: 0, updated: 1, deleted: 0, unchanged: 12, failed: 0 });
+    // Tag limits are upserts: the answer 200 (not 201) says the limit existed.
+    expect(report.summary['tag-limit']).toEqual({ created: 0, updated: 2, deleted: 0, unchanged: 0, failed: 0 });
+    const endpoint = report.items.find((item) => item.key === 'scicat_endpoint');
+    expect(endpoint).toMatchObject({ action: 'create', outcome: 'updated', note: 'created meanwhile by someone else (another run?); found and updated to the declared state' });
+    const region = report.items.find((item) => item.key === 's3_region');
+    expect(region).toMatchObject({ action: 'create', outcome: 'unchanged', note: 'created meanwhile by someone else (another run?); found as declared' });
+    expect(fake.state.variables.get('scicat_endpoint')?.value).toBe('https://scicat-other.example.org');
+
+    fake.inject({ method: 'POST', path: '/variables/filter', status: 200, body: [] });
+    const text = await run();
+    expect(text.stdout).toContain('= variable s3_region: created meanwhile by someone else (another run?); found as declared');
+    expect(text.stdout).toContain('~ variable scicat_endpoint: created meanwhile by someone else (another run?); found and updated to the declared state');
+    expect(text.stdout).toContain('variables: 0 created, 1 updated, 12 unchanged, 0 failed');
+  });
+});

@@ -5,7 +5,7 @@
 // came from a file or the environment) are never shown: only the fact that they change.
 import type { JsonValue } from '../../config/types.js';
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
-import { createOrFind } from '../../prefect/create.js';
+import { createOrFind, foundMeanwhile } from '../../prefect/create.js';
 import { pagesByName } from '../../prefect/paging.js';
 import type { components } from '../../prefect/schema.js';
 import { jsonEqual } from '../../reconcile/json.js';
@@ -164,6 +164,7 @@ export function createBlocksKind(): Kind<DesiredBlock, CurrentBlock> {
       const info = types.get(desired.type) ?? (await readTypes(api, [desired.type])).get(desired.type);
       if (!info) throw new Error(`the server has no block type "${desired.type}"`);
       let document = current?.document;
+      let found: object | undefined;
       if (item.action === 'create' && !document) {
         const data = await dataFor(api, desired);
         document = await createOrFind({
@@ -181,7 +182,9 @@ export function createBlocksKind(): Kind<DesiredBlock, CurrentBlock> {
             ),
         });
         // Created by someone else since we read: replace it where it differs.
-        if (!document || kind.diff(desired, { document }).action === 'noop') return;
+        if (!document) return;
+        if (kind.diff(desired, { document }).action === 'noop') return foundMeanwhile(document, false);
+        found = document;
       }
       if (!document) throw new Error(`block ${blockKey(desired.type, desired.name)} was planned as an update but is missing`);
       await unwrap(
@@ -190,6 +193,7 @@ export function createBlocksKind(): Kind<DesiredBlock, CurrentBlock> {
           body: { data: await dataFor(api, desired), merge_existing_data: false, block_schema_id: info.schema.id },
         }),
       );
+      return found && foundMeanwhile(found, true);
     },
   };
   return kind;

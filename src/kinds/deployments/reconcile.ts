@@ -3,6 +3,7 @@
 // matched by slug through the per-schedule routes. Slug-less schedules (added in the UI) are kept.
 import type { DesiredDeployment, DesiredSchedule, JsonValue } from '../../config/types.js';
 import { unwrap, type Api } from '../../prefect/client.js';
+import { upsertedMeanwhile } from '../../prefect/create.js';
 import type { components } from '../../prefect/schema.js';
 import { jsonEqual, sameTags } from '../../reconcile/json.js';
 import { pagesByName } from '../../prefect/paging.js';
@@ -281,8 +282,10 @@ export function createDeploymentsKind(): Kind<DesiredDeployment, CurrentDeployme
         }
         const shared = desired.globalConcurrencyLimit ? await limitId(api, desired.globalConcurrencyLimit.name) : undefined;
         const body = deploymentCreateBody(desired, flowId, shared);
-        await unwrap(api.client.POST('/deployments/', { body }));
-        return;
+        const created = await api.client.POST('/deployments/', { body });
+        await unwrap(created);
+        // An upsert: answered 200, it met a deployment made since the read and wrote over it.
+        return upsertedMeanwhile(created.response);
       }
       let deployment = current!.deployment;
       const link = linkChange(desired, deployment);

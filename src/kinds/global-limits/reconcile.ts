@@ -3,7 +3,7 @@
 // tag limits and deployments' own limits, never diffed or pruned here. `active_slots` is runtime
 // state and is never sent.
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
-import { createOrFind } from '../../prefect/create.js';
+import { createOrFind, foundMeanwhile } from '../../prefect/create.js';
 import { pages } from '../../prefect/paging.js';
 import type { components } from '../../prefect/schema.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
@@ -121,5 +121,6 @@ export const globalLimitsKind: Kind<DesiredGlobalLimit, GlobalLimit> = {
     if (!existing) throw new Error(`global limit ${desired.name} was planned as an update but is missing`);
     const { body } = limitUpdate(desired, existing);
     if (Object.keys(body).length > 0) await patch(api, existing.id, body);
+    if (item.action === 'create' && !current) return foundMeanwhile(existing, Object.keys(body).length > 0);
   },
 };

@@ -4,7 +4,7 @@ import type { DesiredSecret } from '../../config/types.js';
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
-import { createOrFind } from '../../prefect/create.js';
+import { createOrFind, foundMeanwhile } from '../../prefect/create.js';
 import { pagesByName } from '../../prefect/paging.js';
 
 type BlockDocument = components['schemas']['BlockDocument'];
@@ -93,6 +93,7 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
 
     async apply(api, item, desired, current) {
       let document = current;
+      let found: object | undefined;
       if (item.action === 'create' && !document) {
         // Cached by read, which looked it up because this secret was missing.
         const type = await lookUpType(api);
@@ -118,7 +119,8 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
         });
         if (!document) return;
         // Created by someone else since we read: update that document where it differs.
-        if (kind.diff(desired, document).action === 'noop') return;
+        if (kind.diff(desired, document).action === 'noop') return foundMeanwhile(document, false);
+        found = document;
       }
       if (!document) throw new Error(`secret ${desired.name} was planned as an update but is missing`);
       await unwrap(
@@ -127,6 +129,7 @@ export function createSecretsKind(): Kind<DesiredSecret, BlockDocument> {
           body: { data: { value: desired.value }, merge_existing_data: false },
         }),
       );
+      return found && foundMeanwhile(found, true);
     },
   };
   return kind;

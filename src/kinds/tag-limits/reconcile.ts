@@ -3,6 +3,7 @@
 // keep tag limits apart from global ones: there a run re-sends each limit (harmless upserts).
 import type { DesiredTagLimit } from '../../config/types.js';
 import { unwrap, type Api } from '../../prefect/client.js';
+import { upsertedMeanwhile } from '../../prefect/create.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
 import { readAllLimitsOnce } from '../global-limits/reconcile.js';
 
@@ -37,8 +38,11 @@ export const tagLimitsKind: Kind<DesiredTagLimit, TagLimit> = {
     return { action: 'update', changes: [{ field: 'limit', from: current.limit, to: desired.limit }] };
   },
 
-  async apply(api, _item, desired) {
-    await unwrap(api.client.POST('/concurrency_limits/', { body: { tag: desired.tag, concurrency_limit: desired.limit } }));
+  async apply(api, item, desired) {
+    const result = await api.client.POST('/concurrency_limits/', { body: { tag: desired.tag, concurrency_limit: desired.limit } });
+    await unwrap(result);
+    // An upsert: a planned create answered 200 met a limit made since the read.
+    if (item.action === 'create') return upsertedMeanwhile(result.response);
   },
 };
 

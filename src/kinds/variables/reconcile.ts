@@ -5,7 +5,7 @@ import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
 import { jsonEqual, sameTags } from '../../reconcile/json.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
-import { createOrFind } from '../../prefect/create.js';
+import { createOrFind, foundMeanwhile } from '../../prefect/create.js';
 import { pages, pagesByName } from '../../prefect/paging.js';
 
 type Variable = components['schemas']['Variable'];
@@ -63,6 +63,7 @@ export const variablesKind: Kind<DesiredVariable, Variable> = {
     // Created by someone else since we read: update it where it differs.
     const diff = variablesKind.diff(desired, now);
     if (diff.action !== 'noop') await patch(api, desired, diff.changes);
+    return foundMeanwhile(now, diff.action !== 'noop');
   },
 };
 

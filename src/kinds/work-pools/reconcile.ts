@@ -4,9 +4,9 @@ import type { DesiredQueue, DesiredWorkPool } from '../../config/types.js';
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
 import { jsonEqual } from '../../reconcile/json.js';
-import { createOrFind } from '../../prefect/create.js';
+import { createOrFind, foundMeanwhile } from '../../prefect/create.js';
 import { PAGE, pages, pagesByName } from '../../prefect/paging.js';
-import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
+import type { Applied, Diff, FieldChange, Kind } from '../../reconcile/types.js';
 
 type WorkPool = components['schemas']['WorkPoolResponse'];
 type WorkPoolUpdate = components['schemas']['WorkPoolUpdate'];
@@ -171,6 +171,7 @@ export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
   },
 
   async apply(api, item, desired, current) {
+    let met: Applied = undefined;
     if (item.action === 'create' && !current) {
       const body: WorkPoolCreate = { name: desired.name, type: desired.type };
       if (desired.description !== undefined) body.description = desired.description;
@@ -190,14 +191,16 @@ export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
         return;
       }
       current = { pool: found, queues: await readQueues(api, desired.name) };
-      const problem = workPoolsKind.diff(desired, current).problem;
-      if (problem) throw new Error(problem);
+      const diff = workPoolsKind.diff(desired, current);
+      if (diff.problem) throw new Error(diff.problem);
+      met = foundMeanwhile(found, diff.action !== 'noop');
     }
     const { body } = poolUpdate(desired, current!.pool);
     if (Object.keys(body).length > 0) {
       await unwrap(api.client.PATCH('/work_pools/{name}', { params: { path: { name: desired.name } }, body }));
     }
     await applyQueues(api, desired, current!.queues);
+    return met;
   },
 };
 
