@@ -14,7 +14,7 @@ const context: ExportContext = { matches: createMatcher([]), env: {}, scratchFil
 const limits = [fakeLimit('tag:gpu', 1), fakeLimit('database', 4)];
 /** What each kind's export part read from the server, by kind name. */
 const servers: Record<string, unknown> = {
-  variable: [fakeVariable({ name: 'hand-made', value: { a: [1, 'x'] }, tags: ['team', ''] }), fakeVariable({ name: 'managed', value: 1.5 })],
+  variable: { variables: [fakeVariable({ name: 'hand-made', value: { a: [1, 'x'] }, tags: ['team', ''] }), fakeVariable({ name: 'managed', value: 1.5 })], secrets: new Map() },
   secret: [],
   'tag-limit': limits,
   'global-limit': limits,

@@ -313,22 +313,27 @@ describe('export and the round trip', () => {
       work_pool_name: 'archival-docker-workpool',
       job_variables: { env: { API_TOKEN: TYPED_TOKEN, LOG_LEVEL: 'INFO' } },
     });
+    await postJson(source(), '/variables/', { name: 'typed_token', value: TYPED_TOKEN, tags: [] });
     try {
       const dir = exportDir();
-      const refused = await exportTo(source(), dir, ['--only', 'deployments', '--match', 'typed']);
+      const refused = await exportTo(source(), dir, ['--only', 'variables,deployments', '--match', 'typed*']);
       expect(refused.code).toBe(EXIT.applyFailed);
       expect(refused.all).not.toContain(TYPED_TOKEN);
-      expect(refused.outcome.credentialsLeftOut).toEqual([{ subject: 'deployment "typed_flow/typed"', paths: ['work_pool.job_variables.env.API_TOKEN'] }]);
+      expect(refused.outcome.credentialsLeftOut).toEqual([
+        { subject: 'variable "typed_token"', paths: ['typed_token'] },
+        { subject: 'deployment "typed_flow/typed"', paths: ['work_pool.job_variables.env.API_TOKEN'] },
+      ]);
       const files = readTree(dir);
       expect(files['prefect.yaml']).toContain('LOG_LEVEL: INFO');
       expect(files['prefect.yaml']).not.toContain('API_TOKEN');
       expect(files['README.md']).toContain('| deployment "typed_flow/typed" | `work_pool.job_variables.env.API_TOKEN` |');
 
-      const allowed = await exportTo(source(), exportDir(), ['--only', 'deployments', '--match', 'typed', '--allow-plain-credentials']);
+      const allowed = await exportTo(source(), exportDir(), ['--only', 'deployments', '--match', 'typed*', '--allow-plain-credentials']);
       expect(allowed.code).toBe(EXIT.ok);
       expect(allowed.outcome.warnings.map((w) => w.credentials)).toContainEqual({ paths: ['work_pool.job_variables.env.API_TOKEN'], written: true });
     } finally {
       await send(source(), 'DELETE', `/deployments/${created.id}`);
+      await send(source(), 'DELETE', '/variables/name/typed_token');
     }
   });
 

@@ -1,11 +1,15 @@
 // Variables as vars TOML files. A vars file gives every variable of the file the same tags (its
 // `[openem-config] tags`, plus `openem-config`), so variables are grouped by their tag set: one
-// file per set, `vars.toml` for the variables with no other tag.
+// file per set, `vars.toml` for the variables with no other tag. A variable that holds a credential
+// (by its name or a key of its value, or a secret block's value) is not written: a vars file
+// cannot refer to a secret block.
 import type { JsonValue } from '../../config/types.js';
 import { MANAGED_TAG } from './spec.js';
+import { isCredential, protectCredentials, type Finding } from '../../export/credentials.js';
 import type { Matcher } from '../../export/glob.js';
+import { readSecretValues, type SecretValues } from '../../export/secret-values.js';
 import { tomlKey, tomlProblem, tomlString, tomlValue } from '../../export/toml.js';
-import { compareText, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';
+import { compareText, credentialPolicy, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';
 import { unwrap } from '../../prefect/client.js';
 import { pages } from '../../prefect/paging.js';
 import type { components } from '../../prefect/schema.js';
@@ -13,15 +17,29 @@ import { defineExport } from '../../reconcile/kind.js';
 
 export type Variable = components['schemas']['Variable'];
 
+export interface ServerVariables {
+  variables: Variable[];
+  /** The secret blocks' values, to recognise them in variables; kept in memory, never written. */
+  secrets: SecretValues;
+}
+
 export const variablesExport = defineExport({
   section: 'variables',
-  read: (api) => pages((offset, limit) => unwrap(api.client.POST('/variables/filter', { body: { sort: 'NAME_ASC', limit, offset } }))),
-  write(variables: Variable[], { matches, env }) {
-    const { files, warnings, count } = exportVariables(variables, { matches, env });
+  read: async (api): Promise<ServerVariables> => ({
+    variables: await pages((offset, limit) => unwrap(api.client.POST('/variables/filter', { body: { sort: 'NAME_ASC', limit, offset } }))),
+    secrets: await readSecretValues(api),
+  }),
+  write({ variables, secrets }, context) {
+    const { files, warnings, count } = exportVariables(variables, {
+      matches: context.matches,
+      env: context.env,
+      secrets,
+      allowPlainCredentials: credentialPolicy(context).allowPlainCredentials,
+    });
     return { files, warnings, count, args: { variables: files.map((file) => file.path) }, envNames: variables.map((variable) => envName(variable.name)) };
   },
   // Adding the managed tag (and dropping an empty one) is the one change an export announces itself.
-  current: (variables) =>
+  current: ({ variables }) =>
     new Map(variables.map((variable) => [variable.name, { ...variable, tags: [...new Set([...(variable.tags ?? []).filter((tag) => tag !== ''), MANAGED_TAG])] }])),
 });
 
@@ -41,7 +59,16 @@ export interface VariablesExport {
 const GROUP = 'variables';
 const MAX_FILE_STEM = 100;
 
-export function exportVariables(variables: readonly Variable[], options: { matches: Matcher; env: Record<string, string | undefined> }): VariablesExport {
+export interface ExportVariablesOptions {
+  matches: Matcher;
+  env: Record<string, string | undefined>;
+  /** The secret blocks' values; none when not given. */
+  secrets?: SecretValues | undefined;
+  /** Write a variable that holds a credential instead of leaving it out. */
+  allowPlainCredentials?: boolean | undefined;
+}
+
+export function exportVariables(variables: readonly Variable[], options: ExportVariablesOptions): VariablesExport {
   const warnings: ExportWarning[] = [];
   const groups = new Map<string, VariableGroup>();
   const untagged: string[] = [];
@@ -54,6 +81,12 @@ export function exportVariables(variables: readonly Variable[], options: { match
     if (problem) {
       warnings.push({ subject, message: `not exported: its value holds ${problem}; give it a value TOML can hold (e.g. "" or false) and export again, or declare it by hand` });
       continue;
+    }
+    const credentials = variableCredentials(variable.name, value as JsonValue, options.secrets ?? new Map());
+    if (credentials.length > 0) {
+      const warning = credentialWarning(subject, credentials, options.allowPlainCredentials ?? false);
+      warnings.push(warning);
+      if (!warning.credentials?.written) continue;
     }
     const tags = [...new Set(variable.tags ?? [])];
     if (!tags.includes(MANAGED_TAG)) untagged.push(variable.name);
@@ -83,6 +116,29 @@ export function exportVariables(variables: readonly Variable[], options: { match
     summary: `${group.variables.length} variable${group.variables.length === 1 ? '' : 's'}${group.tags.length > 0 ? ` tagged ${group.tags.join(', ')}` : ''}`,
   }));
   return { files, warnings, count: [...groups.values()].reduce((sum, group) => sum + group.variables.length, 0) };
+}
+
+/** Where a variable's value holds a credential: all of it under a credential-like name, else a secret's value or a credential-like key inside. */
+function variableCredentials(name: string, value: JsonValue, secrets: SecretValues): Finding[] {
+  const empty = value === '' || value === null || typeof value === 'boolean';
+  if (isCredential(name) && !empty) return [{ path: name, action: 'withheld' }];
+  // Only the findings are wanted here: a vars file takes a variable whole or not at all.
+  return protectCredentials(value, { path: name, secrets, referable: false, allowPlain: true }).findings;
+}
+
+function credentialWarning(subject: string, findings: readonly Finding[], allowPlain: boolean): ExportWarning {
+  const paths = findings.map((f) => f.path);
+  const shown = listNames(findings.map((f) => (f.block === undefined ? `${f.path} (a credential-like name or key)` : `${f.path} (the value of secret block "${f.block}")`)));
+  if (allowPlain) {
+    return { subject, message: `holds a credential, written in plain text (--allow-plain-credentials): ${shown}; keep the vars file as secret as it`, credentials: { paths, written: true } };
+  }
+  return {
+    subject,
+    message:
+      `not exported: it holds a credential (${shown}), and a vars file can only hold it in plain text. ` +
+      'Keep it in a secret block and read that in the flow (Secret.load), or pass --allow-plain-credentials to write it',
+    credentials: { paths, written: false },
+  };
 }
 
 /** The vars file key of a variable, and the environment variable that overrides it when openem-config runs. */

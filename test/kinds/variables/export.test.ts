@@ -5,7 +5,7 @@ import { IssueList } from '../../../src/errors.js';
 import { createMatcher } from '../../../src/export/glob.js';
 import { exportVariables } from '../../../src/kinds/variables/export.js';
 import { useTempDir } from '../../config/temp.js';
-import { fakeVariable } from '../../export/factories.js';
+import { fakeSecretValues, fakeVariable } from '../../export/factories.js';
 
 const temp = useTempDir();
 const all = createMatcher([]);
@@ -96,5 +96,32 @@ describe('exportVariables', () => {
     expect(exportVariables([...server].reverse(), { matches: all, env: {} }).files.map((f) => f.path)).toEqual(paths);
     const loaded = loadFiles(exportVariables(server, { matches: all, env: {} }).files);
     expect(Object.fromEntries(loaded.map((v) => [v.name, v.tags]))).toEqual({ x: ['A b', 'openem-config'], y: ['a_b', 'openem-config'], z: ['a/b', 'openem-config'] });
+  });
+
+  it('leaves out a variable that holds a credential, by its name, a key of its value or a secret block value, unless allowed', () => {
+    const secrets = fakeSecretValues({ 's3-password': 'minio-secret-1' });
+    const server = [
+      fakeVariable({ name: 'github_token', value: 'ghp_inAVariable' }),
+      fakeVariable({ name: 's3_settings', value: { endpoint: 'http://minio:9000', password: 'minio-secret-1' } }),
+      fakeVariable({ name: 'backup_target', value: ['a', 'minio-secret-1'] }),
+      fakeVariable({ name: 'token_url', value: 'https://auth/token' }),
+      fakeVariable({ name: 'use_token', value: false }),
+    ];
+    const result = exportVariables(server, { matches: all, env: {}, secrets });
+    const text = result.files.map((file) => file.content).join('\n');
+    for (const value of ['ghp_inAVariable', 'minio-secret-1']) expect(text).not.toContain(value);
+    expect(loadFiles(result.files).map((v) => v.name)).toEqual(['token_url', 'use_token']);
+    expect(result.count).toBe(2);
+    expect(result.warnings.filter((w) => w.credentials)).toEqual([
+      { subject: 'variable "backup_target"', message: expect.stringMatching(/^not exported: it holds a credential \(backup_target\[1\] \(the value of secret block "s3-password"\)\)/), credentials: { paths: ['backup_target[1]'], written: false } },
+      { subject: 'variable "github_token"', message: expect.stringContaining('github_token (a credential-like name or key)'), credentials: { paths: ['github_token'], written: false } },
+      { subject: 'variable "s3_settings"', message: expect.stringContaining('--allow-plain-credentials'), credentials: { paths: ['s3_settings.password'], written: false } },
+    ]);
+    for (const warning of result.warnings) expect(warning.message).not.toMatch(/ghp_|minio-secret/);
+
+    const allowed = exportVariables(server, { matches: all, env: {}, secrets, allowPlainCredentials: true });
+    expect(allowed.count).toBe(5);
+    expect(allowed.warnings.filter((w) => w.credentials).map((w) => w.credentials!.written)).toEqual([true, true, true]);
+    expect(allowed.files.map((file) => file.content).join('\n')).toContain('GITHUB_TOKEN = "ghp_inAVariable"');
   });
 });
