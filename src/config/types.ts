@@ -86,9 +86,16 @@ export interface DesiredDeployment {
   /** `global_concurrency_limit` of prefect.yaml: a global limit shared by name, not owned by the deployment. */
   globalConcurrencyLimit?: { name: string; source: Source } | undefined;
   workPoolName?: string | undefined;
+  /** Where `work_pool.name` is written: the place of an issue about the pool. */
+  workPoolSource?: Source | undefined;
   workQueueName?: string | undefined;
   /** Placeholders `{{ prefect.blocks.* }}` / `{{ prefect.variables.* }}` stay in; `{{ $ENV }}` are resolved. */
   jobVariables?: { [key: string]: JsonValue } | undefined;
+  /**
+   * Where each value below `job_variables` is written, by the dotted path the job variable check
+   * reports (`image`, `networks.0`, `registry_credentials.password`): the place of an issue about it.
+   */
+  jobVariableSources?: { [path: string]: Source } | undefined;
   pullSteps?: JsonValue[] | undefined;
   /** Every `{{ prefect.blocks.secret.x }}` / `{{ prefect.variables.y }}` reference, for cross-checks. */
   references: Array<{ kind: 'secret' | 'variable' | 'block'; name: string; source: Source }>;

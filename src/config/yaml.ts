@@ -80,7 +80,9 @@ export function parseYaml(text: string, file: string, issues: IssueList): YamlDa
       const key = path.length === 0 ? undefined : formatPath(path);
       for (let length = path.length; length >= 0; length--) {
         const found = places.get(pathId(path.slice(0, length)));
-        const spot = (length === path.length && place === 'key' ? found?.key : undefined) ?? found?.value;
+        // A key written without a value (`{name}`) has no value to point at: its key is the place, not the enclosing mapping.
+        const own = length === path.length ? (place === 'key' ? (found?.key ?? found?.value) : (found?.value ?? found?.key)) : undefined;
+        const spot = own ?? found?.value;
         if (spot) return { file, line: spot.line, column: spot.column, key };
       }
       return { file, key };
@@ -204,7 +206,9 @@ class YamlReader {
       }
     }
     const place = this.place(path);
-    if (node !== null && node !== undefined) place.value ??= this.at(node) as Position;
+    // An empty value (`slug:`) takes no room in the text: its key is where to point.
+    const range = (node as { range?: [number, number, number] } | null)?.range;
+    if (node !== null && node !== undefined && !(range && range[0] === range[1])) place.value ??= this.at(node) as Position;
     if (node === null || node === undefined) return null;
     if (isScalar(node)) {
       const value = node.value;

@@ -396,13 +396,28 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
       globalConcurrencyLimit: { name: spec.global_concurrency_limit, source: yaml.at([...base, 'global_concurrency_limit']) },
     }),
     workPoolName: spec.work_pool?.name,
+    ...(spec.work_pool && { workPoolSource: yaml.at([...base, 'work_pool', 'name']) }),
     workQueueName: spec.work_pool?.work_queue_name ?? undefined,
     jobVariables: spec.work_pool?.job_variables ?? undefined,
+    ...(spec.work_pool?.job_variables && { jobVariableSources: valueSources(spec.work_pool.job_variables, [...base, 'work_pool', 'job_variables'], yaml) }),
     // As written: the worker resolves `{{ $ENV }}`, blocks and variables in pull steps at run time, in its own environment.
     pullSteps,
     references,
     source: { ...nameSource, key: `deployments[${index}]` },
   };
+}
+
+/** The place of every value below `value`, by its dotted path (`networks.0`), as the job variable check names them. */
+function valueSources(value: JsonObject, base: readonly PathPart[], yaml: YamlData): { [path: string]: Source } {
+  const sources: { [path: string]: Source } = {};
+  const walk = (item: JsonValue, parts: PathPart[]) => {
+    if (parts.length > 0) sources[parts.join('.')] = yaml.at([...base, ...parts]);
+    // Nested at most MAX_NESTING_DEPTH deep: the reader refused anything deeper.
+    if (Array.isArray(item)) item.forEach((child, index) => walk(child, [...parts, index]));
+    else if (isObject(item)) for (const [key, child] of Object.entries(item)) walk(child, [...parts, key]);
+  };
+  walk(value, []);
+  return sources;
 }
 
 /** A version YAML read as a number keeps its written form: `1.10` stays "1.10", not "1.1". */

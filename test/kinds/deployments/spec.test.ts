@@ -85,8 +85,15 @@ describe('loadDeployments on an archiver-like prefect.yaml', () => {
       schedules: [],
       concurrency: { limit: 2, collisionStrategy: 'ENQUEUE' },
       workPoolName: 'archival-docker-workpool',
+      // Reached through an alias: placed where the anchor defines it, where it would be fixed.
+      workPoolSource: { file: archiver, line: 20, column: 11, key: 'deployments[0].work_pool.name' },
       workQueueName: 'default',
       jobVariables,
+      jobVariableSources: expect.objectContaining({
+        image: { file: archiver, line: 7, column: 12, key: 'deployments[0].work_pool.job_variables.image' },
+        'registry_credentials.password': { file: archiver, line: 11, column: 17, key: 'deployments[0].work_pool.job_variables.registry_credentials.password' },
+        'networks.0': { file: archiver, line: 14, column: 9, key: 'deployments[0].work_pool.job_variables.networks[0]' },
+      }),
       pullSteps: topPull,
       references: credentialReferences(0),
       source: { file: archiver, line: 39, column: 5, key: 'deployments[0]' },
@@ -369,6 +376,46 @@ describe('loadDeployments on small files', () => {
       error(file, 4, 'deployments[1]', 'add `entrypoint: path/to/file.py:function`'),
       { file, line: 5, key: 'deployments[2]', severity: 'warning', message: expect.stringContaining('has no `entrypoint`, so workers cannot start its runs') },
     ]);
+  });
+
+  it('places each issue at its key or value, never at the deployment\'s first line', () => {
+    const file = yamlFile(
+      'places.yaml',
+      [
+        'deployments:',
+        '  - name: d1',
+        '    flow_name: f1',
+        '    entrypoint: flows.py:f1',
+        '    work_pool: {name, work_queue_name: q, bogus: 1}',
+        '    concurrency_limit:',
+        '      limit: 0',
+        '    schedules:',
+        '      - {cron: "0 3 * * *", slug: }',
+        '',
+      ].join('\n'),
+    );
+    const { issues } = load([file]);
+    expect(issues).toEqual([
+      error(file, 7, 'deployments[0].concurrency_limit.limit', 'must be 1 or more', 14),
+      error(file, 9, 'deployments[0].schedules[0].slug', 'must be text naming the schedule', 29),
+      error(file, 5, 'deployments[0].work_pool.name', 'must be the work pool name', 17),
+      error(file, 5, 'deployments[0].work_pool.bogus', 'unknown key `bogus`', 43),
+    ]);
+  });
+
+  it('records where the pool and each job variable are written, for the checks against the pool', () => {
+    const file = yamlFile(
+      'job-variable-places.yaml',
+      ['deployments:', '  - name: d1', '    flow_name: f1', '    entrypoint: flows.py:f1', '    work_pool:', '      name: p', '      job_variables:', '        image: x', '        networks: [a, b]', ''].join('\n'),
+    );
+    const [deployment] = load([file]).deployments;
+    expect(deployment?.workPoolSource).toEqual({ file, line: 6, column: 13, key: 'deployments[0].work_pool.name' });
+    expect(deployment?.jobVariableSources).toEqual({
+      image: { file, line: 8, column: 16, key: 'deployments[0].work_pool.job_variables.image' },
+      networks: { file, line: 9, column: 19, key: 'deployments[0].work_pool.job_variables.networks' },
+      'networks.0': { file, line: 9, column: 20, key: 'deployments[0].work_pool.job_variables.networks[0]' },
+      'networks.1': { file, line: 9, column: 23, key: 'deployments[0].work_pool.job_variables.networks[1]' },
+    });
   });
 
   it('checks names, the entrypoint form and the types of values', () => {
