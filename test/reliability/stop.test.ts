@@ -1,0 +1,155 @@
+// Runs that cannot end normally, against a REAL Prefect server behind the fault proxy: the server
+// gone in the middle of an apply of 300 variables (it stops forwarding: connections reset, or
+// nothing listens any more), and SIGTERM or SIGINT sent to the built binary in the middle of an
+// apply. Each run ends at once (counted in requests, not timed), says what it applied, what failed
+// and what it did not do, and exits with the documented code; a follow-up run converges.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { EXIT } from '../../src/exit-codes.js';
+import { runCli, type JsonFailureReport } from '../helpers/cli.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { clearEverything, readEverything, spawnCli, until } from './support.js';
+
+const apiUrl = () => inject('prefectApiUrl');
+const COUNT = 300;
+let proxy: FaultProxy;
+let vars = '';
+
+beforeAll(async () => {
+  proxy = await startFaultProxy({ target: apiUrl() });
+  vars = join(mkdtempSync(join(tmpdir(), 'openem-stop-')), 'vars.toml');
+  const lines = Array.from({ length: COUNT }, (_, index) => `STOP_TEST_${String(index).padStart(3, '0')} = ${index}`);
+  writeFileSync(vars, `[many]\n${lines.join('\n')}\n`);
+});
+afterAll(async () => proxy?.close());
+beforeEach(async () => {
+  proxy.reset();
+  await clearEverything(apiUrl());
+});
+
+type StoppedReport = JsonFailureReport & { stopped: { applied: number; failed: number; notDone: number }; error: { signal?: string } };
+
+const variablePosts = (p: FaultProxy) => p.requests.filter((r) => r.method === 'POST' && r.path === '/variables/');
+
+/** A run straight to the server: it creates what the stopped run did not (all `missing` of them), and converges. */
+async function followUp(): Promise<void> {
+  const missing = COUNT - (await readEverything(apiUrl())).variables.length;
+  const again = await runCli(['-v', vars], { env: { PREFECT_API_URL: apiUrl() } });
+  expect(again.code, again.stdout).toBe(EXIT.ok);
+  expect(again.stdout).toContain(`variables: ${missing} created, 0 updated, ${COUNT - missing} unchanged, 0 failed`);
+  expect((await readEverything(apiUrl())).variables).toHaveLength(COUNT);
+}
+
+describe('a server gone in the middle of an apply of 300 variables', () => {
+  it('stops after one request\'s retry budget when connections are reset: exit 4, applied / failed / not done listed', async () => {
+    // After the 100th create, the proxy stops forwarding: every connection is reset unanswered.
+    const pending = runCli(['--output', 'json', '--retries', '2', '-v', vars], { env: { PREFECT_API_URL: proxy.apiUrl } });
+    await until(() => variablePosts(proxy).length >= 100, 60_000, '100 creates');
+    proxy.inject({ times: 1_000_000, fault: { kind: 'reset-before-forward' } });
+    const result = await pending;
+    expect(result.code, result.stdout).toBe(EXIT.unreachable);
+
+    // The run ended at once: after the fault, the three attempts of one create and nothing else.
+    const reset = proxy.requests.filter((r) => r.fault === 'reset-before-forward');
+    expect(reset).toHaveLength(3);
+    expect(new Set(reset.map((r) => `${r.method} ${r.path} ${r.body}`)).size).toBe(1);
+    const applied = variablePosts(proxy).filter((r) => r.upstreamStatus === 201).length;
+    expect(applied).toBeGreaterThanOrEqual(100);
+
+    const report = JSON.parse(result.stdout) as StoppedReport;
+    expect(report).toMatchObject({ ok: false, exitCode: EXIT.unreachable, error: { reason: 'unreachable' } });
+    expect(report.error.message).toMatch(/^the server stopped answering mid-run: POST http:\/\/127\.0\.0\.1:\d+\/api\/variables\/ failed after 3 attempts: ECONNRESET/);
+    expect(report.stopped).toEqual({ applied, failed: 1, notDone: COUNT - applied - 1 });
+    expect(report.summary.variable).toEqual({ created: applied, updated: 0, deleted: 0, unchanged: 0, failed: COUNT - applied });
+    expect(report.items.filter((item) => item.error === 'not done: the run stopped when the server stopped answering')).toHaveLength(COUNT - applied - 1);
+    expect(result.stderr).toBe(`error: ${report.error.message}\n`);
+    expect((await readEverything(apiUrl())).variables).toHaveLength(applied);
+
+    await followUp();
+  });
+
+  it('stops the same way when nothing listens any more (the server killed), in text', async () => {
+    const dying = await startFaultProxy({ target: apiUrl() });
+    try {
+      const pending = runCli(['--retries', '2', '-v', vars], { env: { PREFECT_API_URL: dying.apiUrl } });
+      await until(() => variablePosts(dying).length >= 50, 60_000, '50 creates');
+      await dying.close();
+      const result = await pending;
+      expect(result.code, result.stdout).toBe(EXIT.unreachable);
+      // Three attempts of the create in flight when the server went, all refused; nothing after them.
+      const tail = result.requests.slice(result.requests.findLastIndex((r) => r.status !== 'error') + 1);
+      expect(tail.map((r) => `${r.method} ${r.path}`)).toEqual(Array(3).fill('POST /variables/'));
+      const lines = result.stdout.trim().split('\n');
+      const applied = lines.filter((line) => line.startsWith('+ variable ')).length;
+      expect(applied).toBeGreaterThanOrEqual(50);
+      expect(lines.filter((line) => line.includes('failed after 3 attempts: ECONNREFUSED'))).toHaveLength(1);
+      expect(lines.filter((line) => line.endsWith(': not done: the run stopped when the server stopped answering'))).toHaveLength(COUNT - applied - 1);
+      expect(lines.at(-2)).toBe(`variables: ${applied} created, 0 updated, 0 unchanged, ${COUNT - applied} failed (${COUNT - applied - 1} not done)`);
+      expect(lines.at(-1)).toBe(`Stopped before the end: ${applied} applied, 1 failed, ${COUNT - applied - 1} not done.`);
+      expect(result.stderr).toMatch(/^error: the server stopped answering mid-run: POST .* ECONNREFUSED.*Run it again once the server is back\.\n$/);
+      await followUp();
+    } finally {
+      await dying.close();
+    }
+  });
+});
+
+describe('a signal in the middle of an apply (the built binary)', () => {
+  /** Each create held 1 s by the proxy; the signal comes while the third one is in flight. */
+  async function signalled(signal: 'SIGTERM' | 'SIGINT', args: string[], times = 2) {
+    proxy.inject({ method: 'POST', path: '/variables/', times: 1_000_000, fault: { kind: 'delay', ms: 1_000 } });
+    let sent = -1;
+    const result = await spawnCli([...args, '-v', vars], {
+      env: { PREFECT_API_URL: proxy.apiUrl },
+      whileRunning: async (pid) => {
+        await until(() => variablePosts(proxy).length >= 3, 60_000, 'the third create');
+        sent = variablePosts(proxy).length;
+        for (let i = 0; i < times; i += 1) {
+          if (i > 0) await new Promise((done) => setTimeout(done, 200));
+          process.kill(pid, signal);
+        }
+      },
+    });
+    return { result, sent };
+  }
+
+  it('SIGTERM: the create in flight finishes, no other is started, the summary is printed, exit 143', async () => {
+    const { result, sent } = await signalled('SIGTERM', [], 1);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
+    expect(sent).toBe(3);
+    // Not one create after the signal; the one in flight was answered and counts as done.
+    expect(variablePosts(proxy)).toHaveLength(3);
+    expect(variablePosts(proxy).every((r) => r.clientStatus === 201)).toBe(true);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.filter((line) => line.endsWith(': not done: the run was stopped by SIGTERM'))).toHaveLength(COUNT - 3);
+    expect(lines.at(-2)).toBe(`variables: 3 created, 0 updated, 0 unchanged, ${COUNT - 3} failed (${COUNT - 3} not done)`);
+    expect(lines.at(-1)).toBe(`Stopped before the end: 3 applied, 0 failed, ${COUNT - 3} not done.`);
+    expect(result.stderr).toContain('"event":"signal"');
+    expect(result.stderr).toContain('error: stopped by SIGTERM. No object was started after it; every object not done is listed. Run it again to finish.\n');
+    expect((await readEverything(apiUrl())).variables).toHaveLength(3);
+    await followUp();
+  });
+
+  it('SIGINT with --output json: the JSON document, exit 130', async () => {
+    const { result } = await signalled('SIGINT', ['--output', 'json'], 1);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.interrupted);
+    const report = JSON.parse(result.stdout) as StoppedReport;
+    expect(report).toMatchObject({ ok: false, exitCode: EXIT.interrupted, error: { reason: 'interrupted', signal: 'SIGINT' } });
+    expect(report.stopped).toEqual({ applied: 3, failed: 0, notDone: COUNT - 3 });
+    expect(variablePosts(proxy)).toHaveLength(3);
+  });
+
+  it('a second signal cuts the request in flight at once: that object is reported as not finished', async () => {
+    proxy.inject({ method: 'POST', path: '/variables/', skip: 2, times: 1, fault: { kind: 'delay', ms: 60_000 } });
+    const { result } = await signalled('SIGTERM', [], 2);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
+    expect(variablePosts(proxy)).toHaveLength(3);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.filter((line) => /^! variable stop_test_\d+: interrupted by SIGTERM before this object was finished/.test(line))).toHaveLength(1);
+    expect(lines.at(-1)).toBe(`Stopped before the end: 2 applied, 1 failed, ${COUNT - 3} not done.`);
+    // Held 60 s by the proxy, the create was cut: the run did not wait for it.
+    expect(result.ms).toBeLessThan(30_000);
+  });
+});
