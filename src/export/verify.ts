@@ -48,7 +48,9 @@ export interface ExportedKind {
  * Writes the files to a scratch directory, loads them as `apply` would with the arguments the
  * export names (with no environment, so no override applies), and diffs every object with the
  * server. A file that does not load is a bug in the writers and throws; an object that would
- * change is returned as a warning.
+ * change is returned as a warning. A difference an export announces itself (the managed tag of
+ * variables, a secret reference in place of a resolved value, a credential left out) is not
+ * reported again: each part's `current` gives the server as the files would leave it.
  */
 export function verifyExport(files: readonly ExportFile[], args: ApplyArguments, exported: readonly ExportedKind[], scratch: Scratch): ExportWarning[] {
   const dir = scratch.subdir();

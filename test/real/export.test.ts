@@ -218,7 +218,7 @@ describe('export and the round trip', () => {
     await clearEverything(source());
   });
 
-  it('exports a hand-configured server; applied to an empty server, that server exports the same bytes; applied back, nothing changes', async () => {
+  it('exports a hand-configured server; applied to an empty server, that server exports the same bytes; applied back, only the announced secret references change', async () => {
     const dirA = exportDir();
     const a = await exportTo(source(), dirA);
     expect(a.code).toBe(EXIT.ok);

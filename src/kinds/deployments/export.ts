@@ -198,7 +198,8 @@ function credentialWarnings(subject: string, findings: readonly Finding[]): Expo
       message:
         `${one ? 'a credential is' : `${withheld.length} credentials are`} not written: ${listNames(withheld.map(describe))}. ` +
         `prefect.yaml lacks ${one ? 'it' : 'them'}, so applying it would remove ${one ? 'it' : 'them'} from the deployment. ` +
-        `Keep ${one ? 'it' : 'each'} in a secret block and refer to it as {{ prefect.blocks.secret.<name> }} (job variables, pull steps), then export again; ` +
+        `Keep ${one ? 'it' : 'each'} in a secret block (refer to it as {{ prefect.blocks.secret.<name> }} in job variables and pull steps; ` +
+        'a flow loads it with Secret.load rather than taking it as a parameter), then export again; ' +
         `or pass --allow-plain-credentials to write ${one ? 'it' : 'them'} as ${one ? 'it is' : 'they are'}`,
       credentials: { paths: withheld.map((f) => f.path), written: false },
     });
