@@ -59,6 +59,8 @@ export interface Finding {
 export interface ProtectOptions {
   /** The path of `value` in the exported entry, e.g. `work_pool.job_variables`. */
   path: string;
+  /** The key `value` itself sits under, when that key says what it is (a parameter's name for its default). */
+  key?: string | undefined;
   /** The secret blocks' values, read in memory. */
   secrets: SecretValues;
   /**
@@ -139,6 +141,6 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
     return item;
   };
 
-  const result = walk(value, options.path, undefined);
+  const result = walk(value, options.path, options.key);
   return { value: result === REMOVED ? null : result, findings };
 }

@@ -157,8 +157,8 @@ export function exportDeployments(deployments: readonly ServerDeployment[], opti
  */
 export function protectDeployment(d: Deployment, options: { secrets: SecretValues; allowPlain: boolean }): { deployment: Deployment; findings: Finding[] } {
   const findings: Finding[] = [];
-  const protect = (value: unknown, path: string, referable: boolean): JsonValue => {
-    const result = protectCredentials(value as JsonValue, { path, secrets: options.secrets, referable, allowPlain: options.allowPlain });
+  const protect = (value: unknown, path: string, referable: boolean, key?: string): JsonValue => {
+    const result = protectCredentials(value as JsonValue, { path, key, secrets: options.secrets, referable, allowPlain: options.allowPlain });
     findings.push(...result.findings);
     return result.value;
   };
@@ -166,6 +166,22 @@ export function protectDeployment(d: Deployment, options: { secrets: SecretValue
   if (d.work_pool_name && d.job_variables) deployment.job_variables = protect(d.job_variables, 'work_pool.job_variables', true) as Deployment['job_variables'];
   if (Array.isArray(d.pull_steps)) deployment.pull_steps = protect(d.pull_steps, 'pull', true) as Deployment['pull_steps'];
   if (d.parameters) deployment.parameters = protect(d.parameters, 'parameters', false) as Deployment['parameters'];
+  const schema = d.parameter_openapi_schema as JsonObject | null | undefined;
+  const properties = schema?.properties;
+  if (schema && properties !== null && typeof properties === 'object' && !Array.isArray(properties)) {
+    // A flow's default values (`prefect deploy` derives them from its signature) are written too.
+    // Entries keep their order: the schema is data, and is compared and written as the server holds it.
+    const kept = Object.fromEntries(
+      Object.entries(properties).map(([name, property]) => {
+        if (property === null || typeof property !== 'object' || Array.isArray(property) || !('default' in property)) return [name, property];
+        const value = property.default ?? null;
+        const safe = protect(value, `parameter_openapi_schema.properties.${name}.default`, false, name);
+        const removed = safe === null && value !== null;
+        return [name, Object.fromEntries(Object.entries(property).flatMap(([key, item]) => (key !== 'default' ? [[key, item]] : removed ? [] : [[key, safe]])))];
+      }),
+    ) as JsonObject;
+    deployment.parameter_openapi_schema = { ...schema, properties: kept };
+  }
   if (d.schedules) {
     deployment.schedules = d.schedules.map((schedule) =>
       schedule.slug && schedule.parameters ? { ...schedule, parameters: protect(schedule.parameters, `schedules[${schedule.slug}].parameters`, false) as typeof schedule.parameters } : schedule,

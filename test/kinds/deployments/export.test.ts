@@ -280,6 +280,35 @@ describe('credentials in deployments', () => {
     expect(kind.diff(loadBack(allowed.files[0]!.content)[0]!, d)).toEqual({ action: 'noop', changes: [] });
   });
 
+  it('leaves out a credential among the default values of the parameter schema, keeping the order of everything else', () => {
+    const d = fakeDeployment({
+      name: 'defaults',
+      parameter_openapi_schema: {
+        title: 'Parameters',
+        type: 'object',
+        properties: {
+          password: { title: 'password', default: 'hunter2-default', type: 'string', position: 0 },
+          endpoint: { default: 'http://minio:9000', title: 'endpoint', type: 'string' },
+          key: { default: 'minio-pass', type: 'string' },
+          token_file: { default: '/run/secrets/token', type: 'string' },
+        },
+      },
+    });
+    const result = exportDeployments([d], { matches: all, check, secrets });
+    const text = result.files[0]!.content;
+    for (const value of ['hunter2-default', 'minio-pass']) expect(text).not.toContain(value);
+    expect(result.warnings[0]!.credentials).toEqual({
+      paths: ['parameter_openapi_schema.properties.password.default', 'parameter_openapi_schema.properties.key.default'],
+      written: false,
+    });
+    const written = result.written.get('archive-flow/defaults')!.deployment.parameter_openapi_schema as { properties: Record<string, object> };
+    expect(Object.keys(written.properties)).toEqual(['password', 'endpoint', 'key', 'token_file']);
+    expect(Object.keys(written.properties.password!)).toEqual(['title', 'type', 'position']);
+    expect(Object.keys(written.properties.endpoint!)).toEqual(['default', 'title', 'type']);
+    expect(written.properties.token_file).toEqual({ default: '/run/secrets/token', type: 'string' });
+    expect(kind.diff(loadBack(text)[0]!, result.written.get('archive-flow/defaults')!)).toEqual({ action: 'noop', changes: [] });
+  });
+
   it('reads the secrets with the deployments, takes the policy from the context, and gives the round trip the deployments as written', () => {
     const d = resolved();
     const server: ServerDeployments = { deployments: [d], withoutFlow: [], secrets };
