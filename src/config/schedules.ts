@@ -101,6 +101,9 @@ export function cronProblem(expression: string, options: CronOptions = {}): stri
   if (!verdict) return `${never}${dayOr || day === '*' || weekday === '*' ? '' : ' (with `day_or: false` the day of month and the day of week must both match)'}; check the day and month fields`;
   // croniter looks for the day of month and the day of week separately and fails when either never matches.
   if (dayOr && !isWildcard(day) && !isWildcard(weekday)) {
+    if (/#|^L|,L/i.test(fields[4] ?? '')) {
+      return `\`${text}\`: croniter, which Prefect uses, fails to find dates for most expressions with both a day of month and an nth or last weekday (\`${fields[4]}\`); write \`*\` for the day of month, or add \`day_or: false\` to ask for days that are both`;
+    }
     if (fires(day, '*') === false) return `${never}: croniter, which Prefect uses, fails when the day of month \`${fields[2]}\` never matches in month \`${fields[3]}\`, even with a day of week; fix the day of month`;
     if (fires('*', weekday) === false) return `${never}: croniter, which Prefect uses, fails when the day of week \`${fields[4]}\` never matches in month \`${fields[3]}\`, even with a day of month; fix the day of week`;
   }
@@ -147,7 +150,11 @@ function cronFieldProblem(field: string, spec: CronField): string | undefined {
     const number = cronValue(text, spec);
     return number !== undefined && number >= spec.min && number <= spec.max ? undefined : `\`${text}\` is not ${allowed}`;
   };
-  for (const item of field.split(',')) {
+  const items = field.split(',');
+  if (spec.kind === 'weekday' && items.some((item) => /#|^L./i.test(item)) && items.some((item) => !/#|^L./i.test(item))) {
+    return `\`${field}\`: croniter, which Prefect uses, does not mix nth or last weekdays (FRI#2, L5) with plain days in one field; write one kind`;
+  }
+  for (const item of items) {
     if (item === '') return 'an empty list item';
     const [range = '', step, ...more] = item.split('/');
     if (more.length > 0) return `\`${item}\` has more than one /`;
@@ -163,7 +170,7 @@ function cronFieldProblem(field: string, spec: CronField): string | undefined {
         if (problem) return problem;
         continue;
       }
-      if (/#/.test(range)) return `\`${range}\`: the week of the month after # must be 1 to 5, e.g. FRI#2 for the second Friday`;
+      if (/#/.test(range)) return `\`${range}\`: write one weekday before # and its week of the month, 1 to 5, after it, e.g. FRI#2 for the second Friday (a list for several: MON#2,TUE#2)`;
     }
     const bounds = range.split('-');
     if (bounds.length > 2 || bounds.some((bound) => bound === '')) return `\`${range}\` is not a value or a range such as 1-5`;

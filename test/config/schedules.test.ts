@@ -18,12 +18,14 @@ describe('cron expressions (croner, with croniter rules)', () => {
     ['0 0 15W * *', 'has no W'],
     ['0 0 * * 5L', 'L5 for the last Friday'],
     ['H 0 * * *', 'random and hashed'],
-    ['0 0 * * 5#6', 'must be 1 to 5'],
+    ['0 0 * * 5#6', 'its week of the month, 1 to 5'],
+    ['0 0 * * FRI#2,MON', 'does not mix nth or last weekdays'],
+    ['0 0 1 * FRI#2', 'both a day of month and an nth or last weekday'],
   ])('refuses %s', (expression, fragment) => expect(cronProblem(expression, { now })).toContain(fragment));
 
   it('reads day_or: false as both days matching', () => {
     expect(cronProblem('0 0 29 2 MON', { now, dayOr: false })).toBeUndefined();
-    expect(cronProblem('0 0 1 1 MON#5', { now })).toBeUndefined();
+    expect(cronProblem('0 0 1 1 MON', { now, dayOr: false })).toBeUndefined();
     expect(cronProblem('0 0 1 1 MON#5', { now, dayOr: false })).toContain('with `day_or: false` the day of month and the day of week must both match');
   });
 
