@@ -387,19 +387,26 @@ export class PrefectHttp {
           requested?.throwIfAborted();
           last = describeNetworkError(error, probeMs);
         }
-        if (Date.now() >= deadline) {
-          throw new ConnectionError(
+        const notReady = (): ConnectionError =>
+          new ConnectionError(
             last.startsWith('HTTP') ? 'not-ready' : 'unreachable',
             `the Prefect API at ${this.apiUrl} was not ready within ${seconds(timeoutMs)} s ` +
               `(GET ${probe}: ${last}). Check PREFECT_API_URL (it ends in /api) and that the server is running.`,
           );
+        if (Date.now() >= deadline) throw notReady();
+        // The next probe a poll interval later, or the last one just before the deadline; with less
+        // time left than a probe needs, the rest of the wait is waited out: it lasts what it says.
+        const next = Math.min(Date.now() + pollMs, deadline - LAST_PROBE_MS);
+        if (next <= Date.now()) {
+          await sleep(deadline - Date.now(), requested);
+          requested?.throwIfAborted();
+          throw notReady();
         }
         // Quiet while a server is starting; a wait that drags on is worth a warning (the default level).
         const waited = Date.now() - started;
         const level = waited > 10_000 && Math.floor(waited / 15_000) !== Math.floor((waited - pollMs) / 15_000) ? 'warn' : 'info';
         this.options.logger[level]({ event: 'wait', probe, last }, `waiting for ${this.apiUrl}${probe}: ${last}`);
-        // The last poll comes at the deadline, not a poll interval before it.
-        await sleep(Math.min(pollMs, deadline - Date.now()), requested);
+        await sleep(next - Date.now(), requested);
       }
     }
     // A 401 or 403 here throws the unauthorized ConnectionError that says what to set.
@@ -424,6 +431,9 @@ export class PrefectHttp {
 }
 
 const CSRF_REJECTED = 'CSRF token rejected; fetching a new one';
+
+/** The least time a probe of the wait is given: the last one starts this long before the deadline. */
+const LAST_PROBE_MS = 100;
 
 /** Waits `ms`, or less when `signal` is aborted meanwhile (the caller checks it). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
