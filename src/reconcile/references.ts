@@ -39,8 +39,12 @@ export interface ReferenceRule {
 
 const unknownHere = (what: string): string => `${what} is not declared here; it must exist on the server`;
 
-/** A reference to an object of another kind: an error when it is nowhere, a warning offline. */
-function reference(found: Found<unknown, unknown>, source: Source, messages: { missing: string; unknown: string }): ConfigIssue[] {
+/**
+ * A reference to an object of another kind: an error when it is nowhere or --prune would delete
+ * it in this run, a warning offline.
+ */
+function reference(found: Found<unknown, unknown>, source: Source, messages: { missing: string; unknown: string; pruned?: string | undefined }): ConfigIssue[] {
+  if (found.state === 'server' && messages.pruned) return [{ ...source, message: messages.pruned, severity: 'error' }];
   if (found.state === 'missing') return [{ ...source, message: messages.missing, severity: 'error' }];
   if (found.state === 'unknown') return [{ ...source, message: messages.unknown, severity: 'warning' }];
   return [];
@@ -101,11 +105,16 @@ function placeholderRule(options: {
         const [first] = options.targets;
         return first ? [{ kind: first.kind, key: first.key(ref.name) }] : [];
       }),
-    check: ({ desired, find }) =>
+    check: ({ desired, find, deleting }) =>
       refs(desired).flatMap((ref) => {
         const found = options.targets.map((target) => find(target.kind, target.key(ref.name)));
         const best = found.find((f) => f.state === 'declared' || f.state === 'server') ?? found.find((f) => f.state === 'unknown') ?? found[0]!;
-        return reference(best, ref.source, { missing: options.missing(ref.name), unknown: unknownHere(`${options.what} "${ref.name}"`) });
+        const pruned = options.targets.some((target) => deleting(target.kind, target.key(ref.name)));
+        return reference(best, ref.source, {
+          missing: options.missing(ref.name),
+          unknown: unknownHere(`${options.what} "${ref.name}"`),
+          pruned: pruned ? `refers to ${options.what} "${ref.name}", which --prune would delete (the inputs no longer declare it); declare it again or remove the reference` : undefined,
+        });
       }),
   };
 }
@@ -141,14 +150,16 @@ const deploymentBlocks = placeholderRule({
 const blockReferences: ReferenceRule = {
   name: 'block-block',
   targets: (desired) => desired.get(blocks).flatMap((block) => Object.values(block.references).map((ref) => ({ kind: blocks, key: blockKey(ref.type, ref.name) }))),
-  check: ({ desired, find }) =>
+  check: ({ desired, find, deleting }) =>
     desired.get(blocks).flatMap((block) =>
-      Object.values(block.references).flatMap((ref) =>
-        reference(find(blocks, blockKey(ref.type, ref.name)), ref.source, {
-          missing: `refers to block ${blockKey(ref.type, ref.name)}, which the inputs do not declare and the server does not have`,
-          unknown: unknownHere(`block ${blockKey(ref.type, ref.name)}`),
-        }),
-      ),
+      Object.values(block.references).flatMap((ref) => {
+        const key = blockKey(ref.type, ref.name);
+        return reference(find(blocks, key), ref.source, {
+          missing: `refers to block ${key}, which the inputs do not declare and the server does not have`,
+          unknown: unknownHere(`block ${key}`),
+          pruned: deleting(blocks, key) ? `refers to block ${key}, which --prune would delete (the inputs no longer declare it); declare it again or remove the reference` : undefined,
+        });
+      }),
     ),
 };
 

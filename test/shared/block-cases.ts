@@ -160,6 +160,29 @@ export function defineBlockCases(target: Target): void {
     expect(Object.keys(await readBlocks(apiUrl()))).toEqual([]);
   });
 
+  it('takes a secret block declared in [blocks.secret], not also as a secret file', async () => {
+    const { dir, limits } = configuration('[blocks.secret.api-key]\nvalue = { file = "api-key.txt" }\n', { 'api-key.txt': `${SECRETS.token}\n` });
+    const apply = await runCli(['apply', '-l', limits], { env: env() });
+    expect(apply.stderr).toBe('');
+    expect(apply.code).toBe(EXIT.ok);
+    expect((await readBlocks(apiUrl()))['secret/api-key']!.data).toEqual({ value: SECRETS.token });
+    expect((await runCli(['apply', '-l', limits], { env: env() })).writes).toEqual([]);
+    const twice = await runCli(['apply', '-l', limits, '--secret', `api-key=${join(dir, 'api-key.txt')}`], { env: env() });
+    expect(twice.code).toBe(EXIT.invalidInput);
+    expect(twice.writes).toEqual([]);
+    expect(twice.stderr).toContain('secret block "api-key" is also given as a secret file');
+  });
+
+  it('refuses to prune a block that a declared block still refers to', async () => {
+    const { limits } = configuration(MANIFEST, FILES);
+    expect((await runCli(['apply', '-l', limits], { env: env() })).code).toBe(EXIT.ok);
+    const withoutCredentials = configuration(MANIFEST.replace(/\[blocks\.aws-credentials\.prod\][^[]*/, ''), FILES);
+    const result = await runCli(['apply', '--prune', '-l', withoutCredentials.limits], { env: env() });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.writes).toEqual([]);
+    expect(result.stderr).toContain('refers to block aws-credentials/prod, which --prune would delete');
+  });
+
   it('prunes the blocks it owns and no other, never its own record', async () => {
     const { limits } = configuration(MANIFEST, FILES);
     expect((await runCli(['apply', '-l', limits], { env: env() })).code).toBe(EXIT.ok);

@@ -69,14 +69,21 @@ export function createBlocksKind(): Kind<DesiredBlock, CurrentBlock> {
   /** Filled by read: what each declared type is on the server. */
   let types = new Map<string, TypeInfo>();
 
-  const hiddenIn = (desired: DesiredBlock) => {
-    const paths = [...secretFields(types.get(desired.type)?.schema), ...desired.hidden];
-    // Without the server's schema (export's check reads none) every value is treated as secret.
-    return (field: string) => !types.has(desired.type) || isSecretField(field, paths);
+  /**
+   * Which fields are never shown: the secret fields of the newest schema and of the schema the
+   * document is on (a field secret in an older version stays hidden), every field the newest
+   * schema does not know (nothing says it is not secret), and what came from a file or the
+   * environment. Without the server's schema (export's check reads none) every field is hidden.
+   */
+  const hiddenIn = (desired: DesiredBlock, current: CurrentBlock | undefined) => {
+    const newest = types.get(desired.type)?.schema;
+    const paths = [...secretFields(newest), ...secretFields(current?.document.block_schema ?? undefined), ...desired.hidden];
+    const known = new Set(Object.keys(((newest?.fields ?? {}) as { properties?: object }).properties ?? {}));
+    return (field: string) => !newest || !known.has(field) || isSecretField(field, paths);
   };
 
   function changesOf(desired: DesiredBlock, current: CurrentBlock | undefined): FieldChange[] {
-    const hidden = hiddenIn(desired);
+    const hidden = hiddenIn(desired, current);
     const changes: FieldChange[] = [];
     const have = current ? ownData(current.document) : {};
     const fields = new Set([...Object.keys(desired.data), ...Object.keys(desired.references), ...(current ? Object.keys(current.document.data ?? {}) : [])]);

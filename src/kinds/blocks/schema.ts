@@ -128,13 +128,42 @@ export function checkBlock(block: DesiredBlock, info: TypeInfo): ConfigIssue[] {
   let validate = compiled.get(id);
   if (!validate) {
     const { secret_fields: _secrets, ...schema } = checked as SchemaFields & { [key: string]: unknown };
-    validate = ajv.compile({ ...schema, additionalProperties: true });
-    compiled.set(id, validate);
+    try {
+      validate = ajv.compile(withResolvableRefs({ ...schema, additionalProperties: true }));
+    } catch {
+      // A schema ajv cannot read is checked for unknown fields and references only (above).
+      validate = undefined;
+    }
+    if (validate) compiled.set(id, validate);
   }
-  if (!validate(block.data)) {
+  if (validate && !validate(block.data)) {
     for (const error of validate.errors ?? []) issues.push(describe(error, block));
   }
   return issues.map((issue) => ({ ...issue, severity: 'error' }));
+}
+
+/**
+ * The schema with every `$ref` that points at nothing replaced by "anything": Prefect's own
+ * schemas have such references (the `secret` type's value refers to a JsonValue definition it does
+ * not carry), and a reference nobody can follow constrains nothing.
+ */
+function withResolvableRefs(schema: { [key: string]: unknown }): { [key: string]: unknown } {
+  const definitions = { ...((schema.definitions as object | undefined) ?? {}), ...((schema.$defs as object | undefined) ?? {}) };
+  const resolvable = (ref: string): boolean => {
+    const match = /^#\/(definitions|\$defs)\/([^/]+)$/.exec(ref);
+    return match !== null && Object.hasOwn(definitions, match[2]!);
+  };
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (!node || typeof node !== 'object') return node;
+    const record = node as { [key: string]: unknown };
+    if (typeof record.$ref === 'string' && !resolvable(record.$ref)) {
+      const { $ref: _ref, ...rest } = record;
+      return walk(rest);
+    }
+    return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, walk(value)]));
+  };
+  return walk(schema) as { [key: string]: unknown };
 }
 
 /** An ajv error as an input issue: where, and what is expected, never the value itself. */

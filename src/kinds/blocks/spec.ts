@@ -9,7 +9,7 @@ import { readTextFile } from '../../config/files.js';
 import { nameError, showName } from '../../config/names.js';
 import { isTable, toJsonValue, type TomlTable, type TomlValue } from '../../config/toml.js';
 import type { JsonValue } from '../../config/types.js';
-import type { IssueList, Source } from '../../errors.js';
+import { IssueList, type Source } from '../../errors.js';
 import { STATE_BLOCK_TYPE } from '../../prefect/ownership.js';
 
 const TABLE = 'blocks';
@@ -150,7 +150,10 @@ function readValue(raw: TomlValue, path: string[], reading: Reading): JsonValue 
   if (file !== undefined) {
     reading.hidden.push(path.join('.'));
     const full = resolve(reading.manifestDir, file);
-    const text = readTextFile(full, { maxBytes: MAX_VALUE_FILE_BYTES, what: 'block value file', key: at(...path).key, rejectEmpty: true }, issues);
+    // Reported at the manifest's line, naming the file: that line is what the user edits.
+    const fileIssues = new IssueList();
+    const text = readTextFile(full, { maxBytes: MAX_VALUE_FILE_BYTES, what: 'block value file', rejectEmpty: true }, fileIssues);
+    for (const issue of fileIssues.errors) issues.error(at(...path), `${full}: ${issue.message}`);
     if (text === undefined) return undefined;
     return reading.keepTrailingNewline ? text : text.replace(/\r?\n$/, '');
   }

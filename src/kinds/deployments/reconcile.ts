@@ -174,7 +174,11 @@ function deploymentUpdate(desired: DesiredDeployment, current: Deployment): { bo
     }
   }
   const link = linkChange(desired, current);
-  if (link) changes.push({ field: 'global_concurrency_limit', from: link.from, to: link.to });
+  if (link) {
+    changes.push({ field: 'global_concurrency_limit', from: link.from, to: link.to });
+    // Unlinked from a shared limit, the deployment then gets the limit of its own the file gives.
+    if (link.to === null && desired.concurrency) changes.push({ field: 'concurrency_limit', from: null, to: showConcurrency(desired.concurrency) });
+  }
   // A job_variables value of {} never clears on the server (Prefect writes it only when non-empty).
   if (body.job_variables && Object.keys(body.job_variables).length === 0) delete body.job_variables;
   return { body, changes };

@@ -64,7 +64,7 @@ describe('blocks in the limits manifest', () => {
     expect(issues).toEqual([
       [1, 'blocks.Slack', 'block type "Slack" is not a type slug (a-z, 0-9 and -), e.g. slack-webhook, s3-bucket'],
       [3, 'blocks.slack-webhook.Bad_Name', 'block name "Bad_Name" may only hold a-z, 0-9 and - (Prefect\'s rule for block names); rename it'],
-      [undefined, 'blocks.slack-webhook.ok.url', expect.stringContaining('block value file')],
+      [6, 'blocks.slack-webhook.ok.url', expect.stringMatching(/missing\.txt: block value file/)],
       [7, 'blocks.slack-webhook.ok.other', 'the environment variable UNSET_VARIABLE is not set; set it, or give the value in the file'],
       [8, 'blocks.slack-webhook.ok.ref', '{ block = "not a key" } must name a block as "<type-slug>/<name>", e.g. { block = "aws-credentials/prod" }'],
       [9, 'blocks.slack-webhook.ok.deep.inner', '{ block = "..." } may only be the value of a block\'s own field, not nested deeper'],
