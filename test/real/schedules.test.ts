@@ -174,7 +174,7 @@ for case in json.load(sys.stdin):
             try:
                 first = next(iter(rule), None)
                 # The scheduler's own question: the next run from now (none is fine for a rule that has ended).
-                next(rule.xafter(now, count=None, inc=True), None)
+                next(rule.xafter(now.replace(tzinfo=datetime.timezone.utc), count=None, inc=True), None)
             finally:
                 signal.alarm(0)
             verdicts.append("ok" if first is not None else "no occurrence")
