@@ -9,7 +9,7 @@ import { connect } from './prefect/client.js';
 import type { Interrupt } from './prefect/http.js';
 import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from './prefect/ownership.js';
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
-import { DesiredSet } from './reconcile/kind.js';
+import { DesiredSet, type AnyKind } from './reconcile/kind.js';
 import { checkReferences, checkReferencesOffline } from './reconcile/references.js';
 import type { ItemResult, KindSummary } from './reconcile/types.js';
 import { checkServerVersion } from './reconcile/versions.js';
@@ -105,14 +105,30 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
  */
 function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): OwnershipRecord {
   const record: OwnershipRecord = Object.fromEntries(Object.entries(before).map(([kind, keys]) => [kind, [...keys]]));
+  const kinds = new Map(KINDS.map((kind) => [kind.name, kind]));
   for (const result of results) {
     if (result.kind === 'variable') continue;
     const keys = new Set(record[result.kind] ?? []);
     if (result.outcome === 'deleted') keys.delete(result.key);
-    else if (result.outcome !== 'failed') keys.add(result.key);
+    else if (result.outcome !== 'failed') {
+      keys.add(result.key);
+      // The object now belongs to this kind: no other kind's key for it may prune it later.
+      for (const alias of kinds.get(result.kind)?.aliases?.(result.key) ?? []) record[alias.kind] = (record[alias.kind] ?? []).filter((key) => key !== alias.key);
+    }
     record[result.kind] = [...keys];
   }
   return record;
+}
+
+/** The owned keys --prune may delete for a kind: not those whose object another kind declares now. */
+function prunableKeys(kind: AnyKind, owned: readonly string[], desired: DesiredSet): string[] {
+  const kinds = new Map(KINDS.map((k) => [k.name, k]));
+  return owned.filter((key) =>
+    (kind.aliases?.(key) ?? []).every((alias) => {
+      const other = kinds.get(alias.kind);
+      return !other || !desired.has(other, alias.key);
+    }),
+  );
 }
 
 /** What the report says about a run that stopped before its end, by the reason it stopped. */
@@ -155,7 +171,7 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   const inputs: KindInput[] = [];
   for (const kind of KINDS) {
     const prunable = options.prune && desired.declared(kind);
-    inputs.push({ kind: kind.reconcile(), desired: desired.get(kind), ...(prunable ? { prune: ownership.record[kind.name] ?? [] } : {}) });
+    inputs.push({ kind: kind.reconcile(), desired: desired.get(kind), ...(prunable ? { prune: prunableKeys(kind, ownership.record[kind.name] ?? [], desired) } : {}) });
   }
   const { stopped } = api.http;
   const plan = await planKinds(api, inputs, logger);

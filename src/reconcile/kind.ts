@@ -36,6 +36,12 @@ export interface KindDefinition<Desired, Current> {
   readonly manifest?: ManifestClaim;
   load(input: InputContext, issues: IssueList): Loaded<Desired>;
   key(desired: Desired): string;
+  /**
+   * The same server object as another kind names it (a secret block is also `secret/<name>` of
+   * the blocks kind): ownership moves with the declaration, and --prune never deletes an object
+   * that the other kind declares.
+   */
+  aliases?(key: string): Array<{ kind: string; key: string }>;
   /** The reconcile part; a new one per run, as it may remember ids it read. */
   reconcile(): Kind<Desired, Current>;
   /** How `export` writes this kind's objects as input files. */

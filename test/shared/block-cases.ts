@@ -173,6 +173,18 @@ export function defineBlockCases(target: Target): void {
     expect(twice.stderr).toContain('secret block "api-key" is also given as a secret file');
   });
 
+  it('moves a secret from a secret file to [blocks.secret] under --prune without deleting it', async () => {
+    const { dir, limits } = configuration('[blocks.secret.api-key]\nvalue = { file = "api-key.txt" }\n', { 'api-key.txt': `${SECRETS.token}\n`, 'other.txt': 'other\n' });
+    const asFiles = await runCli(['apply', '--secret', `api-key=${join(dir, 'api-key.txt')}`, '--secret', `other=${join(dir, 'other.txt')}`], { env: env() });
+    expect(asFiles.code).toBe(EXIT.ok);
+    const moved = await runCli(['apply', '--prune', '--secret', `other=${join(dir, 'other.txt')}`, '-l', limits], { env: env() });
+    expect(moved.code).toBe(EXIT.ok);
+    expect(moved.writes.filter((w) => w.method === 'DELETE')).toEqual([]);
+    expect((await readBlocks(apiUrl()))['secret/api-key']!.data).toEqual({ value: SECRETS.token });
+    const again = await runCli(['apply', '--prune', '--secret', `other=${join(dir, 'other.txt')}`, '-l', limits], { env: env() });
+    expect(again.writes).toEqual([]);
+  });
+
   it('refuses to prune a block that a declared block still refers to', async () => {
     const { limits } = configuration(MANIFEST, FILES);
     expect((await runCli(['apply', '-l', limits], { env: env() })).code).toBe(EXIT.ok);

@@ -16,6 +16,8 @@ export const blocks = defineKind({
   },
   key: (desired: DesiredBlock) => blockKey(desired.type, desired.name),
   reconcile: createBlocksKind,
+  // A block of the secret type is the same document the secrets kind (-s) manages.
+  aliases: (key) => (key.startsWith('secret/') ? [{ kind: 'secret', key: key.slice('secret/'.length) }] : []),
   // Each block's fields against its type's schema on the server; a type the server lacks is named.
   async checkAgainstServer(api, desired) {
     const types = await readTypes(api, desired.map((block) => block.type));

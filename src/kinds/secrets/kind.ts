@@ -19,5 +19,6 @@ export const secrets = defineKind({
   },
   key: (desired: DesiredSecret) => desired.name,
   reconcile: createSecretsKind,
+  aliases: (name) => [{ kind: 'block', key: `secret/${name}` }],
   export: secretsExport,
 });
