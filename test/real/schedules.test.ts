@@ -115,7 +115,7 @@ const CORPUS: Case[] = [
     'EXRULE:FREQ=DAILY',
   ].map(rrule),
   // Forms dateutil reads and we refuse (see KNOWN_DIFFERENCES).
-  ...['FREQ=DAILY;COUNT=3;UNTIL=20300101', 'FREQ=DAILY;UNTIL=2030-01-01', 'FREQ=DAILY;FREQ=WEEKLY'].map(rrule),
+  ...['FREQ=DAILY;COUNT=3;UNTIL=20300101', 'FREQ=DAILY;UNTIL=2030-01-01', 'FREQ=DAILY;FREQ=WEEKLY', 'FREQ=MONTHLY;BYDAY=MO(+1)', 'DTSTART;TZID=Mars/Olympus:20250101T090000\nRRULE:FREQ=DAILY'].map(rrule),
 ];
 
 /**
@@ -131,6 +131,8 @@ const KNOWN_DIFFERENCES: ReadonlyArray<{ kind: Case['kind']; expression: string;
   { kind: 'rrule', expression: 'FREQ=DAILY;COUNT=3;UNTIL=20300101', why: 'RFC 5545 forbids COUNT with UNTIL; dateutil only warns (deprecated) and the server keeps the rule' },
   { kind: 'rrule', expression: 'FREQ=DAILY;UNTIL=2030-01-01', why: "dateutil's date parser reads any date format; rrule (and RFC 5545) only the basic form 20300101[T000000[Z]]" },
   { kind: 'rrule', expression: 'FREQ=DAILY;FREQ=WEEKLY', why: 'dateutil keeps the last of a repeated part; a repeated part is refused as a mistake' },
+  { kind: 'rrule', expression: 'FREQ=MONTHLY;BYDAY=MO(+1)', why: 'dateutil also reads MO(+1); rrule only the RFC 5545 form +1MO' },
+  { kind: 'rrule', expression: 'DTSTART;TZID=Mars/Olympus:20250101T090000\nRRULE:FREQ=DAILY', why: 'dateutil treats a time with an unknown TZID as local; openem-config asks for an IANA zone' },
 ];
 
 /** Prefect's verdict for each case: "ok", or why the server refuses or cannot schedule it. */
@@ -231,6 +233,7 @@ describe("schedule verdicts match the server's croniter and dateutil", () => {
   });
 
   it('covers valid, refused and never-firing expressions of both kinds', () => {
+    expect(CORPUS.length).toBeGreaterThanOrEqual(140);
     const count = (kind: Case['kind'], ok: boolean) => CORPUS.filter((c, index) => c.kind === kind && (python[index] === 'ok') === ok).length;
     expect(count('cron', true)).toBeGreaterThan(20);
     expect(count('cron', false)).toBeGreaterThan(20);
