@@ -62,7 +62,7 @@ export function readManifests(files: readonly string[], claims: ReadonlyArray<{ 
     for (const [key, value] of Object.entries(doc.data)) {
       const owner = owners.find((kind) => kind.manifest.claims(key));
       if (!owner) {
-        issues.error(at(key), `unknown key \`${key}\`; a limits file holds ${holds}`);
+        issues.error(at(key), `unknown key \`${dottedKey([key])}\`; a limits file holds ${holds}`);
         continue;
       }
       const entries = byKind.get(owner.name) ?? {};

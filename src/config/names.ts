@@ -63,5 +63,14 @@ export function nameError(kind: NameKind, name: string): string | undefined {
 
 /** The name in quotes with its control characters escaped, shortened when long: always one readable line. */
 export function showName(name: string): string {
-  return JSON.stringify(name.length > MAX_SHOWN ? `${name.slice(0, MAX_SHOWN)}…` : name);
+  return oneLine(JSON.stringify(name.length > MAX_SHOWN ? `${name.slice(0, MAX_SHOWN)}…` : name));
+}
+
+/**
+ * `text` with its control characters (and line and paragraph separators) written as escapes, so
+ * that an issue quoting a key or value the file holds stays one line.
+ */
+export function oneLine(text: string): string {
+  const short: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return text.replace(/[\p{Cc}\p{Cs}\u2028\u2029]/gu, (char) => short[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

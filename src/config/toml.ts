@@ -2,6 +2,7 @@
 import { parse, TomlDate, TomlError, type TomlTable, type TomlValue } from 'smol-toml';
 import type { IssueList } from '../errors.js';
 import { readTextFile } from './files.js';
+import { oneLine } from './names.js';
 import { MAX_NESTING_DEPTH, NESTING_PROBLEM, tooDeepPath } from './nesting.js';
 import type { JsonValue } from './types.js';
 
@@ -115,7 +116,7 @@ const TOML_REASONS = new Set([
  * (`work_pools."a\nb"`), so that every issue stays one readable line.
  */
 export function dottedKey(path: readonly string[]): string {
-  return path.map((part) => (/[\p{Cc}\p{Cs}]/u.test(part) ? JSON.stringify(part) : part)).join('.');
+  return path.map((part) => (/[\p{Cc}\p{Cs}\u2028\u2029]/u.test(part) ? oneLine(JSON.stringify(part)) : part)).join('.');
 }
 
 export function isTable(value: TomlValue): value is TomlTable {
@@ -161,7 +162,7 @@ function convert(value: TomlValue, path: string): { value: JsonValue } | { probl
   if (isTable(value)) {
     const entries: [string, JsonValue][] = [];
     for (const [key, item] of Object.entries(value)) {
-      const result = convert(item, path ? `${path}.${key}` : key);
+      const result = convert(item, path ? `${path}.${dottedKey([key])}` : dottedKey([key]));
       if ('problem' in result) return result;
       entries.push([key, result.value]);
     }

@@ -3,6 +3,7 @@
 import { Composer, isAlias, isMap, isScalar, isSeq, LineCounter, Parser, visit, type Alias, type CST, type Document, type YAMLError, type YAMLMap } from 'yaml';
 import type { IssueList, Source } from '../errors.js';
 import { readTextFile } from './files.js';
+import { oneLine } from './names.js';
 import { MAX_NESTING_DEPTH, NESTING_PROBLEM } from './nesting.js';
 import type { PathPart } from './templating.js';
 import type { JsonValue } from './types.js';
@@ -12,6 +13,8 @@ import type { JsonValue } from './types.js';
  * (each level repeating the one below) reaches it after a few milliseconds instead of exhausting memory.
  */
 const MAX_EXPANDED_VALUES = 100_000;
+/** Syntax errors reported per file; the rest are summed up in one issue. */
+const MAX_REPORTED_ERRORS = 10;
 
 export interface YamlData {
   file: string;
@@ -66,7 +69,10 @@ export function parseYaml(text: string, file: string, issues: IssueList): YamlDa
   }
   for (const warning of doc.warnings) issues.warn(position(warning.pos[0]), `YAML: ${yamlReason(warning)}`);
   if (doc.errors.length > 0) {
-    for (const error of doc.errors) issues.error(position(error.pos[0]), `invalid YAML: ${yamlReason(error)}; fix the syntax here`);
+    // One broken line can make every later token an error: the first ones are where to look.
+    for (const error of doc.errors.slice(0, MAX_REPORTED_ERRORS)) issues.error(position(error.pos[0]), `invalid YAML: ${yamlReason(error)}; fix the syntax here`);
+    const more = doc.errors.length - MAX_REPORTED_ERRORS;
+    if (more > 0) issues.error(position(doc.errors[MAX_REPORTED_ERRORS]!.pos[0]), `and ${more} more YAML errors from here on, most likely caused by the ones before; fix those first`);
     return undefined;
   }
   const reader = new YamlReader(doc, file, position, issues);
@@ -85,7 +91,8 @@ export function parseYaml(text: string, file: string, issues: IssueList): YamlDa
         const spot = own ?? found?.value;
         if (spot) return { file, line: spot.line, column: spot.column, key };
       }
-      return { file, key };
+      // Only a document with no value at all (comments only) has no place: it is wrong from its start.
+      return { file, line: 1, column: 1, key };
     },
     written(path) {
       return places.get(pathId(path))?.text;
@@ -399,7 +406,7 @@ export function formatPath(path: readonly PathPart[]): string {
   for (const part of path) {
     if (typeof part === 'number') text += `[${part}]`;
     else if (/^[A-Za-z0-9_-]+$/.test(part)) text += text === '' ? part : `.${part}`;
-    else text += `[${JSON.stringify(part)}]`;
+    else text += `[${oneLine(JSON.stringify(part))}]`;
   }
   return text;
 }

@@ -69,6 +69,12 @@ describe('a file that does not parse is named with its line and column, and neve
     }
   });
 
+  it('the first ten YAML syntax errors, and how many more follow', () => {
+    const errors = errorsOf((issues) => parseYaml(` a: 1\nb: 2\n${Array.from({ length: 30 }, (_, i) => `k${i}: [${i}\n`).join('')}`, 'flood.yaml', issues));
+    expect(errors).toHaveLength(11);
+    expect(errors[10]).toMatchObject({ file: 'flood.yaml', line: expect.any(Number), message: expect.stringMatching(/^and \d+ more YAML errors from here on/) });
+  });
+
   it('JSON problems at their line and column, in words that quote nothing', () => {
     expect(parseJsonText('{"a": 1,\n  "b": tru}')).toEqual({ problem: expect.stringContaining('expected a value'), line: 2, column: 8 });
     expect(parseJsonText('[1, 2,]')).toMatchObject({ line: 1, column: 7 });

@@ -8,7 +8,7 @@ import { anchorDateProblem, cronProblem, intervalProblem, intervalSeconds, rrule
 import { globalLimitNameProblem } from '../global-limits/spec.js';
 import { deploymentKey } from './key.js';
 import { isObject, type JsonObject } from '../../config/json.js';
-import { nameProblem, type NameKind } from '../../config/names.js';
+import { nameProblem, oneLine, type NameKind } from '../../config/names.js';
 import { closest } from '../../config/suggest.js';
 import { Templater, type IssueSink, type PathPart, type Reference } from '../../config/templating.js';
 import type { DesiredDeployment, DesiredSchedule, JsonValue } from '../../config/types.js';
@@ -211,12 +211,13 @@ class OnceIssues implements IssueSink {
   errorMark(): number {
     return this.errorCount + this.issues.errors.length;
   }
+  // Messages may quote keys and values of the file: control characters in them are shown escaped.
   error(source: Source, message: string): void {
     this.errorCount++;
-    if (this.first('error', source, message)) this.issues.error(source, message);
+    if (this.first('error', source, message)) this.issues.error(source, oneLine(message));
   }
   warn(source: Source, message: string): void {
-    if (this.first('warning', source, message)) this.issues.warn(source, message);
+    if (this.first('warning', source, message)) this.issues.warn(source, oneLine(message));
   }
   private first(severity: string, source: Source, message: string): boolean {
     const id = [severity, source.file, source.line, source.column, message].join('\u0000');

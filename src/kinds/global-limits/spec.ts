@@ -1,7 +1,7 @@
 // Global concurrency limits in a limits manifest: `[global_limits.<name>]` with `limit`, `active`
 // and `slot_decay_per_second` (a rate limit when above 0).
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
-import { isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
+import { dottedKey, isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
 import type { IssueList, Source } from '../../errors.js';
 import { nameProblem, showName } from '../../config/names.js';
 
@@ -52,7 +52,7 @@ export function loadGlobalLimits(parts: readonly ManifestPart[], issues: IssueLi
       const problem = globalLimitNameProblem(name);
       if (problem) issues.error(where, `global limit name ${showName(name)} ${problem}`);
       if (!isTable(raw)) {
-        issues.error(where, `must be a table with limit (and optionally active, slot_decay_per_second), e.g. [${TABLE}.${/^[A-Za-z0-9_-]+$/.test(name) ? name : `"${name}"`}] limit = 5`);
+        issues.error(where, `must be a table with limit (and optionally active, slot_decay_per_second), e.g. [${TABLE}.${/^[A-Za-z0-9_-]+$/.test(name) ? name : showName(name)}] limit = 5`);
         continue;
       }
       let ok = problem === undefined;
@@ -78,7 +78,7 @@ export function loadGlobalLimits(parts: readonly ManifestPart[], issues: IssueLi
       // After the known keys: the issues of a table then come in the order of its lines, mostly.
       for (const key of Object.keys(raw)) {
         if (!KEYS.includes(key)) {
-          issues.error(at(TABLE, name, key), `unknown key \`${key}\`; a global limit has ${KEYS.join(', ')}`);
+          issues.error(at(TABLE, name, key), `unknown key \`${dottedKey([key])}\`; a global limit has ${KEYS.join(', ')}`);
           ok = false;
         }
       }

@@ -2,7 +2,7 @@
 import type { IssueList, Source } from '../../errors.js';
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
-import { nameError } from '../../config/names.js';
+import { nameError, oneLine } from '../../config/names.js';
 import type { DesiredTagLimit } from '../../config/types.js';
 
 /** The tags the old tool knew for a `<STUB>_LIMIT` without `<STUB>_TAG`. */
@@ -49,11 +49,13 @@ export function loadTagLimits(parts: readonly ManifestPart[], issues: IssueList)
         stub(key.slice(0, -'_TAG'.length)).tag = { value, source: at(key) };
       }
     }
-    for (const [name, { limit, tag }] of stubs) {
+    for (const [stubName, { limit, tag }] of stubs) {
+      // Quoted in messages: escaped, so that every issue stays one line.
+      const name = oneLine(stubName);
       if (!limit) {
         if (tag) issues.error(tag.source, `\`${name}_TAG\` has no \`${name}_LIMIT\`; add \`${name}_LIMIT = n\` or remove it`);
       } else if (!tag) {
-        const builtIn = BUILT_IN_TAGS.get(name);
+        const builtIn = BUILT_IN_TAGS.get(stubName);
         if (builtIn) declarations.push({ tag: builtIn, limit: limit.value, source: limit.source });
         else issues.error(limit.source, `no tag for \`${name}_LIMIT\`; add \`${name}_TAG = "..."\` or write it as "tag" = n in the [${TAG_TABLE}] table`);
       } else if (typeof tag.value !== 'string') {

@@ -2,7 +2,7 @@
 import type { IssueList, Source } from '../../errors.js';
 import { dottedKey, isTable, KIND_NAMES, readTomlFile, toJsonValue, tomlKind, type TomlDocument, type TomlKind, type TomlValue } from '../../config/toml.js';
 import { isObject, parseJsonText } from '../../config/json.js';
-import { MAX_NAME_LENGTH, nameProblem, showName } from '../../config/names.js';
+import { MAX_NAME_LENGTH, nameProblem, oneLine, showName } from '../../config/names.js';
 import { COMMAND_LINE, type DesiredVariable, type JsonValue } from '../../config/types.js';
 
 export interface VariablesOptions {
@@ -106,7 +106,7 @@ function readConfigTable(file: string, { data, layout }: TomlDocument, issues: I
   for (const [key, value] of Object.entries(table)) {
     const source = at(key);
     if (!CONFIG_KEYS.includes(key)) {
-      issues.error(source, `unknown key \`${key}\` in [${CONFIG_TABLE}]; the allowed keys are ${CONFIG_KEYS.join(', ')}`);
+      issues.error(source, `unknown key \`${dottedKey([key])}\` in [${CONFIG_TABLE}]; the allowed keys are ${CONFIG_KEYS.join(', ')}`);
       continue;
     }
     const list = Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== '') ? (value as string[]) : undefined;
@@ -127,7 +127,7 @@ function readFileVariables(file: string, { data, layout }: TomlDocument, tags: s
   for (const header of layout.headers) {
     if (header.path[0] === CONFIG_TABLE) continue; // readConfigTable reports what does not belong there
     const source = { file, line: header.line, key: dottedKey(header.path) };
-    const last = header.path.at(-1) ?? '';
+    const last = dottedKey([header.path.at(-1) ?? '']);
     if (header.isArray) {
       issues.error(source, `arrays of tables ([[${source.key}]]) are not supported; write \`${last} = [{ ... }]\` for an array value`);
     } else if (header.path.length > 1) {
@@ -178,7 +178,7 @@ function overridden(variable: FileVariable, env: Record<string, string | undefin
   if ('value' in converted) return converted.value;
   // A JSON value is never shown: it may be anything, a secret exported under the wrong name included.
   const json = variable.kind === 'array' || variable.kind === 'table';
-  const shown = !json && text.length < MAX_SHOWN_ENV_VALUE ? ` = ${JSON.stringify(text)}` : '';
+  const shown = !json && text.length < MAX_SHOWN_ENV_VALUE ? ` = ${oneLine(JSON.stringify(text))}` : '';
   const why = converted.problem ? `; its value is not valid JSON at line ${converted.line}, column ${converted.column}: ${converted.problem}` : '';
   issues.error(
     variable.source,

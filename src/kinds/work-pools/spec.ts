@@ -89,7 +89,9 @@ function loadWorkPools(sections: RawSection[], issues: IssueList): DesiredWorkPo
         queues: [],
         source: at([poolName]),
       };
-      if (spec.base_job_template) {
+      if (spec.base_job_template && /[\p{Cc}\u2028\u2029]/u.test(spec.base_job_template)) {
+        issues.error(at([poolName, 'base_job_template']), 'the path holds a control character or line break; give the path of the JSON file');
+      } else if (spec.base_job_template) {
         const templateFile = resolve(dirname(file), spec.base_job_template);
         pool.baseJobTemplateFile = templateFile;
         pool.baseJobTemplate = loadTemplate(templateFile, at([poolName, 'base_job_template']), issues);
@@ -146,7 +148,7 @@ function reportZodIssues(zodIssues: z.core.$ZodIssue[], prefix: string[], at: At
 
 function describeZodIssue(issue: z.core.$ZodIssue, key?: string): string {
   if (issue.code === 'unrecognized_keys') {
-    return `unknown key \`${key}\`; a pool takes type, description, paused, concurrency_limit, base_job_template, queues; a queue takes description, paused, concurrency_limit, priority`;
+    return `unknown key \`${dottedKey([key ?? ''])}\`; a pool takes type, description, paused, concurrency_limit, base_job_template, queues; a queue takes description, paused, concurrency_limit, priority`;
   }
   if (issue.path.at(-1) === 'concurrency_limit') return 'must be an integer >= 0, or false for no limit';
   return issue.message;
