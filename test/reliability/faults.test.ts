@@ -194,6 +194,11 @@ describe('connections reset after the server applied a write', () => {
       '/work_pools/',
       '/work_pools/archival-docker-workpool/queues',
     ]);
+    // Its own objects, met again by its retries: created by this run, not found.
+    expect(result.stdout).not.toContain('created meanwhile');
+    expect(result.stdout).toContain('variables: 13 created, 0 updated, 0 unchanged, 0 failed');
+    expect(result.stdout).toContain('secrets: 6 created, 0 updated, 0 unchanged, 0 failed');
+    expect(result.stdout).toContain('work-pools: 2 created, 0 updated, 0 unchanged, 0 failed');
     await expectFullExample(apiUrl(), withQueue);
     await followUp([], argv, withQueue);
   });
