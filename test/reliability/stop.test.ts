@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../scripts/prefect-env.js';
 import { EXIT } from '../../src/exit-codes.js';
 import { runCli, type JsonFailureReport } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
@@ -93,6 +94,26 @@ describe('a server gone in the middle of an apply of 300 variables', () => {
     } finally {
       await dying.close();
     }
+  });
+});
+
+describe('a signal while waiting for the server (the built binary)', () => {
+  it('ends the wait at once, before any write: exit 143, and the JSON document says why', async () => {
+    const port = await freePort();
+    let signalledAt = 0;
+    const result = await spawnCli(['--output', 'json', '--wait-timeout', '60', '-v', vars], {
+      env: { PREFECT_API_URL: `http://127.0.0.1:${port}/api` },
+      whileRunning: async (pid) => {
+        await new Promise((done) => setTimeout(done, 1_500));
+        signalledAt = Date.now();
+        process.kill(pid, 'SIGTERM');
+      },
+    });
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, exitCode: EXIT.terminated, error: { message: 'stopped by SIGTERM before any write', reason: 'interrupted', signal: 'SIGTERM' } });
+    expect(result.stderr).toContain('error: stopped by SIGTERM before any write\n');
+    // Not the rest of the 60 s wait.
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
   });
 });
 
