@@ -53,8 +53,11 @@ const CRON_FIELDS: readonly CronField[] = [
 ];
 
 export interface CronOptions {
-  /** Prefect's `day_or`: a day of month OR a day of week (true, the default) or both (false), when both are restricted. */
-  dayOr?: boolean;
+  /**
+   * Prefect's `day_or`: a day of month OR a day of week (true, Prefect's default) or both (false),
+   * when both are restricted. Undefined checks only what fails whatever `day_or` says.
+   */
+  dayOr?: boolean | undefined;
   /** Where "never fires" is decided from; now unless given (tests). */
   now?: Date;
 }
@@ -81,12 +84,12 @@ export function cronProblem(expression: string, options: CronOptions = {}): stri
   const normalized = fields.map((field, index) => croniterToCroner(field, CRON_FIELDS[index] ?? { name: '', min: 0, max: 0 }));
   const [minute = '*', hour = '*', day = '*', month = '*', weekday = '*', second = '0'] = normalized;
   const pattern = (dom: string, dow: string) => [second, minute, hour, dom, month, dow].join(' ');
-  const dayOr = options.dayOr ?? true;
+  const dayOr = options.dayOr;
   const now = options.now ?? new Date();
   const fires = (dom: string, dow: string): boolean | string => {
     let job: Cron | undefined;
     try {
-      job = new Cron(pattern(dom, dow), { paused: true, mode: '6-part', domAndDow: !dayOr, timezone: 'UTC' });
+      job = new Cron(pattern(dom, dow), { paused: true, mode: '6-part', domAndDow: dayOr === false, timezone: 'UTC' });
       const next = job.nextRun(now);
       return next !== null && next.getTime() - now.getTime() <= CRON_HORIZON_YEARS * 366 * 86_400_000;
     } catch (error) {
@@ -98,9 +101,9 @@ export function cronProblem(expression: string, options: CronOptions = {}): stri
   const verdict = fires(day, weekday);
   if (typeof verdict === 'string') return `\`${text}\`: ${verdict}; e.g. "0 3 * * *"`;
   const never = `\`${text}\` never fires: no date matches it in the next ${CRON_HORIZON_YEARS} years, and Prefect's scheduler would fail on it on every pass`;
-  if (!verdict) return `${never}${dayOr || day === '*' || weekday === '*' ? '' : ' (with `day_or: false` the day of month and the day of week must both match)'}; check the day and month fields`;
+  if (!verdict) return `${never}${dayOr !== false || isWildcard(day) || isWildcard(weekday) ? '' : ' (with `day_or: false` the day of month and the day of week must both match)'}; check the day and month fields`;
   // croniter looks for the day of month and the day of week separately and fails when either never matches.
-  if (dayOr && !isWildcard(day) && !isWildcard(weekday)) {
+  if (dayOr === true && !isWildcard(day) && !isWildcard(weekday)) {
     if (/#|^L|,L/i.test(fields[4] ?? '')) {
       return `\`${text}\`: croniter, which Prefect uses, fails to find dates for most expressions with both a day of month and an nth or last weekday (\`${fields[4]}\`); write \`*\` for the day of month, or add \`day_or: false\` to ask for days that are both`;
     }

@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { cronProblem, rruleProblem } from '../../src/config/schedules.js';
+import { IssueList } from '../../src/errors.js';
+import { loadDeployments } from '../../src/kinds/deployments/spec.js';
+import { useTempDir } from './temp.js';
+
+const temp = useTempDir();
 
 const now = new Date(Date.UTC(2026, 11, 4));
 
 describe('cron expressions (croner, with croniter rules)', () => {
   it.each(['0 3 * * *', '@daily', '@MIDNIGHT', '0 0 * * MON-FRI', '0 0 * * mon-fri', '0 0 * * FRI-MON', '0 0 * 12-2 *', '5/15 * * * *', '0 0 L * *', '0 0 * * L5', '0 0 * * FRI#2', '0 0 29 2 *', '* * * * * 15', '0 12 ? * 7'])(
     'accepts %s',
-    (expression) => expect(cronProblem(expression, { now })).toBeUndefined(),
+    (expression) => expect(cronProblem(expression, { now, dayOr: true })).toBeUndefined(),
   );
 
   it.each([
@@ -21,7 +26,12 @@ describe('cron expressions (croner, with croniter rules)', () => {
     ['0 0 * * 5#6', 'its week of the month, 1 to 5'],
     ['0 0 * * FRI#2,MON', 'does not mix nth or last weekdays'],
     ['0 0 1 * FRI#2', 'both a day of month and an nth or last weekday'],
-  ])('refuses %s', (expression, fragment) => expect(cronProblem(expression, { now })).toContain(fragment));
+  ])('refuses %s', (expression, fragment) => expect(cronProblem(expression, { now, dayOr: true })).toContain(fragment));
+
+  it('checks without day_or only what fails whatever day_or says', () => {
+    expect(cronProblem('0 0 1 * FRI#2', { now })).toBeUndefined();
+    expect(cronProblem('0 0 31 2 *', { now })).toContain('never fires');
+  });
 
   it('reads day_or: false as both days matching', () => {
     expect(cronProblem('0 0 29 2 MON', { now, dayOr: false })).toBeUndefined();
@@ -91,5 +101,37 @@ describe('recurrence rules (rrule, with dateutil rules)', () => {
 
   it('refuses a rule longer than Prefect takes', () => {
     expect(rruleProblem(`FREQ=DAILY\n${'EXDATE:20250101T000000\n'.repeat(300)}`)).toContain('more than the 6500 Prefect accepts');
+  });
+});
+
+describe('schedules in a prefect.yaml', () => {
+  it('reports each bad schedule at its line, day_or: false included', () => {
+    const file = temp.write(
+      'prefect.yaml',
+      [
+        'deployments:',
+        '  - name: d1',
+        '    flow_name: f1',
+        '    entrypoint: flows.py:f1',
+        '    schedules:',
+        '      - cron: "0 3 * * MON-FRI"',
+        '      - rrule: "FREQ=DAILY;INTERVAL=0"',
+        '      - cron: "0 0 31 2 *"',
+        '      - cron: "0 0 1 1 MON#5"',
+        '        day_or: false',
+        '      - cron: "0 0 13 * FRI"',
+        '        day_or: false',
+        '      - cron: "0 0 1 * FRI#2"',
+        '',
+      ].join('\n'),
+    );
+    const issues = new IssueList();
+    loadDeployments([file], { env: {} }, issues);
+    expect(issues.items.map(({ line, key, message }) => ({ line, key, message: message.slice(0, 40) }))).toEqual([
+      { line: 7, key: 'deployments[0].schedules[1].rrule', message: 'INTERVAL=0 never moves on to the next pe' },
+      { line: 8, key: 'deployments[0].schedules[2].cron', message: '`0 0 31 2 *` never fires: no date matche' },
+      { line: 9, key: 'deployments[0].schedules[3].cron', message: '`0 0 1 1 MON#5` never fires: no date mat' },
+      { line: 13, key: 'deployments[0].schedules[5].cron', message: '`0 0 1 * FRI#2`: croniter, which Prefect' },
+    ]);
   });
 });

@@ -202,7 +202,8 @@ function pythonVerdicts(cases: Case[]): string[] {
 }
 
 function ours(testCase: Case): string | undefined {
-  return testCase.kind === 'cron' ? cronProblem(testCase.expression, testCase.dayOr === undefined ? {} : { dayOr: testCase.dayOr }) : rruleProblem(testCase.expression);
+  // Prefect's default day_or is true.
+  return testCase.kind === 'cron' ? cronProblem(testCase.expression, { dayOr: testCase.dayOr ?? true }) : rruleProblem(testCase.expression);
 }
 
 const label = (c: Case) => `${c.kind} ${JSON.stringify(c.expression)}${c.kind === 'cron' && c.dayOr !== undefined ? ` day_or=${c.dayOr}` : ''}`;

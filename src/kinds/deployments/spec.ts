@@ -504,9 +504,9 @@ function readSchedules(items: JsonValue[], path: PathPart[], yaml: YamlData, iss
     }
     if (spec.day_or !== undefined && kind !== 'cron') issues.error(at('day_or'), '`day_or` applies to cron schedules only; remove it');
     if (spec.anchor_date != null && kind !== 'interval') issues.error(at('anchor_date'), '`anchor_date` applies to interval schedules only; remove it');
-    // The cron field's own check reads day of month OR day of week; with day_or: false both must match, which can never happen.
-    const allDaysProblem = kind === 'cron' && spec.day_or === false ? cronProblem(spec.cron ?? '', { dayOr: false }) : undefined;
-    if (allDaysProblem) issues.error(at('cron'), allDaysProblem);
+    // The cron field's own check holds whatever day_or says; what day_or changes (croniter's OR, or both days) is checked here.
+    const dayProblem = kind === 'cron' ? cronProblem(spec.cron ?? '', { dayOr: spec.day_or ?? true }) : undefined;
+    if (dayProblem) issues.error(at('cron'), dayProblem);
     const slug = spec.slug ?? `${GENERATED_SLUG_PREFIX}${index + 1}`;
     const earlier = slugs.get(slug);
     if (earlier !== undefined) {
