@@ -10,10 +10,13 @@ export interface Assembled {
   counts: ExportCounts;
   warnings: ExportWarning[];
   secrets: SecretEntry[];
+  /** Files only for reading the export back (secret values): never written to the export. */
+  scratchFiles: ExportFile[];
+  provide: Array<{ path: string; what: string }>;
 }
 
 export function assemble(parts: ReadonlyArray<{ kind: AnyKind; written: ExportContribution }>): Assembled {
-  const out: Assembled = { files: [], args: { variables: [], secretEnvNames: [], secretPairs: [], limits: [], deployments: [] }, counts: {}, warnings: [], secrets: [] };
+  const out: Assembled = { files: [], args: { variables: [], secretEnvNames: [], secretPairs: [], limits: [], deployments: [] }, counts: {}, warnings: [], secrets: [], scratchFiles: [], provide: [] };
   const manifest: string[][] = [];
   const manifestSummary: string[] = [];
   const envNames = new Set<string>();
@@ -29,6 +32,8 @@ export function assemble(parts: ReadonlyArray<{ kind: AnyKind; written: ExportCo
     out.files.push(...written.files);
     out.warnings.push(...written.warnings);
     out.secrets.push(...(written.secrets ?? []));
+    out.scratchFiles.push(...(written.scratchFiles ?? []));
+    out.provide.push(...(written.provide ?? []));
     for (const name of written.envNames ?? []) envNames.add(name);
     for (const [key, values] of Object.entries(written.args ?? {}) as Array<[keyof ApplyArguments, string[]]>) out.args[key].push(...values);
   }

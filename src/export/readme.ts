@@ -33,6 +33,8 @@ export interface ReadmeInput {
   secretsWithNewline?: readonly string[] | undefined;
   /** Credentials left out of the files, or written as they are (--allow-plain-credentials), by key path. */
   credentials?: ReadonlyArray<{ subject: string; paths: readonly string[]; written: boolean }> | undefined;
+  /** Files the written ones read a value from (`{ file = ... }`), which the operator provides. */
+  provide?: ReadonlyArray<{ path: string; what: string }> | undefined;
 }
 
 export function renderReadme(input: ReadmeInput): string {
@@ -77,6 +79,20 @@ export function renderReadme(input: ReadmeInput): string {
     }
     const exports = secrets.filter((secret) => secret.envName).map((secret) => `export ${secret.envName}=${secretPath(secret.name)}`);
     if (exports.length > 0) lines.push('```sh', ...exports, '```', '');
+  }
+  const provide = input.provide ?? [];
+  if (provide.length > 0) {
+    lines.push(
+      '## Secret files to provide',
+      '',
+      'The limits manifest reads these values from files (`{ file = ... }`, relative to it) and the export',
+      'never writes them: put each secret into its file (one trailing newline is removed) before applying.',
+      '',
+      '| file | holds |',
+      '|---|---|',
+      ...provide.map((file) => `| \`${file.path}\` | ${file.what} |`),
+      '',
+    );
   }
   lines.push(...credentialLines(input.credentials ?? []));
   const hasVariables = args.variables.length > 0;

@@ -79,17 +79,17 @@ export async function runExport(options: ExportOptions, context: ExportRunContex
       allowPlainCredentials: options.allowPlainCredentials ?? false,
     };
     const written = kinds.map((kind, index) => ({ kind, written: kind.export!.write(servers[index], exportContext) }));
-    const { files, args, warnings, secrets, counts: exportedCounts } = assemble(written);
+    const { files, args, warnings, secrets, counts: exportedCounts, scratchFiles, provide } = assemble(written);
     const counts: ExportCounts = { ...Object.fromEntries(EXPORTED_KINDS.map((kind) => [kind.countKey, 0])), ...exportedCounts };
     const exported: ExportedKind[] = kinds.map((kind, index) => ({ kind, current: kind.export!.current(servers[index]) }));
 
     const withNewline = secretValues ? endingWithNewline(secretValues, secrets.map((secret) => secret.name)) : [];
     warnings.push(...withNewline.map((name) => newlineWarning(name)), ...unexported);
-    warnings.push(...verifyExport(files, args, exported, scratch));
+    warnings.push(...verifyExport(files, args, exported, scratch, scratchFiles));
     const credentials = warnings.flatMap((w) => (w.credentials ? [{ subject: w.subject, ...w.credentials }] : []));
     files.push({
       path: README_FILE,
-      content: renderReadme({ files, secrets, args, secretsWithNewline: withNewline, credentials }),
+      content: renderReadme({ files, secrets, args, secretsWithNewline: withNewline, credentials, provide }),
       summary: 'how to apply these files, and the secrets to provide',
     });
 

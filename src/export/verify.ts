@@ -52,9 +52,17 @@ export interface ExportedKind {
  * variables, a secret reference in place of a resolved value, a credential left out) is not
  * reported again: each part's `current` gives the server as the files would leave it.
  */
-export function verifyExport(files: readonly ExportFile[], args: ApplyArguments, exported: readonly ExportedKind[], scratch: Scratch): ExportWarning[] {
+export function verifyExport(
+  files: readonly ExportFile[],
+  args: ApplyArguments,
+  exported: readonly ExportedKind[],
+  scratch: Scratch,
+  scratchFiles: readonly ExportFile[] = [],
+): ExportWarning[] {
   const dir = scratch.subdir();
-  for (const file of files) {
+  // The secret files the export asks for, with the server's values, exist only here, in a private
+  // scratch directory that is removed at the end of the export.
+  for (const file of [...files, ...scratchFiles]) {
     const path = join(dir, file.path);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, file.content);

@@ -75,6 +75,8 @@ export interface ExportContribution {
    * content: only for reading the export back in a scratch directory.
    */
   scratchFiles?: ExportFile[] | undefined;
+  /** Files the written ones read a value from, for the operator to provide (named in the README). */
+  provide?: Array<{ path: string; what: string }> | undefined;
 }
 
 export interface ExportPart<Current, Server> {

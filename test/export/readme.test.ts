@@ -81,10 +81,10 @@ describe('the apply command line', () => {
 
 describe('export options and report', () => {
   it('takes --only as a comma-separated, repeatable list, in a fixed order', () => {
-    expect(parseOnly([])).toEqual(['variables', 'secrets', 'limits', 'pools', 'deployments']);
+    expect(parseOnly([])).toEqual(['variables', 'secrets', 'limits', 'blocks', 'pools', 'deployments']);
     expect(parseOnly(['deployments,pools', 'variables'])).toEqual(['variables', 'pools', 'deployments']);
-    expect(() => parseOnly(['pools,blocks'])).toThrow(UsageError);
-    expect(() => parseOnly(['pools,blocks'])).toThrow('not "blocks"');
+    expect(() => parseOnly(['pools,automations'])).toThrow(UsageError);
+    expect(() => parseOnly(['pools,automations'])).toThrow('not "automations"');
   });
 
   it('reports the files, the counts and the command that applies them', () => {
@@ -106,7 +106,7 @@ describe('export options and report', () => {
         'Exported Prefect 3.7.2 at http://prefect:4200/api to /srv/export:',
         '  vars.toml  2 variables',
         '  README.md  how to apply',
-        '2 variables, 0 secrets (names only), 0 tag limits, 0 global limits, 0 work pools, 0 deployments.',
+        '2 variables, 0 secrets (names only), 0 tag limits, 0 global limits, 0 blocks, 0 work pools, 0 deployments.',
         '1 warning (on stderr): what the files do not hold.',
         'Apply them, from that directory, with:',
         '  openem-config apply \\',

@@ -37,6 +37,8 @@ const server = setupServer(
   http.post(`${API}/v2/concurrency_limits/filter`, () => HttpResponse.json([])),
   http.post(`${API}/work_pools/filter`, () => HttpResponse.json([])),
   http.post(`${API}/saved_searches/filter`, () => HttpResponse.json([])),
+  // Only the secret type is registered here: the blocks kind finds no other type to read.
+  http.post(`${API}/block_types/filter`, () => HttpResponse.json([{ id: 'b0000000-0000-4000-8000-000000000001', name: 'Secret', slug: 'secret', created: null, updated: null }])),
   http.post(`${API}/block_documents/filter`, async (info) => {
     const body = (await info.request.clone().json()) as { include_secrets?: boolean };
     return rows(state.secrets.map(([name, value]) => fakeSecretBlock(name, body.include_secrets ? value : '********', { block_type: { slug: 'secret' } })))(info);
@@ -83,7 +85,7 @@ describe('export', () => {
     expect(result.file('README.md')).toContain('| `s3-user` (value ends with a newline) | `S3_USER_FILE` |');
     expect(result.outcome.credentialsLeftOut).toEqual([]);
     // Secret values are read once, for both checks.
-    expect(result.requests.filter((r) => r.path === '/block_documents/filter' && r.body.includes('"include_secrets":true'))).toHaveLength(1);
+    expect(result.requests.filter((r) => r.path === '/block_documents/filter' && r.body.includes('"include_secrets":true') && r.body.includes('"any_":["secret"]'))).toHaveLength(1);
   });
 
   it('leaves out a credential matching no block, names it, writes the files and exits 1; --allow-plain-credentials writes it', async () => {

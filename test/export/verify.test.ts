@@ -30,6 +30,8 @@ const servers: Record<string, unknown> = {
   },
 };
 
+servers.block = { documents: [], secretPaths: new Map() };
+
 const assembled = assemble(EXPORTED_KINDS.map((kind) => ({ kind, written: kind.export!.write(servers[kind.name], context) })));
 const exported = EXPORTED_KINDS.map((kind) => ({ kind, current: kind.export!.current(servers[kind.name]) }));
 const verify = (files: ExportFile[]) => verifyExport(files, assembled.args, exported, scratch);

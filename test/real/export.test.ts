@@ -230,12 +230,13 @@ describe('export and the round trip', () => {
       for (const content of Object.values(files)) expect(content).not.toContain(value.trim());
     }
     expect(Object.keys(files)).toEqual(['README.md', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'prefect.yaml', 'vars-archiver+s3.toml', 'vars-archiver.toml', 'vars.toml']);
-    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 4, tagLimits: 2, globalLimits: 1, workPools: 2, deployments: 3 });
+    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 4, tagLimits: 2, globalLimits: 1, blocks: 1, workPools: 2, deployments: 3 });
     expect(JSON.parse(files['job-templates/archival-docker-workpool.json']!)).toEqual(template);
     expect(files['vars.toml']).toContain('RETRY_POLICY = { attempts = 3, delay = 1.5, codes = [502, 503], "needs quotes" = "say \\"hi\\"\\nbye" }\n');
     expect(files['vars-archiver.toml']).toContain('ARCHIVER-BUCKETS = ["raw", "processed", "é ✓"]\n');
     expect(files['limits.toml']).toContain('[tag_limits]\n"tape drive" = 1\nwrite-to-lts-share = 4\n');
     expect(files['limits.toml']).toContain('[global_limits.database-connections]\nlimit = 10\nactive = true\nslot_decay_per_second = ');
+    expect(files['limits.toml']).toContain('[blocks.local-file-system.scratch-storage]\nbasepath = "/scratch"\n');
     expect(files['limits.toml']).toContain('[work_pools."local processes"]\ntype = "process"\npaused = true\nconcurrency_limit = false   # no limit\n');
     expect(files['prefect.yaml']).toContain('password: "{{ prefect.blocks.secret.github-password }}"');
     // The values `prefect deploy` had resolved are written as the references they came from.
@@ -249,7 +250,6 @@ describe('export and the round trip', () => {
     const warnings = a.outcome.warnings.map((w) => `${w.subject}: ${w.message}`);
     expect(warnings).toEqual([
       expect.stringMatching(/^variable "nothing": not exported: its value holds null/),
-      expect.stringMatching(/^blocks: 1 block of other types .*local-file-system\/scratch-storage/),
       expect.stringMatching(/^deployment "archive_datasetlist\/datasets_archival": 1 schedule without a slug is not exported: every 3600 s \(schedule [-0-9a-f]+\)\./),
       expect.stringMatching(
         /^deployment "archive_datasetlist\/datasets_retrieval": work_pool\.job_variables\.registry_credentials\.username -> \{\{ prefect\.blocks\.secret\.github-user \}\}, work_pool\.job_variables\.registry_credentials\.password -> \{\{ prefect\.blocks\.secret\.github-password \}\}: these values were the value of a secret block/,
@@ -258,7 +258,7 @@ describe('export and the round trip', () => {
       expect.stringMatching(/^automation "notify on failed archival": not exported: openem-config does not declare automations/),
     ]);
     // The curl that gives the slug-less schedule a slug names it by its id.
-    expect(warnings[2]).toContain(`/schedules/${slugless!.id}" -H 'content-type: application/json' -d '{"slug": "every-3600s"}'`);
+    expect(warnings[1]).toContain(`/schedules/${slugless!.id}" -H 'content-type: application/json' -d '{"slug": "every-3600s"}'`);
 
     // Applied to an empty server, with the secrets given from files as the README says.
     const env = { PREFECT_API_URL: target.apiUrl, ...secretFiles() };
@@ -372,9 +372,9 @@ describe('export and the round trip', () => {
     const dir = exportDir();
     const unreachable = await runCli(['export', '--to', dir, '--api-url', 'http://127.0.0.1:9/api', '--wait-timeout', '0'], { env: {} });
     expect(unreachable.code).toBe(EXIT.unreachable);
-    const unknown = await runCli(['export', '--to', dir, '--only', 'blocks'], { env: { PREFECT_API_URL: source() } });
+    const unknown = await runCli(['export', '--to', dir, '--only', 'automations'], { env: { PREFECT_API_URL: source() } });
     expect(unknown.code).toBe(EXIT.invalidInput);
-    expect(unknown.stderr).toContain('--only takes variables, secrets, limits, pools, deployments; not "blocks"');
+    expect(unknown.stderr).toContain('--only takes variables, secrets, limits, blocks, pools, deployments; not "automations"');
     expect(unknown.requests).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
   });

@@ -23,6 +23,8 @@ export interface ServerBlocks {
   documents: BlockDocument[];
   /** Secret field paths by type slug, from the newest schema of each type. */
   secretPaths: Map<string, string[]>;
+  /** The fields of each type in the order its newest schema lists them, for a stable file. */
+  fieldOrder?: Map<string, string[]>;
 }
 
 export interface BlocksExport {
@@ -36,19 +38,35 @@ export interface BlocksExport {
 }
 
 async function readServerBlocks(api: Api, matches: Matcher): Promise<ServerBlocks> {
+  // Every type but secret (the secrets kind's) and openem-config's own record: the values of
+  // secret blocks are not read here.
+  const allTypes = await pages((offset, limit) => unwrap(api.client.POST('/block_types/filter', { body: { limit, offset } })));
+  const slugs = allTypes.map((type) => type.slug).filter((slug) => slug !== SECRET_BLOCK_TYPE && slug !== STATE_BLOCK_TYPE);
+  if (slugs.length === 0) return { documents: [], secretPaths: new Map() };
   const all = await pages((offset, limit) =>
     unwrap(
       api.client.POST('/block_documents/filter', {
-        body: { block_documents: { operator: 'and_', is_anonymous: { eq_: false } }, include_secrets: true, sort: 'NAME_ASC', limit, offset },
+        body: {
+          block_types: { slug: { any_: slugs } },
+          block_documents: { operator: 'and_', is_anonymous: { eq_: false } },
+          include_secrets: true,
+          sort: 'NAME_ASC',
+          limit,
+          offset,
+        },
       }),
     ),
   );
   const documents = all.filter((document) => {
     const slug = document.block_type?.slug;
-    return slug && document.name && slug !== SECRET_BLOCK_TYPE && slug !== STATE_BLOCK_TYPE && matches(document.name, blockKey(slug, document.name));
+    return slug && document.name && slugs.includes(slug) && matches(document.name, blockKey(slug, document.name));
   });
   const types = await readTypes(api, [...new Set(documents.map((document) => document.block_type!.slug))]);
-  return { documents, secretPaths: new Map([...types].map(([slug, info]) => [slug, secretFields(info.schema)])) };
+  return {
+    documents,
+    secretPaths: new Map([...types].map(([slug, info]) => [slug, secretFields(info.schema)])),
+    fieldOrder: new Map([...types].map(([slug, info]) => [slug, Object.keys(((info.schema.fields ?? {}) as { properties?: object }).properties ?? {})])),
+  };
 }
 
 export const blocksExport = defineExport({
@@ -63,10 +81,22 @@ export const blocksExport = defineExport({
         message: `${written.secretFiles.length} secret field${written.secretFiles.length === 1 ? ' is' : 's are'} written as { file = ... } with no value; put each secret into its file beside limits.toml before applying: ${listNames(written.secretFiles)}`,
       });
     }
-    return { files: [], manifest: written.manifest, warnings, count: written.count, scratchFiles: written.scratchFiles };
+    return {
+      files: [],
+      manifest: written.manifest,
+      warnings,
+      count: written.count,
+      scratchFiles: written.scratchFiles,
+      provide: written.scratchFiles.map((file) => ({ path: file.path, what: file.summary })),
+    };
   },
   current: (server): Map<string, CurrentBlock> => new Map(server.documents.map((document) => [blockKey(document.block_type!.slug, document.name!), { document }])),
 });
+
+function safePart(part: string): string {
+  const safe = part.replace(/[^A-Za-z0-9_-]+/g, '_');
+  return safe === '' ? '_' : safe;
+}
 
 /** Whether a dotted path is secret: a `secret_fields` entry names it, or ends in `*` above it. */
 function isSecretPath(path: string, secretPaths: readonly string[]): boolean {
@@ -96,7 +126,9 @@ export function exportBlocks(server: ServerBlocks): BlocksExport {
           problem ??= `its secret field ${path} is not text, so it cannot come from a file`;
           return undefined;
         }
-        const file = `${BLOCK_SECRETS_DIR}/${type}.${name}.${path}`;
+        // Type and name are slugs; a field path may hold any key of a mapping (a custom-webhook's
+        // `secrets`), so every part is reduced to characters any file system takes.
+        const file = `${BLOCK_SECRETS_DIR}/${type}.${name}.${path.split('.').map(safePart).join('.')}`;
         files.push({ path: file, content: value, summary: `secret field ${path} of block ${key}` });
         return `{ file = ${tomlString(file)} }`;
       }
@@ -115,7 +147,12 @@ export function exportBlocks(server: ServerBlocks): BlocksExport {
       }
       return tomlValue(value);
     };
-    for (const [field, value] of Object.entries(document.data ?? {})) {
+    // In the order the type's schema lists its fields, then any other in name order: two servers in
+    // the same state export the same bytes, whatever order each document was written in.
+    const order = server.fieldOrder?.get(type) ?? [];
+    const rank = (field: string) => (order.includes(field) ? order.indexOf(field) : order.length);
+    const entries = Object.entries(document.data ?? {}).sort(([a], [b]) => rank(a) - rank(b) || compareText(a, b));
+    for (const [field, value] of entries) {
       const target = (references[field] as { block_document?: { name?: string; block_type?: { slug?: string } } } | undefined)?.block_document;
       if (target?.name && target.block_type?.slug) {
         fields.push(`${tomlKey(field)} = { block = ${tomlString(blockKey(target.block_type.slug, target.name))} }`);

@@ -1,6 +1,7 @@
 // Blocks of any type, from the limits manifest (-l): [blocks.<type>.<name>].
 import type { ConfigIssue } from '../../errors.js';
 import { defineKind } from '../../reconcile/kind.js';
+import { blocksExport } from './export.js';
 import { createBlocksKind } from './reconcile.js';
 import { checkBlock, readTypes } from './schema.js';
 import { blockKey, blocksManifest, loadBlocks, type DesiredBlock } from './spec.js';
@@ -16,6 +17,7 @@ export const blocks = defineKind({
   },
   key: (desired: DesiredBlock) => blockKey(desired.type, desired.name),
   reconcile: createBlocksKind,
+  export: blocksExport,
   // A block of the secret type is the same document the secrets kind (-s) manages.
   aliases: (key) => (key.startsWith('secret/') ? [{ kind: 'secret', key: key.slice('secret/'.length) }] : []),
   // Each block's fields against its type's schema on the server; a type the server lacks is named.

@@ -1,12 +1,12 @@
-// Secret blocks are listed, never read: the export says which blocks exist and how to give each
-// from a file (`-s NAME_FILE`), so the operator knows what to provide. Other block types are named
-// in a warning, since openem-config does not declare them; its own ownership record is not
-// configuration, and apply writes it on the target itself.
+// Secret blocks are listed, their values never written: the export says which blocks exist and how
+// to give each from a file (`-s NAME_FILE`), so the operator knows what to provide. Blocks of other
+// types are exported by the blocks kind; openem-config's own ownership record is not configuration, and apply writes
+// it on the target itself.
 import { secretNameFromEnv } from './spec.js';
 import { SECRET_BLOCK_TYPE } from './reconcile.js';
 import { STATE_BLOCK_TYPE } from '../../prefect/ownership.js';
 import type { Matcher } from '../../export/glob.js';
-import { compareText, listNames, type ExportWarning, type SecretEntry } from '../../export/types.js';
+import { compareText, type ExportWarning, type SecretEntry } from '../../export/types.js';
 import { unwrap } from '../../prefect/client.js';
 import { pages } from '../../prefect/paging.js';
 import { defineExport } from '../../reconcile/kind.js';
@@ -61,14 +61,8 @@ const SHELL_NAME = /^[A-Z_][A-Z0-9_]*$/;
 export function exportSecrets(blocks: readonly ServerBlock[], matches: Matcher): SecretsExport {
   const selected = blocks.filter((block) => block.type !== STATE_BLOCK_TYPE && matches(block.name)).sort((a, b) => compareText(a.type, b.type) || compareText(a.name, b.name));
   const secrets = selected.filter((block) => block.type === SECRET_BLOCK_TYPE).map((block) => ({ name: block.name, envName: secretEnvName(block.name) }));
-  const others = selected.filter((block) => block.type !== SECRET_BLOCK_TYPE).map((block) => `${block.type}/${block.name}`);
+  // Blocks of other types are the blocks kind's ([blocks.<type>.<name>] in the limits manifest).
   const warnings: ExportWarning[] = [];
-  if (others.length > 0) {
-    warnings.push({
-      subject: 'blocks',
-      message: `${others.length} block${others.length === 1 ? '' : 's'} of other types than "${SECRET_BLOCK_TYPE}" ${others.length === 1 ? 'is' : 'are'} not exported, since openem-config declares only secret blocks: ${listNames(others)}; create them on the target with Python (Block.save) or the UI`,
-    });
-  }
   return { secrets, warnings };
 }
 

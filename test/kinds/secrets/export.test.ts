@@ -4,7 +4,7 @@ import { createMatcher } from '../../../src/export/glob.js';
 import { exportSecrets, secretEnvName } from '../../../src/kinds/secrets/export.js';
 
 describe('exportSecrets', () => {
-  it('lists secret blocks by name with the -s variable that gives each, and warns about other block types', () => {
+  it('lists secret blocks by name with the -s variable that gives each, and leaves other block types to the blocks kind', () => {
     const result = exportSecrets(
       [
         { type: 'secret', name: 's3-user' },
@@ -19,7 +19,7 @@ describe('exportSecrets', () => {
       { name: 'idp-client-secret', envName: 'IDP_CLIENT_SECRET_FILE' },
       { name: 's3-user', envName: 'S3_USER_FILE' },
     ]);
-    expect(result.warnings).toEqual([{ subject: 'blocks', message: expect.stringContaining('aws-credentials/prod, json/settings') }]);
+    expect(result.warnings).toEqual([]);
   });
 
   it('gives a -s name only when the loader turns it back into the block name and a shell accepts it', () => {
