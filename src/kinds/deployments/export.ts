@@ -19,6 +19,7 @@ import { defineExport, type ExportContext } from '../../reconcile/kind.js';
 import { createDeploymentsKind } from './reconcile.js';
 import { deploymentKey } from './key.js';
 import { loadDeployments } from './spec.js';
+import { globalLimitNameProblem } from '../global-limits/spec.js';
 
 export type Deployment = components['schemas']['DeploymentResponse'];
 
@@ -249,8 +250,11 @@ export function deploymentEntry({ deployment: d, flowName }: ServerDeployment, w
   entry.paused = d.paused ?? false;
   const shared = d.global_concurrency_limit?.name;
   if (shared !== undefined && shared !== `deployment:${d.id}`) {
-    // A limit shared with other deployments is declared in the limits manifest and named here.
-    entry.global_concurrency_limit = shared;
+    const problem = globalLimitNameProblem(shared);
+    // A limit shared with other deployments is declared in the limits manifest and named here; a
+    // tag limit or another deployment's own limit cannot be named, and the deployment goes without.
+    if (problem) warn(`it shares the limit "${shared}", which prefect.yaml cannot name (${problem}); it is exported without that limit`);
+    else entry.global_concurrency_limit = shared;
   } else {
     const concurrency = concurrencyEntry(d, warn);
     if (concurrency !== undefined) entry.concurrency_limit = concurrency;

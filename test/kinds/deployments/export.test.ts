@@ -129,6 +129,18 @@ describe('exportDeployments', () => {
     expect(result.count).toBe(2);
   });
 
+  it('exports a deployment linked to a limit prefect.yaml cannot name without the link, and says so', () => {
+    const tagged = fakeDeployment({ name: 'tagged' });
+    tagged.deployment.global_concurrency_limit = fakeLimit('tag:gpu', 1);
+    const result = exported([tagged]);
+    expect(result.count).toBe(1);
+    expect(result.warnings).toEqual([{ subject: 'deployment "archive-flow/tagged"', message: expect.stringContaining('shares the limit "tag:gpu", which prefect.yaml cannot name') }]);
+    const [loaded] = loadBack(result.files[0]!.content);
+    expect(loaded!.globalConcurrencyLimit).toBeUndefined();
+    // Without the key, apply leaves the link alone: nothing to change on the server.
+    expect(kind.diff(loaded!, { deployment: tagged.deployment }).action).toBe('noop');
+  });
+
   it('leaves out schedules without a slug, saying how to give each one, by its own id', () => {
     const daily = fakeSchedule({ interval: 86400 });
     const often = fakeSchedule({ cron: '*/5 * * * *' });
