@@ -126,7 +126,8 @@ function croniterToCroner(field: string, spec: CronField): string {
       const last = /^L(\w+)$/i.exec(item);
       if (spec.kind === 'weekday' && last) return `${last[1]}L`;
       const range = /^(\w+)-(\w+)(?:\/(\d+))?$/.exec(item);
-      if (!range) return /^\d+\/\d+$/.test(item) ? `${item.split('/')[0]}-${spec.max}/${item.split('/')[1]}` : item;
+      // croniter reads 5/15 as 5-59/15 (a day of week up to 6: its 7 is Sunday again).
+      if (!range) return /^\d+\/\d+$/.test(item) ? `${item.split('/')[0]}-${spec.kind === 'weekday' ? 6 : spec.max}/${item.split('/')[1]}` : item;
       const [, from = '', to = '', step = '1'] = range;
       const low = cronValue(from, spec);
       const high = cronValue(to, spec);

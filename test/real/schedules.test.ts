@@ -33,7 +33,7 @@ const CORPUS: Case[] = [
   // Cron: fields, names, macros, steps, ranges.
   ...['0 3 * * *', ' 0 3 * * * ', '*/5 * * * *', '0 0 1,15 * *', '0 9 * JAN-MAR MON', '0 0 * * MON-FRI', '0 0 * * mon-fri', '0 0 * * SUN-SAT', '0 0 * * 7'].map((e) => cron(e)),
   ...['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly', '@HOURLY', '@reboot', '@every'].map((e) => cron(e)),
-  ...['5/10 * * * *', '0-59/15 * * * *', '0 0 1-31/2 * *', '0 8-18/2 * * 1-5', '*/0 * * * *', '/5 * * * *', '1,,2 * * * *', '1-2-3 * * * *'].map((e) => cron(e)),
+  ...['5/10 * * * *', '0 0 * * 1/2', '0 0 5/10 * *', '0-59/15 * * * *', '0 0 1-31/2 * *', '0 8-18/2 * * 1-5', '*/0 * * * *', '/5 * * * *', '1,,2 * * * *', '1-2-3 * * * *'].map((e) => cron(e)),
   // Wrapped ranges, which croniter reads from the start through the maximum and on from the minimum.
   ...['0 0 * * FRI-MON', '0 0 * * 5-1', '0 0 * 12-2 *', '0 22-2 * * *', '0 22-2/2 * * *', '50-10/5 * * * *'].map((e) => cron(e)),
   // Last days, nth weekdays, ?, seconds.
