@@ -170,6 +170,19 @@ describe('deployments from prefect.yaml', () => {
     ]);
   });
 
+  it('keeps an rrule schedule without DTSTART, which the server stores with one, unchanged on the next run', async () => {
+    const rrule = (text: string) =>
+      text.replace('    flow_name: create_test_dataset\n', '    flow_name: create_test_dataset\n    schedules:\n      - rrule: "FREQ=MINUTELY;INTERVAL=30"\n        slug: half-hourly\n      - rrule: "FREQ=DAILY;BYHOUR=3"\n        slug: daily\n');
+    const yaml = editedYaml(rrule);
+    expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);
+    // Prefect 3.7.2 stores both with a DTSTART line the file does not have.
+    const stored = (await read('create_test_dataset', 'dataset_creation')).schedules.map((s) => String(s.schedule.rrule));
+    expect(stored.map((text) => text.split('\n').at(-1)).sort()).toEqual(['FREQ=DAILY;BYHOUR=3', 'FREQ=MINUTELY;INTERVAL=30']);
+    const again = await runCli(everything(yaml), { env: env() });
+    expect(again.code).toBe(EXIT.ok);
+    expect(again.writes).toEqual([]);
+  });
+
   it('rejects the misplaced work_pool.concurrency_limit before any request', async () => {
     const yaml = editedYaml((text) =>
       text.replace('      job_variables: *job_variables\n\n  - name: end_to_end_test', '      job_variables: *job_variables\n      concurrency_limit: 2\n\n  - name: end_to_end_test'),

@@ -43,11 +43,26 @@ function sameSchedule(desired: DesiredSchedule, current: ServerSchedule): boolea
     const got = have[key];
     if (key === 'anchor_date' && typeof want === 'string' && typeof got === 'string') {
       if (Date.parse(want) !== Date.parse(got)) return false;
+    } else if (key === 'rrule' && typeof want === 'string' && typeof got === 'string') {
+      if (rruleWithoutAddedStart(got, want) !== want) return false;
     } else if (!jsonEqual(want, got)) {
       return false;
     }
   }
   return desired.active === (current.active ?? true) && jsonEqual(desired.parameters, current.parameters ?? {});
+}
+
+/**
+ * The server's rrule without the DTSTART line Prefect adds when the file gives none (3.7.2 stores
+ * `FREQ=DAILY` as `DTSTART:20200101T000000\nFREQ=DAILY`, and a recent start for MINUTELY and
+ * SECONDLY rules): the rule the file declares is unchanged by it.
+ */
+function rruleWithoutAddedStart(stored: string, declared: string): string {
+  if (/DTSTART/i.test(declared)) return stored;
+  return stored
+    .split(/\r?\n/)
+    .filter((line) => !/^DTSTART[:;]/i.test(line.trim()))
+    .join('\n');
 }
 
 function scheduleBody(schedule: DesiredSchedule): ScheduleCreate {
