@@ -24,7 +24,13 @@ interface Case {
   env?: () => Record<string, string>;
   /** Fragments the error output must contain: the file, its line, the key. */
   expect: () => string[];
+  /** Text that must appear nowhere in stdout or stderr (a secret). */
+  absent?: string[];
 }
+
+/** The content of a secret file given by mistake where a template or configuration file belongs. */
+const SENTINEL = 'SENTINEL_PASSWORD_do_not_print';
+const DEEP = 50_000;
 
 /** A limits manifest declaring one pool, with a template file beside it. */
 function poolManifest(name: string, pool: string, template?: string): string {
@@ -244,6 +250,69 @@ const cases: Case[] = [
     argv: () => ['-d', file('twice.yaml', 'deployments:\n  - name: d\n    flow_name: f\n    entrypoint: f.py:f\n  - name: d\n    flow_name: f\n    entrypoint: f.py:f\n')],
     expect: () => [join(dir, 'twice.yaml'), 'f/d'],
   },
+  // Issue 14: a secret given where a file to parse belongs is never quoted; names the API cannot
+  // address are refused; nesting is limited with its place; each issue at the line of its key.
+  {
+    name: 'a secret file given as the base job template, without quoting it',
+    argv: () => ['-l', poolManifest('p8', '[work_pools.p]\nbase_job_template = "template.json"\n', `${SENTINEL}\n`)],
+    expect: () => [`${join(dir, 'p8', 'template.json')}:1:1`, 'not valid JSON'],
+    absent: [SENTINEL, 'SENTINEL'],
+  },
+  {
+    name: 'a secret file given as a vars file, without quoting it',
+    argv: () => ['-v', file('secret-as-vars.toml', `${SENTINEL}\n`)],
+    expect: () => [`${join(dir, 'secret-as-vars.toml')}:1:`, 'invalid TOML'],
+    absent: [SENTINEL],
+  },
+  {
+    name: 'a secret file given as prefect.yaml, without quoting it',
+    argv: () => ['-d', file('secret-as-yaml.yaml', `"\\q${SENTINEL}"\n`)],
+    expect: () => [`${join(dir, 'secret-as-yaml.yaml')}:1:`, 'invalid YAML'],
+    absent: [SENTINEL],
+  },
+  {
+    name: 'an environment override that is not JSON, without quoting it',
+    argv: () => ['-v', file('json-override.toml', 'RETRY = { attempts = 3 }\n')],
+    env: () => ({ RETRY: `{"attempts": ${SENTINEL}}` }),
+    expect: () => [`${join(dir, 'json-override.toml')}:1`, 'RETRY', 'line 1, column 14'],
+    absent: [SENTINEL],
+  },
+  {
+    name: 'a work pool name with a newline',
+    argv: () => ['-l', poolManifest('p9', '[work_pools."pool\\nx"]\ntype = "process"\n')],
+    expect: () => [`${join(dir, 'p9', 'pools.toml')}:1`, 'work_pools."pool\\nx"', 'U+000A'],
+  },
+  {
+    name: 'a queue name with a tab',
+    argv: () => ['-l', poolManifest('p10', '[work_pools.p]\ntype = "process"\n[work_pools.p.queues."q\\tx"]\npriority = 1\n')],
+    expect: () => [`${join(dir, 'p10', 'pools.toml')}:3`, 'U+0009'],
+  },
+  { name: 'a tag with a newline', argv: () => ['-l', file('newline-tag.toml', '[tag_limits]\n"gpu\\nnodes" = 1\n')], expect: () => [`${join(dir, 'newline-tag.toml')}:2`, 'U+000A'] },
+  { name: 'a pool named ..', argv: () => ['-l', poolManifest('p11', '[work_pools.".."]\ntype = "process"\n')], expect: () => [`${join(dir, 'p11', 'pools.toml')}:1`, 'URL path'] },
+  {
+    name: 'a deployment, flow and queue name and a slug with control characters',
+    argv: () => ['-d', deployment('control.yaml', '    schedules:\n      - cron: "0 3 * * *"\n        slug: "a\\rb"\n    work_pool:\n      name: "p\\u0000"\n', '')],
+    expect: () => [`${join(dir, 'control.yaml')}:7:15`, `${join(dir, 'control.yaml')}:9:13`, 'U+000D', 'U+0000'],
+  },
+  { name: 'a secret block name with a control character', argv: () => ['--secret', `a\u0007b=${file('s2.txt', 'value\n')}`], expect: () => ['U+0007'] },
+  {
+    name: 'an environment override nested 5,000 deep',
+    argv: () => ['-v', file('deep-override.toml', 'LIST = []\n')],
+    env: () => ({ LIST: '['.repeat(5000) }),
+    expect: () => [`${join(dir, 'deep-override.toml')}:1`, 'LIST', 'nested more than 100 levels deep'],
+  },
+  { name: 'flow-style YAML nested 50,000 deep', argv: () => ['-d', file('deep.yaml', `deployments: ${'['.repeat(DEEP)}${']'.repeat(DEEP)}\n`)], expect: () => [`${join(dir, 'deep.yaml')}:1:`, 'nested more than 100 levels deep'] },
+  { name: 'TOML nested 50,000 deep', argv: () => ['-v', file('deep.toml', `X = ${'['.repeat(DEEP)}${']'.repeat(DEEP)}\n`)], expect: () => [`${join(dir, 'deep.toml')}:1:`, 'nested more than 100 levels deep'] },
+  {
+    name: 'a base job template nested 50,000 deep',
+    argv: () => ['-l', poolManifest('p12', '[work_pools.p]\nbase_job_template = "template.json"\n', `{"variables": ${'['.repeat(DEEP)}${']'.repeat(DEEP)}}`)],
+    expect: () => [`${join(dir, 'p12', 'template.json')}:1:`, 'nested more than 100 levels deep'],
+  },
+  {
+    name: 'a key without a value inside a deployment, at its own line',
+    argv: () => ['-d', deployment('novalue.yaml', '    tags: [a]\n    work_pool: {name, work_queue_name: q}\n')],
+    expect: () => [`${join(dir, 'novalue.yaml')}:6:17`, 'work_pool.name'],
+  },
   { name: 'a missing secrets directory', argv: () => ['--secrets-dir', join(dir, 'no-secrets')], expect: () => [join(dir, 'no-secrets')] },
   { name: 'a block name Prefect refuses', argv: () => ['--secret', `Bad_Name=${file('s.txt', 'value\n')}`], expect: () => ['Bad_Name'] },
   {
@@ -275,6 +344,8 @@ describe('invalid input against a configured server', () => {
       expect(result.code).toBe(EXIT.invalidInput);
       expect(result.requests).toEqual([]);
       for (const fragment of testCase.expect()) expect(result.stderr).toContain(fragment);
+      for (const secret of testCase.absent ?? []) expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
+      expect(result.stderr).not.toMatch(/Maximum call stack|RangeError/);
       expect(await readState(apiUrl())).toEqual(before);
     });
   }
