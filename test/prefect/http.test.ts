@@ -320,9 +320,11 @@ describe('waiting for the server', () => {
     const error = await http.waitUntilReady(350, 100).catch((e: unknown) => e);
     expect(Date.now() - started).toBeGreaterThanOrEqual(350);
     expect((error as Error).message).toContain('was not ready within 0.35 s (GET /health: ECONNREFUSED');
-    // At 0, 100, 200, and the last at 250 ms, with the 100 ms a probe is given before the deadline.
-    expect(probes).toHaveLength(4);
+    // At 0, about 100 and 200, and the last at 250 ms, with the 100 ms a probe is given before the
+    // deadline (timers late on a busy machine may leave out one in the middle, never the last).
+    expect(probes.length).toBeGreaterThanOrEqual(3);
     expect(probes.at(-1)).toBeGreaterThanOrEqual(249);
+    expect(probes.at(-1)).toBeLessThan(350);
   });
 
   it('never lets a probe outlast the wait', async () => {
