@@ -391,9 +391,18 @@ const SAFE_YAML_MESSAGES = new Set([
   ]),
 ]);
 
+/** The library's messages that name a kind of syntax token (never its text), with the token kinds it has (yaml 2.9). */
+const TOKEN_KINDS = new Set(
+  'alias scalar single-quoted-scalar double-quoted-scalar block-scalar block-scalar-header block-map block-seq flow-collection document doc-start doc-end doc-mode directive directive-line comma map-value-ind seq-item-ind explicit-key-ind anchor tag comment newline space flow-map-start flow-map-end flow-seq-start flow-seq-end flow-error-end byte-order-mark error'.split(' '),
+);
+const TOKEN_MESSAGES = [/^Unexpected (\S+) at node end$/, /^Unexpected (\S+) token$/, /^Expected a flow scalar value, but found: (\S+)$/];
+const FLOW_MESSAGES = /^(Unexpected , in|Unexpected empty item in|Missing space after : in) flow (map|sequence)$/;
+
 function yamlReason(error: YAMLError): string {
   const message = error.message.replace(/\.$/, '');
-  return SAFE_YAML_MESSAGES.has(message) ? message : YAML_REASONS[error.code];
+  if (SAFE_YAML_MESSAGES.has(message) || FLOW_MESSAGES.test(message)) return message;
+  const kind = TOKEN_MESSAGES.map((pattern) => pattern.exec(message)?.[1]).find((found) => found !== undefined);
+  return kind !== undefined && TOKEN_KINDS.has(kind) ? message : YAML_REASONS[error.code];
 }
 
 function pathId(path: readonly PathPart[]): string {

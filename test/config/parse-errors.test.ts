@@ -69,6 +69,17 @@ describe('a file that does not parse is named with its line and column, and neve
     }
   });
 
+  it('the library\'s own words where they name only a kind of token', () => {
+    const reasons = (text: string) => errorsOf((issues) => parseYaml(text, 'p.yaml', issues)).map((error) => error.message);
+    expect(reasons(`- a\n${SENTINEL}: 1\n`)).toEqual([
+      'invalid YAML: Unexpected scalar at node end; fix the syntax here',
+      // `Unexpected map-value-ind token in YAML stream: ":"` quotes the text: said in other words.
+      'invalid YAML: unexpected text here; fix the syntax here',
+      'invalid YAML: unexpected text here; fix the syntax here',
+    ]);
+    expect(reasons(`a: [1,, ${SENTINEL}]\n`)).toContain('invalid YAML: Unexpected , in flow sequence; fix the syntax here');
+  });
+
   it('the first ten YAML syntax errors, and how many more follow', () => {
     const errors = errorsOf((issues) => parseYaml(` a: 1\nb: 2\n${Array.from({ length: 30 }, (_, i) => `k${i}: [${i}\n`).join('')}`, 'flood.yaml', issues));
     expect(errors).toHaveLength(11);
