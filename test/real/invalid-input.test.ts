@@ -339,7 +339,8 @@ describe('invalid input against a configured server', () => {
     it(`rejects ${testCase.name}`, async () => {
       const env = { PREFECT_API_URL: apiUrl(), ...(testCase.env?.() ?? {}) };
       // Valid inputs beside the broken one: a half-valid run must not apply the valid half.
-      const argv = [...testCase.argv(), '-l', exampleLimits];
+      // Where a secret must not show, the log is at its most verbose.
+      const argv = [...testCase.argv(), '-l', exampleLimits, ...(testCase.absent ? ['--log-level', 'debug'] : [])];
       const result = await runCli(argv, { env });
       expect(result.code).toBe(EXIT.invalidInput);
       expect(result.requests).toEqual([]);
