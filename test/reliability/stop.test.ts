@@ -100,20 +100,17 @@ describe('a server gone in the middle of an apply of 300 variables', () => {
 describe('a signal while waiting for the server (the built binary)', () => {
   it('ends the wait at once, before any write: exit 143, and the JSON document says why', async () => {
     const port = await freePort();
-    let signalledAt = 0;
-    const result = await spawnCli(['--output', 'json', '--wait-timeout', '60', '-v', vars], {
+    // A wait of an hour: the test ends (within its timeout) only if the signal ends the wait.
+    const result = await spawnCli(['--output', 'json', '--wait-timeout', '3600', '-v', vars], {
       env: { PREFECT_API_URL: `http://127.0.0.1:${port}/api` },
       whileRunning: async (pid) => {
         await new Promise((done) => setTimeout(done, 1_500));
-        signalledAt = Date.now();
         process.kill(pid, 'SIGTERM');
       },
     });
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, exitCode: EXIT.terminated, error: { message: 'stopped by SIGTERM before any write', reason: 'interrupted', signal: 'SIGTERM' } });
     expect(result.stderr).toContain('error: stopped by SIGTERM before any write\n');
-    // Not the rest of the 60 s wait.
-    expect(Date.now() - signalledAt).toBeLessThan(10_000);
   });
 });
 
@@ -163,14 +160,13 @@ describe('a signal in the middle of an apply (the built binary)', () => {
   });
 
   it('a second signal cuts the request in flight at once: that object is reported as not finished', async () => {
-    proxy.inject({ method: 'POST', path: '/variables/', skip: 2, times: 1, fault: { kind: 'delay', ms: 60_000 } });
+    // Held for an hour: the test ends (within its timeout) only if the second signal cuts it.
+    proxy.inject({ method: 'POST', path: '/variables/', skip: 2, times: 1, fault: { kind: 'delay', ms: 3_600_000 } });
     const { result } = await signalled('SIGTERM', [], 2);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
     expect(variablePosts(proxy)).toHaveLength(3);
     const lines = result.stdout.trim().split('\n');
     expect(lines.filter((line) => /^! variable stop_test_\d+: interrupted by SIGTERM before this object was finished/.test(line))).toHaveLength(1);
     expect(lines.at(-1)).toBe(`Stopped before the end: 2 applied, 1 failed, ${COUNT - 3} not done.`);
-    // Held 60 s by the proxy, the create was cut: the run did not wait for it.
-    expect(result.ms).toBeLessThan(30_000);
   });
 });
