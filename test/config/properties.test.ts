@@ -163,10 +163,8 @@ describe('secrets', () => {
           }
           const pairArgs = pairs.map(({ name: secretName, content }) => `${secretName}=${write('secret', content)}`);
           const issues = issuesOf((list) => loadSecrets({ env: {}, fileEnvNames: [], dirs: [dir], pairs: pairArgs, keepTrailingNewline }, list));
-          for (const issue of issues) {
-            expect(issue.file).toBeTruthy();
-            expect(formatIssue(issue)).not.toContain(SENTINEL);
-          }
+          expectWellFormed(issues, []);
+          for (const issue of issues) expect(formatIssue(issue)).not.toContain(SENTINEL);
         },
       ),
       { numRuns: RUNS },

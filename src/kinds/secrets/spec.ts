@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IssueList } from '../../errors.js';
 import { describeFsError, readTextFile } from '../../config/files.js';
-import { nameError, nameProblem, showName } from '../../config/names.js';
+import { nameError, nameProblem, oneLine, showName } from '../../config/names.js';
 import { COMMAND_LINE, type DesiredSecret } from '../../config/types.js';
 
 export interface SecretsOptions {
@@ -61,7 +61,8 @@ export function loadSecrets(options: SecretsOptions, issues: IssueList): Desired
 }
 
 function fromEnvName(envName: string, env: Record<string, string | undefined>, issues: IssueList): Candidate[] {
-  const key = `-s ${envName}`;
+  // Arguments are shown escaped, so that every issue stays one line.
+  const key = `-s ${oneLine(envName)}`;
   const at = { file: COMMAND_LINE, key };
   if (!envName.endsWith(FILE_SUFFIX)) {
     issues.error(at, `${envName} must end with ${FILE_SUFFIX}: it names the environment variable holding the path of the secret file, e.g. -s S3_PASSWORD_FILE`);
@@ -82,7 +83,7 @@ function fromEnvName(envName: string, env: Record<string, string | undefined>, i
 }
 
 function fromDir(dir: string, issues: IssueList): Candidate[] {
-  const key = `--secrets-dir ${dir}`;
+  const key = `--secrets-dir ${oneLine(dir)}`;
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -100,7 +101,7 @@ function fromDir(dir: string, issues: IssueList): Candidate[] {
       const name = entry.toLowerCase().replaceAll('_', '-');
       const problem = nameProblem('secret block', name);
       if (problem) {
-        issues.error({ file: path, key }, `the file name gives the block name ${showName(name)}, which ${problem} (rename the file)`);
+        issues.error({ file: oneLine(path), key }, `the file name gives the block name ${showName(name)}, which ${problem} (rename the file)`);
         return [];
       }
       return [{ name, path, key }];
@@ -124,7 +125,7 @@ function fromPair(pair: string, issues: IssueList): Candidate[] {
   }
   const name = pair.slice(0, equals);
   const path = pair.slice(equals + 1);
-  const key = `--secret ${name}`;
+  const key = `--secret ${oneLine(name)}`;
   const problem = nameError('secret block', name);
   if (problem) {
     issues.error({ file: COMMAND_LINE, key }, problem);
