@@ -60,7 +60,7 @@ const deploymentPool: ReferenceRule = {
       if (!poolName) continue;
       const found = find(workPools, poolName);
       issues.push(
-        ...reference(found, deployment.source, {
+        ...reference(found, deployment.workPoolSource ?? deployment.source, {
           missing: `work pool "${poolName}" is neither declared (-l with [work_pools.${poolName}]) nor on the server`,
           unknown: unknownHere(`work pool "${poolName}"`),
         }),
@@ -76,8 +76,10 @@ const deploymentPool: ReferenceRule = {
 function jobVariableIssues(deployment: DesiredDeployment, template: { variables?: unknown } | undefined): ConfigIssue[] {
   if (!deployment.jobVariables || !template?.variables) return [];
   return checkJobVariables(deployment.jobVariables, template.variables).map((problem) => ({
-    ...deployment.source,
-    key: `${deployment.source.key ?? deployment.name}.work_pool.job_variables.${problem.path}`,
+    ...(deployment.jobVariableSources?.[problem.path] ?? {
+      ...deployment.source,
+      key: `${deployment.source.key ?? deployment.name}.work_pool.job_variables.${problem.path}`,
+    }),
     message: problem.message,
     severity: problem.warning ? 'warning' : 'error',
   }));
@@ -215,7 +217,7 @@ const prunedPoolInUse: ReferenceRule = {
       deployment.workPoolName && deleting(workPools, deployment.workPoolName)
         ? [
             {
-              ...deployment.source,
+              ...(deployment.workPoolSource ?? deployment.source),
               message: `runs on work pool "${deployment.workPoolName}", which --prune would delete (no limits manifest declares it any more); declare the pool or move the deployment`,
               severity: 'error',
             },
