@@ -11,7 +11,8 @@ import { globalLimits } from '../kinds/global-limits/kind.js';
 import { secrets } from '../kinds/secrets/kind.js';
 import { variables } from '../kinds/variables/kind.js';
 import { workPools } from '../kinds/work-pools/kind.js';
-import type { Api } from '../prefect/client.js';
+import { unwrap, type Api } from '../prefect/client.js';
+import { pagesByName } from '../prefect/paging.js';
 import type { AnyKind, DesiredSet, KindDefinition } from './kind.js';
 import type { Plan } from './driver.js';
 
@@ -28,13 +29,18 @@ export interface RuleContext {
   find<D, C>(kind: KindDefinition<D, C>, key: string): Found<D, C>;
   /** Whether the plan deletes this object (--prune). */
   deleting(kind: { name: string }, key: string): boolean;
+  /** The object as the server has it, declared or not (undefined offline, or when it is not there). */
+  onServer<D, C>(kind: KindDefinition<D, C>, key: string): C | undefined;
 }
 
-export interface ReferenceRule {
+export interface ReferenceRule<Facts = unknown> {
   name: string;
   /** The objects the rule refers to, looked for among the inputs, then on the server. */
   targets(desired: DesiredSet): Array<{ kind: AnyKind; key: string }>;
-  check(context: RuleContext): ConfigIssue[];
+  /** What else the rule reads from the server (with a server only), given to `check`. */
+  read?(api: Api, desired: DesiredSet): Promise<Facts>;
+  /** `facts` is undefined offline. */
+  check(context: RuleContext, facts?: Facts): ConfigIssue[];
 }
 
 const unknownHere = (what: string): string => `${what} is not declared here; it must exist on the server`;
@@ -226,7 +232,55 @@ const prunedPoolInUse: ReferenceRule = {
     ),
 };
 
+/** The queue every pool has, created with it. */
+const DEFAULT_QUEUE = 'default';
+
+/** The queues deployments name that the inputs do not declare with their pool. */
+function undeclaredQueues(desired: DesiredSet): Array<{ deployment: DesiredDeployment; pool: string; queue: string }> {
+  const declaredPools = new Map(desired.get(workPools).map((pool) => [pool.name, new Set(pool.queues.map((queue) => queue.name))]));
+  return desired.get(deployments).flatMap((deployment) => {
+    const pool = deployment.workPoolName;
+    const queue = deployment.workQueueName;
+    if (!pool || !queue || queue === DEFAULT_QUEUE || declaredPools.get(pool)?.has(queue)) return [];
+    return [{ deployment, pool, queue }];
+  });
+}
+
+/**
+ * A deployment's work queue must be declared with its pool or be on the server: Prefect would
+ * create a queue it does not know, silently, with default settings.
+ */
+const deploymentQueue: ReferenceRule<Set<string>> = {
+  name: 'deployment-work-queue',
+  targets: () => [],
+  // Queues by name across all pools (one request for all), kept as `<pool id>/<queue>`.
+  async read(api, desired) {
+    const names = [...new Set(undeclaredQueues(desired).map((entry) => entry.queue))];
+    if (names.length === 0) return new Set();
+    const queues = await pagesByName(
+      names,
+      (batch, offset, limit) => unwrap(api.client.POST('/work_queues/filter', { body: { work_queues: { operator: 'and_', name: { any_: batch } }, limit, offset } })),
+      { unique: false },
+    );
+    return new Set(queues.map((queue) => `${queue.work_pool_id ?? ''}/${queue.name}`));
+  },
+  check({ desired, find, onServer: current }, onServer) {
+    return undeclaredQueues(desired).flatMap(({ deployment, pool, queue }): ConfigIssue[] => {
+      const source = deployment.workPoolSource ?? deployment.source;
+      const fix = `declare it under [work_pools.${pool}.queues.${queue}] in a limits manifest, or name a queue the pool has`;
+      if (!onServer) return [{ ...source, severity: 'warning', message: `work queue "${queue}" of pool "${pool}" is not declared here; it must exist on the server, or Prefect creates it with default settings` }];
+      const found = find(workPools, pool);
+      // A pool that is nowhere is the pool rule's error; a pool only declared is new, and so is the queue.
+      if (found.state === 'missing') return [];
+      const poolId = current(workPools, pool)?.pool.id;
+      if (poolId !== undefined && onServer.has(`${poolId}/${queue}`)) return [];
+      return [{ ...source, severity: 'error', message: `work queue "${queue}" of pool "${pool}" is neither declared nor on the server, and Prefect would create it silently with default settings; ${fix}` }];
+    });
+  },
+};
+
 export const REFERENCE_RULES: readonly ReferenceRule[] = [
+  deploymentQueue,
   deploymentPool,
   deploymentSecrets,
   deploymentVariables,
@@ -246,6 +300,7 @@ export function checkReferencesOffline(desired: DesiredSet, rules: readonly Refe
       return declared !== undefined ? { state: 'declared', desired: declared } : { state: 'unknown' };
     },
     deleting: () => false,
+    onServer: () => undefined,
   };
   return rules.flatMap((rule) => rule.check(context));
 }
@@ -280,6 +335,9 @@ export async function checkReferences(api: Api, desired: DesiredSet, plan: Plan,
       return current !== undefined ? { state: 'server', current: current as C } : { state: 'missing' };
     },
     deleting: (kind, key) => deletions.has(`${kind.name}\u0000${key}`),
+    onServer: <D, C>(kind: KindDefinition<D, C>, key: string): C | undefined =>
+      (plan.work.get(kind.name)?.current.get(key) ?? onServer.get(kind.name)?.get(key)) as C | undefined,
   };
-  return rules.flatMap((rule) => rule.check(context));
+  const facts = await Promise.all(rules.map((rule) => (rule.read ? rule.read(api, desired) : Promise.resolve(undefined))));
+  return rules.flatMap((rule, index) => rule.check(context, facts[index]));
 }

@@ -183,6 +183,19 @@ describe('deployments from prefect.yaml', () => {
     expect(again.writes).toEqual([]);
   });
 
+  it('refuses a work queue that the pool neither declares nor has, and takes one the server has', async () => {
+    const nightly = editedYaml((text) => text.replace('work_queue_name: default', 'work_queue_name: nightly'));
+    const refused = await runCli(everything(nightly), { env: env() });
+    expect(refused.code).toBe(EXIT.invalidInput);
+    expect(refused.writes).toEqual([]);
+    expect(refused.stderr).toMatch(/prefect\.yaml:\d+(:\d+)? › .*work queue "nightly" of pool "archival-docker-workpool" is neither declared nor on the server/);
+    // Made on the server (by hand, or by another tool): the deployment may use it.
+    expect((await runCli([...OLD_COMMAND_LINE, '-l', pools], { env: env() })).code).toBe(EXIT.ok);
+    await postJson(apiUrl(), '/work_pools/archival-docker-workpool/queues', { name: 'nightly' });
+    const accepted = await runCli(everything(nightly), { env: env() });
+    expect(accepted.code).toBe(EXIT.ok);
+  });
+
   it('rejects the misplaced work_pool.concurrency_limit before any request', async () => {
     const yaml = editedYaml((text) =>
       text.replace('      job_variables: *job_variables\n\n  - name: end_to_end_test', '      job_variables: *job_variables\n      concurrency_limit: 2\n\n  - name: end_to_end_test'),
