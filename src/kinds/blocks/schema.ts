@@ -1,7 +1,8 @@
 // What the server says a block type is: its latest block schema, a JSON Schema with `secret_fields`
 // and the types of the blocks a field may hold. Declared blocks are checked against it before any
 // write; ajv (a maintained JSON Schema validator) does the type checks.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compileSchema } from '../../config/json-schema.js';
 import type { ConfigIssue } from '../../errors.js';
 import { unwrap, type Api } from '../../prefect/client.js';
 import { pages } from '../../prefect/paging.js';
@@ -101,7 +102,6 @@ function blockTypesOfField(fields: SchemaFields, field: string): string[] {
   });
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
 const compiled = new Map<string, ValidateFunction>();
 
 /** Every problem of a declared block against its type's schema, at the field's line. */
@@ -128,42 +128,14 @@ export function checkBlock(block: DesiredBlock, info: TypeInfo): ConfigIssue[] {
   let validate = compiled.get(id);
   if (!validate) {
     const { secret_fields: _secrets, ...schema } = checked as SchemaFields & { [key: string]: unknown };
-    try {
-      validate = ajv.compile(withResolvableRefs({ ...schema, additionalProperties: true }));
-    } catch {
-      // A schema ajv cannot read is checked for unknown fields and references only (above).
-      validate = undefined;
-    }
+    // A schema ajv cannot read is checked for unknown fields and references only (above).
+    validate = compileSchema({ ...schema, additionalProperties: true });
     if (validate) compiled.set(id, validate);
   }
   if (validate && !validate(block.data)) {
     for (const error of validate.errors ?? []) issues.push(describe(error, block));
   }
   return issues.map((issue) => ({ ...issue, severity: 'error' }));
-}
-
-/**
- * The schema with every `$ref` that points at nothing replaced by "anything": Prefect's own
- * schemas have such references (the `secret` type's value refers to a JsonValue definition it does
- * not carry), and a reference nobody can follow constrains nothing.
- */
-function withResolvableRefs(schema: { [key: string]: unknown }): { [key: string]: unknown } {
-  const definitions = { ...((schema.definitions as object | undefined) ?? {}), ...((schema.$defs as object | undefined) ?? {}) };
-  const resolvable = (ref: string): boolean => {
-    const match = /^#\/(definitions|\$defs)\/([^/]+)$/.exec(ref);
-    return match !== null && Object.hasOwn(definitions, match[2]!);
-  };
-  const walk = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(walk);
-    if (!node || typeof node !== 'object') return node;
-    const record = node as { [key: string]: unknown };
-    if (typeof record.$ref === 'string' && !resolvable(record.$ref)) {
-      const { $ref: _ref, ...rest } = record;
-      return walk(rest);
-    }
-    return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, walk(value)]));
-  };
-  return walk(schema) as { [key: string]: unknown };
 }
 
 /** An ajv error as an input issue: where, and what is expected, never the value itself. */

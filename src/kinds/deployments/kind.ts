@@ -5,6 +5,7 @@ import { deploymentKey } from './key.js';
 import type { DesiredDeployment } from '../../config/types.js';
 import { defineKind } from '../../reconcile/kind.js';
 import { deploymentsExport } from './export.js';
+import { checkParameters } from './parameters.js';
 import { loadDeployments } from './spec.js';
 
 export const deployments = defineKind({
@@ -21,6 +22,7 @@ export const deployments = defineKind({
   },
   load({ options, env }, issues) {
     const desired = loadDeployments(options.deployments, { env, flowsDir: options.flowsDir }, issues);
+    for (const deployment of desired) checkParameters(deployment, issues);
     for (const deployment of desired.filter((d) => d.parameterSchema === undefined)) {
       issues.warn(
         deployment.source,

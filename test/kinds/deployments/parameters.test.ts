@@ -1,0 +1,49 @@
+// Parameters against the flow's parameter schema, before any write.
+import { describe, expect, it } from 'vitest';
+import { IssueList } from '../../../src/errors.js';
+import { deployments } from '../../../src/kinds/deployments/kind.js';
+import { loadDesired } from '../../../src/run.js';
+import { useTempDir } from '../../config/temp.js';
+
+const temp = useTempDir();
+const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
+
+const SCHEMA = `    parameter_openapi_schema:
+      type: object
+      properties:
+        dataset_id: { type: string, title: dataset_id }
+        size_mb: { type: integer, default: 20, title: size_mb }
+        mode: { enum: [fast, safe], title: mode }
+      required: [dataset_id]
+`;
+
+function load(parameters: string, extra = '') {
+  const file = temp.write(
+    `p-${Math.random().toString(36).slice(2)}/prefect.yaml`,
+    `deployments:\n  - name: d\n    flow_name: archive\n    entrypoint: flows/a.py:archive\n${SCHEMA}${extra}    parameters: ${parameters}\n`,
+  );
+  const issues = new IssueList();
+  const desired = loadDesired({ ...NO_INPUTS, deployments: [file] }, {}, issues);
+  return { desired: desired.get(deployments), issues: issues.items.map((i) => [i.severity, i.key, i.message]) };
+}
+
+describe('parameters against the parameter schema', () => {
+  it('takes values that fit, and leaves required parameters to the runs', () => {
+    expect(load('{ size_mb: 5, mode: safe }').issues).toEqual([]);
+  });
+
+  it('refuses a parameter the flow does not have and a value of the wrong type, without showing the value', () => {
+    const { issues } = load('{ dataset: "x", size_mb: "sentinel-value", mode: slow }');
+    expect(issues).toEqual([
+      ['error', 'deployments[0].parameters.dataset', 'the flow archive has no parameter `dataset`; its parameters are dataset_id, size_mb, mode'],
+      ['error', 'deployments[0].parameters.size_mb', 'must be integer'],
+      ['error', 'deployments[0].parameters.mode', 'must be one of "fast", "safe"'],
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('sentinel-value');
+  });
+
+  it('warns instead when the schema is not enforced', () => {
+    const { issues } = load('{ size_mb: "x" }', '    enforce_parameter_schema: false\n');
+    expect(issues).toEqual([['warning', 'deployments[0].parameters.size_mb', 'must be integer (the schema is not enforced, so the flow would get it as it is)']]);
+  });
+});
