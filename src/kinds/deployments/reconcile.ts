@@ -8,6 +8,7 @@ import type { components } from '../../prefect/schema.js';
 import { jsonEqual, sameTags } from '../../reconcile/json.js';
 import { pagesByName } from '../../prefect/paging.js';
 import { deploymentKey, parseDeploymentKey } from './key.js';
+import { isCredential } from '../../export/credentials.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 
 type Deployment = components['schemas']['DeploymentResponse'];
@@ -22,6 +23,18 @@ export interface CurrentDeployment {
 
 const EMPTY_SCHEMA = { type: 'object', properties: {} };
 
+
+/** A value as the plan shows it: under a credential-like key, only a placeholder is shown as it is. */
+function shown(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(shown);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, isCredential(key) && !(typeof item === 'string' && PLACEHOLDER.test(item)) && typeof item !== 'object' ? '(hidden)' : shown(item)]),
+  );
+}
+
+/** A whole `{{ ... }}` placeholder: what it names, not a value. */
+const PLACEHOLDER = /^\{\{.*\}\}$/s;
 
 /** A deployment's global concurrency limit is its own when Prefect named it after the deployment. */
 function ownLimitName(deployment: Deployment): string {
@@ -159,7 +172,7 @@ function deploymentUpdate(desired: DesiredDeployment, current: Deployment): { bo
   const field = <K extends keyof DeploymentUpdate>(name: K, want: DeploymentUpdate[K] | undefined, have: unknown, same = jsonEqual(want, have ?? null)): void => {
     if (want === undefined || same) return;
     body[name] = want;
-    changes.push({ field: name, from: have ?? null, to: want });
+    changes.push({ field: name, from: shown(have ?? null), to: shown(want) });
   };
   field('version', desired.version, current.version);
   field('description', desired.description, current.description, (desired.description ?? '') === (current.description ?? ''));
