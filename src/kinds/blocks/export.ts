@@ -23,8 +23,8 @@ export interface ServerBlocks {
   documents: BlockDocument[];
   /** Secret field paths by type slug, from the newest schema of each type. */
   secretPaths: Map<string, string[]>;
-  /** The fields of each type in the order its newest schema lists them, for a stable file. */
-  fieldOrder?: Map<string, string[]>;
+  /** The `position` each field has in its type's newest schema, where the schema gives one. */
+  fieldPositions?: Map<string, Map<string, number>>;
 }
 
 export interface BlocksExport {
@@ -65,7 +65,7 @@ async function readServerBlocks(api: Api, matches: Matcher): Promise<ServerBlock
   return {
     documents,
     secretPaths: new Map([...types].map(([slug, info]) => [slug, secretFields(info.schema)])),
-    fieldOrder: new Map([...types].map(([slug, info]) => [slug, Object.keys(((info.schema.fields ?? {}) as { properties?: object }).properties ?? {})])),
+    fieldPositions: new Map([...types].map(([slug, info]) => [slug, positionsOf(info.schema.fields)])),
   };
 }
 
@@ -92,6 +92,12 @@ export const blocksExport = defineExport({
   },
   current: (server): Map<string, CurrentBlock> => new Map(server.documents.map((document) => [blockKey(document.block_type!.slug, document.name!), { document }])),
 });
+
+/** Each property's `position` (Prefect's schemas carry it for the order of the UI's form). */
+function positionsOf(fields: { [key: string]: unknown } | undefined): Map<string, number> {
+  const properties = ((fields ?? {}) as { properties?: { [name: string]: { position?: unknown } } }).properties ?? {};
+  return new Map(Object.entries(properties).flatMap(([name, property]) => (typeof property?.position === 'number' ? [[name, property.position] as const] : [])));
+}
 
 function safePart(part: string): string {
   const safe = part.replace(/[^A-Za-z0-9_-]+/g, '_');
@@ -147,10 +153,11 @@ export function exportBlocks(server: ServerBlocks): BlocksExport {
       }
       return tomlValue(value);
     };
-    // In the order the type's schema lists its fields, then any other in name order: two servers in
-    // the same state export the same bytes, whatever order each document was written in.
-    const order = server.fieldOrder?.get(type) ?? [];
-    const rank = (field: string) => (order.includes(field) ? order.indexOf(field) : order.length);
+    // By the position the type's schema gives a field, then by name: two servers in the same state
+    // export the same bytes, whatever order a document was written in or a database keeps keys in
+    // (PostgreSQL's JSONB sorts them by length).
+    const positions = server.fieldPositions?.get(type) ?? new Map<string, number>();
+    const rank = (field: string) => positions.get(field) ?? Number.MAX_SAFE_INTEGER;
     const entries = Object.entries(document.data ?? {}).sort(([a], [b]) => rank(a) - rank(b) || compareText(a, b));
     for (const [field, value] of entries) {
       const target = (references[field] as { block_document?: { name?: string; block_type?: { slug?: string } } } | undefined)?.block_document;
