@@ -1,11 +1,12 @@
 // Cross-references between kinds, as named rules. They run twice: offline after loading (what the
 // inputs do not declare is only a warning then), and after the server was read, before the first
 // write (what neither the inputs declare nor the server has is an error).
-import type { DesiredDeployment } from '../config/types.js';
-import type { ConfigIssue, Source } from '../errors.js';
+import type { DesiredDeployment, JsonValue } from '../config/types.js';
+import { IssueList, type ConfigIssue, type Source } from '../errors.js';
 import { blocks } from '../kinds/blocks/kind.js';
 import { blockKey } from '../kinds/blocks/spec.js';
 import { checkJobVariables } from '../kinds/deployments/job-variables.js';
+import { checkParameters } from '../kinds/deployments/parameters.js';
 import { deployments } from '../kinds/deployments/kind.js';
 import { globalLimits } from '../kinds/global-limits/kind.js';
 import { secrets } from '../kinds/secrets/kind.js';
@@ -279,8 +280,30 @@ const deploymentQueue: ReferenceRule<Set<string>> = {
   },
 };
 
+/**
+ * Without a parameter schema in the inputs, the parameters of a deployment the server has are
+ * checked against the schema it holds, before any write: Prefect would refuse them only when the
+ * deployment is written, after the run's other writes.
+ */
+const deploymentParametersOnServer: ReferenceRule = {
+  name: 'deployment-parameters-server-schema',
+  targets: () => [],
+  check({ desired, onServer }) {
+    return desired.get(deployments).flatMap((deployment) => {
+      if (deployment.parameterSchema !== undefined) return [];
+      const current = onServer(deployments, deployments.key(deployment))?.deployment;
+      const schema = current?.parameter_openapi_schema as { [key: string]: JsonValue } | null | undefined;
+      if (!schema || Object.keys((schema.properties as object | undefined) ?? {}).length === 0) return [];
+      const issues = new IssueList();
+      checkParameters({ ...deployment, parameterSchema: schema, enforceParameterSchema: deployment.enforceParameterSchema ?? current?.enforce_parameter_schema ?? true }, issues);
+      return issues.items;
+    });
+  },
+};
+
 export const REFERENCE_RULES: readonly ReferenceRule[] = [
   deploymentQueue,
+  deploymentParametersOnServer,
   deploymentPool,
   deploymentSecrets,
   deploymentVariables,

@@ -114,6 +114,20 @@ describe('deployments from prefect.yaml', () => {
     expect(again.writes).toEqual([]);
   });
 
+  it('checks parameters against the schema the server holds when the inputs give none, before any write', async () => {
+    const flowsDir = join(repo, 'test', 'fixtures', 'flows');
+    expect((await runCli([...everything(), '--flows-dir', flowsDir], { env: env() })).code).toBe(EXIT.ok);
+    // The same file without --flows-dir, a parameter the flow lacks and one of the wrong type.
+    const wrong = editedYaml((text) =>
+      text.replace('    flow_name: archive_datasetlist\n', '    flow_name: archive_datasetlist\n    parameters: { job_id: 5, priority: high }\n').replace('version: 1.0.0', 'version: 1.0.1'),
+    );
+    const result = await runCli(everything(wrong), { env: env() });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.writes).toEqual([]);
+    expect(result.stderr).toContain('parameters.priority: the flow archive_datasetlist has no parameter `priority`');
+    expect(result.stderr).toContain('parameters.job_id: must be string');
+  });
+
   it('keeps hand-added schedules and the scheduled runs of an unchanged deployment', async () => {
     const yaml = editedYaml(withSchedules);
     expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);
