@@ -14,13 +14,18 @@ export interface ConfigIssue extends Source {
   severity?: 'error' | 'warning';
 }
 
-/** `file:line:column › key: message`, the one way an input problem is shown. */
+/** Control characters and line separators as escapes: an issue is always one line. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `file:line:column › key: message`, the one way an input problem is shown, always on one line. */
 export function formatIssue(issue: ConfigIssue): string {
-  let where = issue.file;
+  let where = oneLine(issue.file);
   if (issue.line !== undefined) where += `:${issue.line}`;
   if (issue.line !== undefined && issue.column !== undefined) where += `:${issue.column}`;
-  const key = issue.key ? ` › ${issue.key}` : '';
-  return `${where}${key}: ${issue.message}`;
+  const key = issue.key ? ` › ${oneLine(issue.key)}` : '';
+  return `${where}${key}: ${oneLine(issue.message)}`;
 }
 
 /** Every problem found in the inputs, reported together before anything touches the server. */

@@ -131,3 +131,10 @@ describe('every loader refuses such a name before any write, with file, line and
     ]);
   });
 });
+
+describe('formatIssue', () => {
+  it('keeps every issue on one line, whatever a file name, key or message holds', () => {
+    const shown = formatIssue({ file: 'dir\nname.toml', line: 3, key: 'pools.a\u2028b', message: 'bad\r\nthing\u0007' });
+    expect(shown).toBe('dir\\u000aname.toml:3 › pools.a\\u2028b: bad\\u000d\\u000athing\\u0007');
+  });
+});
