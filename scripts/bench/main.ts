@@ -17,7 +17,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync }
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { venvBin } from '../prefect-env.js';
+import { ensurePrefect, prefectPin, venvBin } from '../prefect-env.js';
 import { loadDesired, toChangeset, writeChangeset, type Changeset } from './lib/changeset.js';
 import { exampleInputs, repo, type Inputs } from './lib/example.js';
 import { generate, type GeneratedInputs } from './lib/generate.js';
@@ -130,6 +130,9 @@ class Bench {
   }
 
   async prepare(): Promise<void> {
+    // The Prefect tools run from the cached virtualenv before any server starts (machine facts,
+    // version): install it first, as the tests' global setup does through startPrefectServer.
+    ensurePrefect(prefectPin(), log);
     // The floor runs as plain JavaScript: no TypeScript loader in its start-up.
     const esbuild = await import('esbuild');
     esbuild.buildSync({ entryPoints: [join(repo, 'scripts', 'bench', 'floor.ts')], outfile: this.floorScript, format: 'esm', platform: 'node', target: 'node22', logLevel: 'error' });
@@ -390,6 +393,7 @@ class Bench {
 
 async function prefectVersion(): Promise<string> {
   const result = spawnSync(venvBin('python'), ['-c', 'import prefect; print(prefect.__version__)'], { encoding: 'utf8' });
+  if (result.error) throw new Error(`${venvBin('python')}: ${result.error.message}`);
   return result.stdout.trim() || 'unknown';
 }
 
