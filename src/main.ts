@@ -31,6 +31,7 @@ interface CliOptions extends Partial<ConnectionCliOptions> {
   fromEnv: string[];
   stringValues?: boolean;
   keepTrailingNewline?: boolean;
+  strict?: boolean;
   concurrency?: number;
   output: 'text' | 'json';
   logLevel?: string;
@@ -50,6 +51,7 @@ function addInputOptions(command: Command): Command {
     .option('--from-env <NAME>', 'declare a variable whose value comes only from the environment variable NAME', collect, [])
     .option('--string-values', 'write every variable value as a string, as the old tool did')
     .option('--keep-trailing-newline', 'keep the final newline of secret files')
+    .option('--strict', 'refuse legacy prefect.yaml forms instead of converting them, and keys Prefect ignores instead of ignoring them')
     .option('--output <format>', 'report format: text or json', 'text')
     .option('--log-level <level>', 'debug, info, warn, error (also Prefect names; default from PREFECT_LOGGING_LEVEL, else warn)');
 }
@@ -130,6 +132,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     fromEnv: options.fromEnv,
     stringValues: options.stringValues ?? false,
     keepTrailingNewline: options.keepTrailingNewline ?? false,
+    strict: options.strict ?? false,
     // validate has no connection options; the defaults are never used there.
     ...connectionSettings({ waitTimeout: 120, requestTimeout: 90, retries: 6, ...options }),
     concurrency: options.concurrency ?? 1,

@@ -15,6 +15,8 @@ export interface InputOptions {
   fromEnv: string[];
   stringValues: boolean;
   keepTrailingNewline: boolean;
+  /** --strict: legacy forms that would be converted and keys that would be ignored are errors. */
+  strict?: boolean | undefined;
 }
 
 /** The top-level keys of a limits manifest one kind reads. */

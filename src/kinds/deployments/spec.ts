@@ -18,6 +18,8 @@ export interface DeploymentsOptions {
   env: Record<string, string | undefined>;
   /** --flows-dir: where the entrypoints' Python files are, to learn flow names and parameter schemas. */
   flowsDir?: string | undefined;
+  /** --strict: a legacy form that would be converted, or a key that would be ignored, is an error instead. */
+  strict?: boolean | undefined;
 }
 
 
@@ -33,7 +35,9 @@ const TOP_LEVEL_KEYS = ['name', 'prefect-version', 'build', 'push', 'pull', 'dep
  * Keys not templated: pull steps run in the worker, which resolves them in its own environment; build
  * and push steps are never run here (and may use each other's outputs); the rest are only refused.
  */
-const UNTEMPLATED_KEYS = new Set(['pull', 'build', 'push', 'triggers', 'sla', 'schedule', 'version_type']);
+const UNTEMPLATED_KEYS = new Set(['pull', 'build', 'push', 'triggers', 'sla', 'version_type']);
+/** Appended to every conversion and ignored key under --strict, which refuses them. */
+const STRICT_HINT = '; --strict refuses this: write the current form';
 
 // ---------------------------------------------------------------------------------------------
 // The shape of a deployment entry. Messages say what is expected; `must` adds "found <kind>".
@@ -141,7 +145,6 @@ const deploymentSchema = z.strictObject(
     paused: bool.optional(),
     // Each schedule is checked on its own, so that its cross-field rules run even when another key is wrong.
     schedules: z.array(z.unknown(), must('a list of schedules, e.g. `schedules: [{cron: "0 3 * * *"}]`')).nullable().optional(),
-    schedule: z.unknown().optional(),
     concurrency_limit: z.unknown().optional(),
     global_concurrency_limit: z.string(must('the name of a global concurrency limit')).superRefine(check(globalLimitNameProblem)).optional(),
     work_pool: workPoolSchema.nullable().optional(),
@@ -187,7 +190,7 @@ const OBJECTS = {
 /** Which strict object of a deployment entry holds the key at `path` (`deployments[i]...`). */
 function objectAt(path: readonly PathPart[]): (typeof OBJECTS)[keyof typeof OBJECTS] {
   const [, , key] = path;
-  if (key === 'schedules') return OBJECTS.schedule;
+  if (key === 'schedules' || key === 'schedule') return OBJECTS.schedule;
   if (key === 'work_pool') return OBJECTS.work_pool;
   return key === 'concurrency_limit' ? OBJECTS.concurrency_limit : OBJECTS.deployment;
 }
@@ -206,7 +209,18 @@ class OnceIssues implements IssueSink {
   private readonly seen = new Set<string>();
   /** Errors reported through this sink, repeats included. */
   private errorCount = 0;
-  constructor(readonly issues: IssueList) {}
+  constructor(
+    readonly issues: IssueList,
+    private readonly strict = false,
+  ) {}
+  /**
+   * A legacy form converted the way Prefect converts it, or a key Prefect ignores and so is ignored
+   * here: a warning that says so, or an error under --strict.
+   */
+  legacy(source: Source, message: string): void {
+    if (this.strict) this.error(source, `${message}${STRICT_HINT}`);
+    else this.warn(source, message);
+  }
   /** Grows with every error, whether reported here or straight to the list (as analyzeEntrypoint does). */
   errorMark(): number {
     return this.errorCount + this.issues.errors.length;
@@ -228,7 +242,7 @@ class OnceIssues implements IssueSink {
 }
 
 export function loadDeployments(files: string[], options: DeploymentsOptions, issues: IssueList): DesiredDeployment[] {
-  const sink = new OnceIssues(issues);
+  const sink = new OnceIssues(issues, options.strict ?? false);
   const templater = new Templater({ env: options.env, issues: sink });
   const byKey = new Map<string, DesiredDeployment>();
   for (const file of files) {
@@ -263,7 +277,14 @@ function readDeploymentFile(yaml: YamlData, context: Context): DesiredDeployment
     return [];
   }
   for (const key of Object.keys(root)) {
-    if (!TOP_LEVEL_KEYS.includes(key)) issues.error(yaml.at([key], 'key'), unknownKeyMessage(key, TOP_LEVEL_KEYS, 'a prefect.yaml'));
+    if (key === 'version') {
+      issues.legacy(
+        yaml.at([key], 'key'),
+        'a top-level `version` is ignored, as Prefect 3 ignores it (it is not the version of the deployments); give each deployment its `version:`, and remove this one',
+      );
+    } else if (!TOP_LEVEL_KEYS.includes(key)) {
+      issues.error(yaml.at([key], 'key'), unknownKeyMessage(key, TOP_LEVEL_KEYS, 'a prefect.yaml'));
+    }
   }
   if (root.name !== undefined && root.name !== null && typeof root.name !== 'string') issues.error(yaml.at(['name']), `must be text naming the project, found ${kindOf(root.name)}`);
   const version = root['prefect-version'];
@@ -328,13 +349,12 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
   }
   const errorsBefore = issues.errorMark();
 
-  const answer = (key: string, severity: 'error' | 'warn', message: string) => {
+  const answer = (key: string, severity: 'error' | 'legacy', message: string) => {
     if (entry[key] !== undefined) issues[severity](yaml.at([...base, key], 'key'), message);
   };
-  answer('schedule', 'error', '`schedule` (a single schedule) is the old form; write a list under `schedules:`, e.g. `schedules: [{cron: "0 3 * * *"}]`');
   answer('triggers', 'error', '`triggers` are not supported yet; remove them and create the automations in the Prefect UI');
   answer('sla', 'error', '`sla` is not supported yet; remove it and declare the SLA in the Prefect UI');
-  answer('version_type', 'warn', '`version_type` is not supported and is ignored; give the version in `version:`');
+  answer('version_type', 'legacy', '`version_type` is not supported and is ignored; give the version in `version:`');
   warnNotRun(entry, base, yaml, issues);
 
   // Templated before the shape check, like `prefect deploy`, so that `{{ $ENV }}` may give any string value.
@@ -352,9 +372,15 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     }
   }
 
-  const parsed = deploymentSchema.safeParse(templated);
-  const concurrency = readConcurrency(templated.concurrency_limit, [...base, 'concurrency_limit'], yaml, issues);
-  const schedules = Array.isArray(templated.schedules) ? readSchedules(templated.schedules, [...base, 'schedules'], yaml, issues) : [];
+  const { normalized, singularSchedule } = legacyForms(templated, { base, yaml, issues });
+  const parsed = deploymentSchema.safeParse(normalized);
+  const concurrency = readConcurrency(normalized.concurrency_limit, [...base, 'concurrency_limit'], yaml, issues);
+  const schedules =
+    singularSchedule !== undefined
+      ? readSchedules([singularSchedule], () => [...base, 'schedule'], yaml, issues)
+      : Array.isArray(normalized.schedules)
+        ? readSchedules(normalized.schedules, (index) => [...base, 'schedules', index], yaml, issues)
+        : [];
   if (!parsed.success) {
     reportZod(parsed.error, base, yaml, issues);
     return undefined;
@@ -481,14 +507,17 @@ function readConcurrency(value: unknown, path: PathPart[], yaml: YamlData, issue
   return undefined;
 }
 
-function readSchedules(items: JsonValue[], path: PathPart[], yaml: YamlData, issues: IssueSink): DesiredSchedule[] {
+/** The schedules at `pathOf(index)` each: a `schedules` list, or the one legacy `schedule` converted to a list. */
+function readSchedules(items: JsonValue[], pathOf: (index: number) => PathPart[], yaml: YamlData, issues: OnceIssues): DesiredSchedule[] {
   const schedules: DesiredSchedule[] = [];
   const slugs = new Map<string, number>();
-  for (const [index, item] of items.entries()) {
-    const at = (...key: PathPart[]) => yaml.at([...path, index, ...key]);
+  for (const [index, written] of items.entries()) {
+    const path = pathOf(index);
+    const at = (...key: PathPart[]) => yaml.at([...path, ...key]);
+    const item = isObject(written) ? legacyScheduleKeys(written, (key) => yaml.at([...path, key], 'key'), issues) : written;
     const parsed = scheduleSchema.safeParse(item);
     if (!parsed.success) {
-      reportZod(parsed.error, [...path, index], yaml, issues);
+      reportZod(parsed.error, path, yaml, issues);
       continue;
     }
     const spec = parsed.data;
@@ -511,7 +540,7 @@ function readSchedules(items: JsonValue[], path: PathPart[], yaml: YamlData, iss
     const earlier = slugs.get(slug);
     if (earlier !== undefined) {
       const fix = spec.slug === undefined ? `the slug \`${slug}\` made up for this schedule is taken; give it a \`slug:\`` : 'give each schedule its own slug';
-      issues.error(spec.slug === undefined ? at() : at('slug'), `schedule slug \`${slug}\` is already used by ${formatPath([...path, earlier])}; ${fix}`);
+      issues.error(spec.slug === undefined ? at() : at('slug'), `schedule slug \`${slug}\` is already used by ${formatPath(pathOf(earlier))}; ${fix}`);
       continue;
     }
     slugs.set(slug, index);
@@ -525,6 +554,142 @@ function readSchedules(items: JsonValue[], path: PathPart[], yaml: YamlData, iss
     schedules.push({ slug, schedule, active: spec.active ?? true, parameters: spec.parameters ?? {}, source: at() });
   }
   return schedules;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy forms: Prefect 2-era keys and the single `schedule`. Each is converted the way Prefect 3
+// converts it, ignored (as Prefect 3 ignores it) with a warning, or refused where ignoring it would
+// make flows run differently from what the file says. The README's table lists every decision.
+
+interface LegacyInput {
+  base: PathPart[];
+  yaml: YamlData;
+  issues: OnceIssues;
+}
+
+/**
+ * The deployment entry without its legacy keys, each answered; the single `schedule` is returned
+ * apart, to be read as a one-item `schedules` list at its own place.
+ */
+function legacyForms(entry: JsonObject, { base, yaml, issues }: LegacyInput): { normalized: JsonObject; singularSchedule: JsonObject | undefined } {
+  const normalized: JsonObject = { ...entry };
+  const keyAt = (...path: PathPart[]) => yaml.at([...base, ...path], 'key');
+  const workPool = isObject(entry.work_pool) ? entry.work_pool : undefined;
+  let singularSchedule: JsonObject | undefined;
+  // Null is absent, as Prefect reads it: the flow name then comes from --flows-dir.
+  if (entry.flow_name === null) delete normalized.flow_name;
+
+  if ('schedule' in entry) {
+    const schedule = entry.schedule;
+    delete normalized.schedule;
+    const empty = schedule === null || (isObject(schedule) && Object.keys(schedule).length === 0);
+    if (!empty && 'schedules' in entry) {
+      // _handle_deprecated_schedule_fields raises on this: which of the two was meant is unknown.
+      issues.error(
+        keyAt('schedule'),
+        '`schedule` and `schedules` are both given, which prefect deploy refuses too; move this schedule into the `schedules:` list and remove `schedule`',
+      );
+    } else if (empty) {
+      issues.legacy(keyAt('schedule'), `\`schedule: ${schedule === null ? 'null' : '{}'}\` (no schedule, as older prefect deploy wrote it) is ignored, as Prefect 3 ignores it; remove it`);
+    } else if (isObject(schedule)) {
+      issues.legacy(
+        keyAt('schedule'),
+        'the single `schedule` is converted to a one-item `schedules` list, as Prefect 3 converts it; write it as `schedules: [{...}]`',
+      );
+      singularSchedule = schedule;
+    } else {
+      issues.error(yaml.at([...base, 'schedule']), `must be one schedule, a mapping such as \`{cron: "0 3 * * *"}\`, found ${kindOf(schedule)}; for several, write a list under \`schedules:\``);
+    }
+  }
+
+  if ('is_paused' in entry) {
+    const value = entry.is_paused;
+    delete normalized.is_paused;
+    if (value === true && entry.paused !== true) {
+      issues.error(
+        keyAt('is_paused'),
+        '`is_paused` is not read by Prefect 3 (prefect deploy ignores it, and the deployment would run on its schedules); write `paused: true` instead',
+      );
+    } else {
+      issues.legacy(keyAt('is_paused'), '`is_paused` is ignored, as Prefect 3 ignores it; write `paused:` instead, and remove it');
+    }
+  }
+
+  if ('is_schedule_active' in entry) {
+    const value = entry.is_schedule_active;
+    delete normalized.is_schedule_active;
+    if (value === false && entry.paused !== true) {
+      issues.error(
+        keyAt('is_schedule_active'),
+        '`is_schedule_active` (Prefect 2) is not read by Prefect 3, and the deployment would run on its schedules; write `paused: true`, or `active: false` on each schedule',
+      );
+    } else {
+      issues.legacy(keyAt('is_schedule_active'), '`is_schedule_active` (Prefect 2) is ignored, as Prefect 3 ignores it; remove it (`paused:` and each schedule\'s `active:` say the same now)');
+    }
+  }
+
+  // Prefect 2 wrote the pool and queue beside the deployment; Prefect 3 reads them only under `work_pool:`.
+  for (const [key, under, fallback] of [
+    ['work_queue_name', 'work_queue_name', 'default'],
+    ['work_pool_name', 'name', undefined],
+  ] as const) {
+    if (!(key in entry)) continue;
+    const value = entry[key];
+    delete normalized[key];
+    const effective = workPool?.[under] ?? fallback;
+    if (value === null || value === undefined || value === effective) {
+      issues.legacy(keyAt(key), `a deployment-level \`${key}\` is ignored, as Prefect 3 ignores it; it is \`work_pool.${under}\` now: remove it`);
+    } else {
+      const now = effective === undefined || effective === null ? 'the deployment would have no work pool' : `runs would go to \`${String(effective)}\``;
+      issues.error(
+        keyAt(key),
+        `a deployment-level \`${key}\` is not read by Prefect 3 (${now}); move it under \`work_pool:\` as \`${under}: ${typeof value === 'string' ? value : JSON.stringify(value)}\``,
+      );
+    }
+  }
+
+  if (workPool && 'type' in workPool) {
+    const { type: _type, ...rest } = workPool;
+    normalized.work_pool = rest;
+    issues.legacy(
+      keyAt('work_pool', 'type'),
+      '`work_pool.type` is ignored, as Prefect 3 ignores it: a pool\'s type is set when the pool is created (declare the pool with -l); remove it',
+    );
+  }
+
+  const concurrency = entry.concurrency_limit;
+  if (isObject(concurrency) && 'limit' in concurrency && concurrency.limit === null) {
+    // prefect deploy sends the limit None: the deployment's own limit is removed, whatever the other options say.
+    normalized.concurrency_limit = null;
+    issues.legacy(
+      keyAt('concurrency_limit', 'limit'),
+      '`limit: null` means no limit: the deployment\'s own concurrency limit is removed, as prefect deploy removes it, and the other options have no effect; write `concurrency_limit: null`',
+    );
+  }
+  return { normalized, singularSchedule };
+}
+
+/** A schedule without the Prefect 2 keys `catchup` and `max_active_runs`, each answered. */
+function legacyScheduleKeys(schedule: JsonObject, keyAt: (key: string) => Source, issues: OnceIssues): JsonObject {
+  if (!('catchup' in schedule) && !('max_active_runs' in schedule)) return schedule;
+  const { catchup, max_active_runs: maxActiveRuns, ...rest } = schedule;
+  // In the order written, as a reader fixes them.
+  for (const key of Object.keys(schedule)) {
+    if (key === 'catchup') {
+      if (catchup === true) {
+        issues.error(keyAt(key), '`catchup: true` (Prefect 2) is not read by Prefect 3, which never creates missed runs afterwards; remove it');
+      } else {
+        issues.legacy(keyAt(key), '`catchup` (Prefect 2) is ignored: Prefect 3 has no such setting and never creates missed runs afterwards (prefect deploy 3.x refuses the whole file for it); remove it');
+      }
+    } else if (key === 'max_active_runs') {
+      if (maxActiveRuns === null) {
+        issues.legacy(keyAt(key), '`max_active_runs: null` (Prefect 2) is ignored: Prefect 3 has no such setting (prefect deploy 3.x refuses the whole file for it); remove it');
+      } else {
+        issues.error(keyAt(key), '`max_active_runs` (Prefect 2) is not read by Prefect 3, so runs would not be limited; remove it and give the deployment `concurrency_limit:` instead');
+      }
+    }
+  }
+  return rest;
 }
 
 /** Every zod issue as `file:line › key: message`; an unknown key at the key itself, with the closest allowed key. */
@@ -550,7 +715,7 @@ function reportZod(error: z.ZodError, base: readonly PathPart[], yaml: YamlData,
 
 /** Keys the schema accepts only to answer them with their own message; not offered as suggestions. */
 function isHandledElsewhere(key: string): boolean {
-  return key === 'schedule' || key === 'triggers' || key === 'sla' || key === 'version_type';
+  return key === 'triggers' || key === 'sla' || key === 'version_type';
 }
 
 // ---------------------------------------------------------------------------------------------
