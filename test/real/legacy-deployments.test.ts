@@ -1,0 +1,127 @@
+// A Prefect 2-era prefect.yaml with the single `schedule:` on a real Prefect server: `prefect deploy`
+// (the pinned release, from the test virtualenv) and `openem-config apply` store the same schedules,
+// and a second apply sends no write.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { ensurePrefect, venvBin } from '../../scripts/prefect-env.js';
+import { EXIT } from '../../src/exit-codes.js';
+import { runCli } from '../helpers/cli.js';
+import { clearPoolsAndDeployments, clearServer, getJson, postJson } from '../shared/server.js';
+
+const apiUrl = () => inject('prefectApiUrl');
+
+const FLOWS = `from prefect import flow
+
+
+@flow(name="nightly-report")
+def nightly_report():
+    pass
+
+
+@flow(name="hourly-sync")
+def hourly_sync(limit: int = 10):
+    pass
+`;
+
+const PREFECT_YAML = `name: legacy-project
+prefect-version: 2.14.3
+pull:
+- prefect.deployments.steps.set_working_directory:
+    directory: /opt/legacy
+deployments:
+- name: nightly
+  flow_name: nightly-report
+  entrypoint: flows/report.py:nightly_report
+  schedule:
+    cron: 0 3 * * 1-5
+    timezone: Europe/Zurich
+    day_or: true
+  work_pool:
+    name: legacy-pool
+- name: hourly
+  flow_name: hourly-sync
+  entrypoint: flows/report.py:hourly_sync
+  parameters: {limit: 5}
+  schedule:
+    interval: 3600
+    anchor_date: '2024-01-01T00:30:00+00:00'
+    timezone: UTC
+  work_pool:
+    name: legacy-pool
+`;
+
+interface StoredSchedule {
+  schedule: Record<string, unknown>;
+  active: boolean;
+  parameters: Record<string, unknown>;
+  slug: string | null;
+}
+
+/** A project directory with the flow file and the prefect.yaml. */
+function project(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'openem-legacy-'));
+  mkdirSync(join(dir, 'flows'));
+  writeFileSync(join(dir, 'flows', 'report.py'), FLOWS);
+  writeFileSync(join(dir, 'prefect.yaml'), PREFECT_YAML);
+  return dir;
+}
+
+async function schedulesOf(flow: string, name: string): Promise<StoredSchedule[]> {
+  const deployment = await getJson<{ schedules: StoredSchedule[] }>(apiUrl(), `/deployments/name/${flow}/${name}`);
+  return deployment.schedules;
+}
+
+/** What a schedule does: its timing, whether it is active, its parameters (not its id or slug). */
+const behaviour = ({ schedule, active, parameters }: StoredSchedule) => ({ schedule, active, parameters });
+
+describe('the single legacy schedule on a real server', () => {
+  beforeEach(async () => {
+    await clearPoolsAndDeployments(apiUrl());
+    await clearServer(apiUrl());
+    await postJson(apiUrl(), '/work_pools/', { name: 'legacy-pool', type: 'process' });
+  });
+
+  it('is stored as prefect deploy stores it, and a second apply sends no write', async () => {
+    const dir = project();
+    const home = mkdtempSync(join(tmpdir(), 'openem-legacy-home-'));
+    try {
+      ensurePrefect();
+      const env: NodeJS.ProcessEnv = { ...process.env, PREFECT_HOME: home, PREFECT_API_URL: apiUrl(), PYTHONDONTWRITEBYTECODE: '1' };
+      const deployed = spawnSync(venvBin('prefect'), ['--no-prompt', 'deploy', '--all'], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+      expect(deployed.status, `${deployed.stdout}\n${deployed.stderr}`).toBe(0);
+      const byPrefect = {
+        nightly: (await schedulesOf('nightly-report', 'nightly')).map(behaviour),
+        hourly: (await schedulesOf('hourly-sync', 'hourly')).map(behaviour),
+      };
+      expect(byPrefect.nightly).toHaveLength(1);
+      expect(byPrefect.hourly).toHaveLength(1);
+
+      await clearPoolsAndDeployments(apiUrl());
+      await postJson(apiUrl(), '/work_pools/', { name: 'legacy-pool', type: 'process' });
+      const file = join(dir, 'prefect.yaml');
+      const applied = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(applied.code, applied.stderr).toBe(EXIT.ok);
+      expect(applied.stderr).toContain('the single `schedule` is converted to a one-item `schedules` list');
+      const nightly = await schedulesOf('nightly-report', 'nightly');
+      const hourly = await schedulesOf('hourly-sync', 'hourly');
+      expect(nightly.map(behaviour)).toEqual(byPrefect.nightly);
+      expect(hourly.map(behaviour)).toEqual(byPrefect.hourly);
+      // The one difference: openem-config names the schedule, so that later runs can match it.
+      expect([...nightly, ...hourly].map((s) => s.slug)).toEqual(['openem-1', 'openem-1']);
+
+      const again = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(again.code, again.stderr).toBe(EXIT.ok);
+      expect(again.writes).toEqual([]);
+
+      const strict = await runCli(['apply', '--strict', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(strict.code).toBe(EXIT.invalidInput);
+      expect(strict.requests).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
