@@ -17,6 +17,8 @@ export interface InputOptions {
   keepTrailingNewline: boolean;
   /** --strict: legacy forms that would be converted and keys that would be ignored are errors. */
   strict?: boolean | undefined;
+  /** Values of build and push step outputs, `step-id.field=value`. */
+  stepOutputs?: string[] | undefined;
 }
 
 /** The top-level keys of a limits manifest one kind reads. */

@@ -32,6 +32,26 @@ export interface Resolved {
 export interface TemplaterOptions {
   env: Record<string, string | undefined>;
   issues: IssueSink;
+  /**
+   * Values of the outputs of build and push steps, which openem-config does not run, by the
+   * placeholder's expression (`build-image.image`). The environment variable that
+   * `stepOutputVariable` names gives the others.
+   */
+  stepOutputs?: Readonly<Record<string, string>> | undefined;
+}
+
+const STEP_OUTPUT_PREFIX = 'OPENEM_STEP_OUTPUT_';
+
+/**
+ * The environment variable that gives the step output `expression`: each dotted part in upper case,
+ * any character other than a letter or digit as `_`, the parts joined by `__`
+ * (`build-image.image` -> OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE).
+ */
+export function stepOutputVariable(expression: string): string {
+  return `${STEP_OUTPUT_PREFIX}${expression
+    .split('.')
+    .map((part) => part.toUpperCase().replace(/[^A-Z0-9]/g, '_'))
+    .join('__')}`;
 }
 
 /** Prefect's own pattern (`utilities/templating.py`), so that exactly the placeholders Prefect sees are seen here. */
@@ -137,16 +157,29 @@ export class Templater {
         );
         out += this.environment(expression, full, at);
       } else {
-        issues.error(
-          at(),
-          `\`${full}\` is not something openem-config can fill in: it looks like the output of a build or push step, which openem-config does not run; write the value, or \`{{ $NAME }}\` to take it from an environment variable`,
-        );
-        out += full;
+        out += this.stepOutput(expression, full, at);
       }
     }
     const rest = text.slice(last);
     if (resolve) this.checkLiteral(rest, at);
     return out + rest;
+  }
+
+  /** The value given for a build or push step's output; the placeholder, after an error naming where to give it, when none is. */
+  private stepOutput(expression: string, full: string, at: () => Source): string {
+    const variable = stepOutputVariable(expression);
+    const value = this.options.stepOutputs?.[expression] ?? this.options.env[variable];
+    if (!value) {
+      this.options.issues.error(
+        at(),
+        `\`${full}\` is the output of a build or push step, and openem-config runs no build or push step: give its value in the environment variable ${variable} (for example from the CI job that built the image), or write the value here`,
+      );
+      return full;
+    }
+    if (MALFORMED.test(value) || HAS_PLACEHOLDER.test(value)) {
+      this.options.issues.error(at(), `the value given for step output \`${expression}\` holds a \`{{ }}\` placeholder, which is not resolved again; give the final value`);
+    }
+    return value;
   }
 
   /** A `{{ $` that Prefect's pattern did not take would stay in the deployment unresolved. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Templater, type PathPart } from '../../src/config/templating.js';
+import { stepOutputVariable, Templater, type PathPart } from '../../src/config/templating.js';
 import type { JsonValue } from '../../src/config/types.js';
 import { IssueList, type Source } from '../../src/errors.js';
 
@@ -103,7 +103,7 @@ describe('Templater.resolve', () => {
     );
     const messages = issues.map((issue) => `${issue.key}: ${issue.message}`);
     expect(messages).toEqual([
-      expect.stringMatching(/^job_variables.image: `\{\{ build-image.image \}\}` is not something openem-config can fill in: it looks like the output of a build or push step/),
+      expect.stringMatching(/^job_variables.image: `\{\{ build-image.image \}\}` is the output of a build or push step, and openem-config runs no build or push step: give its value in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE/),
       expect.stringMatching(/^job_variables.login: `\{\{ prefect.blocks.secret.password \}\}` must be the whole value, without text around it/),
       expect.stringMatching(/^job_variables.other: `\{\{ prefect.deployment.name \}\}` is not a Prefect placeholder/),
       expect.stringMatching(/^job_variables.shell: `\{\{ \$HOME:-\/root \}\}` is not a placeholder: write `\{\{ \$NAME \}\}`/),
@@ -148,5 +148,35 @@ describe('Templater.references', () => {
     ]);
     t.finish();
     expect(issues.items).toEqual([]);
+  });
+});
+
+describe('step outputs', () => {
+  it('names the environment variable of each step output', () => {
+    expect(stepOutputVariable('build-image.image')).toBe('OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE');
+    expect(stepOutputVariable('get-commit-hash.stdout')).toBe('OPENEM_STEP_OUTPUT_GET_COMMIT_HASH__STDOUT');
+    expect(stepOutputVariable('build_image.image_name')).toBe('OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE_NAME');
+  });
+
+  it('fills {{ step-id.field }} from the values given, then from the environment, whole or inside text', () => {
+    const issues = new IssueList();
+    const t = new Templater({
+      env: { OPENEM_STEP_OUTPUT_GET_COMMIT_HASH__STDOUT: 'abc123', OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE: 'from-env' },
+      issues,
+      stepOutputs: { 'build-image.image': 'registry.example.org/app:1.4' },
+    });
+    const result = t.resolve({ image: '{{ build-image.image }}', tag: 'v-{{ get-commit-hash.stdout }}' }, ['job_variables'], locate);
+    t.finish();
+    expect(result).toEqual({ value: { image: 'registry.example.org/app:1.4', tag: 'v-abc123' }, references: [], complete: true });
+    expect(issues.items).toEqual([]);
+  });
+
+  it('refuses a value that holds a placeholder, without showing it', () => {
+    const issues = new IssueList();
+    const t = new Templater({ env: {}, issues, stepOutputs: { 'build-image.image': '{{ $X }}' } });
+    t.resolve({ image: '{{ build-image.image }}' }, ['job_variables'], locate);
+    expect(issues.items.map((issue) => issue.message)).toEqual([
+      'the value given for step output `build-image.image` holds a `{{ }}` placeholder, which is not resolved again; give the final value',
+    ]);
   });
 });

@@ -11,7 +11,7 @@ import { isObject, type JsonObject } from '../../config/json.js';
 import { nameProblem, oneLine, type NameKind } from '../../config/names.js';
 import { closest } from '../../config/suggest.js';
 import { Templater, type IssueSink, type PathPart, type Reference } from '../../config/templating.js';
-import type { DesiredDeployment, DesiredSchedule, JsonValue } from '../../config/types.js';
+import { COMMAND_LINE, type DesiredDeployment, type DesiredSchedule, type JsonValue } from '../../config/types.js';
 import { formatPath, readYamlFile, type YamlData } from '../../config/yaml.js';
 
 export interface DeploymentsOptions {
@@ -20,6 +20,8 @@ export interface DeploymentsOptions {
   flowsDir?: string | undefined;
   /** --strict: a legacy form that would be converted, or a key that would be ignored, is an error instead. */
   strict?: boolean | undefined;
+  /** Values of build and push step outputs, as `step-id.field=value`: the steps are never run here. */
+  stepOutputs?: readonly string[] | undefined;
 }
 
 
@@ -243,7 +245,7 @@ class OnceIssues implements IssueSink {
 
 export function loadDeployments(files: string[], options: DeploymentsOptions, issues: IssueList): DesiredDeployment[] {
   const sink = new OnceIssues(issues, options.strict ?? false);
-  const templater = new Templater({ env: options.env, issues: sink });
+  const templater = new Templater({ env: options.env, issues: sink, stepOutputs: readStepOutputs(options.stepOutputs ?? [], sink) });
   const byKey = new Map<string, DesiredDeployment>();
   for (const file of files) {
     const yaml = readYamlFile(file, { what: 'deployments file', maxBytes: MAX_FILE_BYTES }, issues);
@@ -720,6 +722,30 @@ function isHandledElsewhere(key: string): boolean {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
+
+/** What `{{ step-id.field }}` names: Prefect's placeholder characters, at least one dot. */
+const STEP_OUTPUT = /^[\w\-[\]$]+(\.[\w\-[\]$]+)+$/;
+
+/** `step-id.field=value` pairs, by expression; a malformed one is an error that shows the form. */
+function readStepOutputs(pairs: readonly string[], issues: IssueSink): Record<string, string> {
+  const outputs = new Map<string, string>();
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    const expression = equals < 0 ? pair : pair.slice(0, equals);
+    const value = equals < 0 ? '' : pair.slice(equals + 1);
+    const reserved = /^(prefect\.|ctx\.|\$)/.test(expression);
+    if (!STEP_OUTPUT.test(expression) || reserved || value === '') {
+      issues.error(
+        { file: COMMAND_LINE, key: `step output ${expression}` },
+        `\`${expression}\`${value === '' ? ' has no value' : ' is not a step output'}: give a step output as \`step-id.field=value\`, e.g. \`build-image.image=registry.example.org/app:1.4\`, named as the prefect.yaml writes it in \`{{ build-image.image }}\``,
+      );
+      continue;
+    }
+    outputs.set(expression, value);
+  }
+  // fromEntries defines own properties, so an expression such as `__proto__.x` stays data.
+  return Object.fromEntries(outputs);
+}
 
 
 function compare(a: string, b: string): number {

@@ -136,3 +136,35 @@ describe('--strict on the command line', () => {
     }
   });
 });
+
+describe('step outputs of build and push steps', () => {
+  const file = fixture('step-outputs.yaml');
+  const env = { OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE: 'ghcr.io/example/app:from-env', OPENEM_STEP_OUTPUT_GET_COMMIT_HASH__STDOUT: 'abc123' };
+  const jobVariables = (options: Partial<DeploymentsOptions>) => {
+    const issues = new IssueList();
+    const [deployment] = loadDeployments([file], { env: {}, ...options }, issues);
+    return { jobVariables: deployment?.jobVariables, errors: issues.items.filter((i) => i.severity === 'error').map((i) => `${i.line} ${i.message}`) };
+  };
+
+  it('fills {{ step-id.field }} from the environment, and the values given win over it', () => {
+    expect(jobVariables({ env })).toEqual({ jobVariables: { image: 'ghcr.io/example/app:from-env', env: { GIT_COMMIT: 'abc123' } }, errors: [] });
+    expect(jobVariables({ env, stepOutputs: ['build-image.image=ghcr.io/example/app:1.4'] }).jobVariables?.image).toBe('ghcr.io/example/app:1.4');
+  });
+
+  it('without a value, each reference is an error that names the environment variable and says the steps are not run', () => {
+    expect(jobVariables({}).errors).toEqual([
+      expect.stringMatching(/^19 `\{\{ build-image.image \}\}` is the output of a build or push step, and openem-config runs no build or push step: give its value in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE/),
+      expect.stringMatching(/^21 `\{\{ get-commit-hash.stdout \}\}` .* OPENEM_STEP_OUTPUT_GET_COMMIT_HASH__STDOUT/),
+    ]);
+  });
+
+  it('refuses a malformed step output value', () => {
+    const issues = new IssueList();
+    loadDeployments([], { env: {}, stepOutputs: ['image=x', 'prefect.blocks.a=b', 'build-image.image='] }, issues);
+    expect(issues.items.map((issue) => [issue.key, issue.severity])).toEqual([
+      ['step output image', 'error'],
+      ['step output prefect.blocks.a', 'error'],
+      ['step output build-image.image', 'error'],
+    ]);
+  });
+});
