@@ -16,6 +16,22 @@ function read(path: string, overrides: Partial<typeof options> & { rejectEmpty?:
   return { text, issues: issues.items };
 }
 
+/** readTextFile in a child process that keeps uid 0 but has neither capability that bypasses file permissions. */
+function readWithoutDacOverride(path: string): { text?: string; issues: unknown[] } {
+  const root = join(import.meta.dirname, '..', '..', 'src');
+  const script = `
+    const { readTextFile } = await import(${JSON.stringify(join(root, 'config', 'files.ts'))});
+    const { IssueList } = await import(${JSON.stringify(join(root, 'errors.ts'))});
+    const issues = new IssueList();
+    const text = readTextFile(process.argv[1], ${JSON.stringify(options)}, issues);
+    process.stdout.write(JSON.stringify({ text, issues: issues.items }));`;
+  const dropped = '-dac_override,-dac_read_search';
+  const output = execFileSync('setpriv', [`--bounding-set=${dropped}`, `--inh-caps=${dropped}`, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script, path], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(output) as { text?: string; issues: unknown[] };
+}
+
 function expectProblem(path: string, fragment: string, overrides: Parameters<typeof read>[1] = {}) {
   const { text, issues } = read(path, overrides);
   expect(text).toBeUndefined();
@@ -74,10 +90,18 @@ describe('readTextFile', () => {
     expectProblem(first, 'symlink loop');
   });
 
-  it.skipIf(process.getuid?.() === 0)('reports a file it may not read', () => {
+  it('reports a file it may not read, also where the tests run as root', () => {
     const path = temp.write('secret-mode.txt', 'x');
     execFileSync('chmod', ['000', path]);
-    expectProblem(path, 'permission denied');
+    if (process.getuid?.() !== 0) {
+      expectProblem(path, 'permission denied');
+      return;
+    }
+    // Root reads any file through CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: the same read runs in
+    // a child process started without them (setpriv, util-linux), as a container without them would.
+    const result = readWithoutDacOverride(path);
+    expect(result.text).toBeUndefined();
+    expect(result.issues).toEqual([{ file: path, key: '-v', message: expect.stringContaining('permission denied'), severity: 'error' }]);
   });
 
   it('describes a permission error even where the tests run as root', () => {
