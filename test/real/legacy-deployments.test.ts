@@ -1,6 +1,7 @@
 // A Prefect 2-era prefect.yaml with the single `schedule:` on a real Prefect server: `prefect deploy`
 // (the pinned release, from the test virtualenv) and `openem-config apply` store the same schedules,
-// and a second apply sends no write.
+// and a second apply sends no write. Schedules as Prefect 2.16+ saved them: prefect deploy refuses
+// them, openem-config ignores the two Prefect 2 keys with a warning.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,6 +120,32 @@ describe('the single legacy schedule on a real server', () => {
       const strict = await runCli(['apply', '--strict', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
       expect(strict.code).toBe(EXIT.invalidInput);
       expect(strict.requests).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('with catchup and max_active_runs in a schedule, prefect deploy deploys nothing; openem-config ignores the two keys with a warning', async () => {
+    const dir = project();
+    const home = mkdtempSync(join(tmpdir(), 'openem-legacy-home-'));
+    try {
+      const file = join(dir, 'prefect.yaml');
+      writeFileSync(file, PREFECT_YAML.replace('    day_or: true\n', '    day_or: true\n    max_active_runs: null\n    catchup: false\n'));
+      ensurePrefect();
+      const env: NodeJS.ProcessEnv = { ...process.env, PREFECT_HOME: home, PREFECT_API_URL: apiUrl(), PYTHONDONTWRITEBYTECODE: '1' };
+      const deployed = spawnSync(venvBin('prefect'), ['--no-prompt', 'deploy', '--all'], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+      expect(deployed.status).not.toBe(0);
+      expect(`${deployed.stdout}${deployed.stderr}`).toContain('Skipping deployment configuration due to validation errors');
+      expect(await postJson<unknown[]>(apiUrl(), '/deployments/filter', {})).toEqual([]);
+
+      const applied = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(applied.code, applied.stderr).toBe(EXIT.ok);
+      expect(applied.stderr).toContain('`catchup` (Prefect 2) is ignored');
+      expect(applied.stderr).toContain('`max_active_runs: null` (Prefect 2) is ignored');
+      expect((await schedulesOf('nightly-report', 'nightly')).map(behaviour)).toEqual([
+        { schedule: { cron: '0 3 * * 1-5', timezone: 'Europe/Zurich', day_or: true }, active: true, parameters: {} },
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
