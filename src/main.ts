@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions, type MainIO } from './cli-common.js';
+import { closest } from './config/suggest.js';
 import { ConfigError, InterruptedError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { KINDS } from './kinds/index.js';
@@ -67,6 +68,7 @@ function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOpt
     .description('Bring a Prefect 3 server to the state declared in files: variables, secret blocks, tag and global concurrency limits, work pools and deployments.')
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   const commands: Array<[RunCommand, string]> = [
@@ -79,12 +81,31 @@ function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOpt
     addInputOptions(sub);
     if (name !== 'validate') addServerOptions(sub);
     if (name === 'plan') sub.option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none');
-    sub.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-    sub.action(async (options: CliOptions) => {
+    // No command takes an argument. A word that is not an option is a mistyped or misplaced
+    // command (`openem-config aplly`, `openem-config -v vars.toml plan`): apply is the default, so
+    // commander alone would say "too many arguments for 'apply'" without naming the command meant.
+    sub.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).allowExcessArguments();
+    sub.action(async (options: CliOptions, self: Command) => {
+      const [word] = self.args;
+      if (word !== undefined) {
+        const given = io.argv[0] === name;
+        program.error(given ? `error: ${name} takes no arguments, and got '${word}': one command per run, and a file is the value of an option (-v FILE, -l FILE, -d FILE)` : strayArgumentMessage(word, program), {
+          code: given ? 'commander.excessArguments' : 'commander.unknownCommand',
+        });
+      }
       await execute(name, options);
     });
   }
   return program;
+}
+
+/** What to say about an argument that is no option's value: the command it likely stands for. */
+function strayArgumentMessage(word: string, program: Command): string {
+  const names = [...program.commands.map((command) => command.name()), 'help'];
+  if (names.includes(word)) return `error: the command '${word}' comes first, before every option: openem-config ${word} [options]`;
+  const meant = closest(word, names);
+  if (meant) return `error: unknown command '${word}'\n(Did you mean ${meant}?)`;
+  return `error: unexpected argument '${word}': the commands are ${names.join(', ')}, and a file is given as the value of an option (-v FILE, -l FILE, -d FILE)`;
 }
 
 /** Runs the CLI and returns the exit code; bin/openem-config passes it to process.exit. */

@@ -39,6 +39,23 @@ describe('openem-config command line', () => {
     expect(result.stderr).toContain('--no-such-flag');
   });
 
+  it('suggests the command meant for a mistyped one, and says where a misplaced one goes', async () => {
+    const typo = await runCli(['aplly']);
+    expect(typo.code).toBe(EXIT.invalidInput);
+    expect(typo.stderr).toContain("error: unknown command 'aplly'\n(Did you mean apply?)");
+    expect(typo.stderr).not.toContain('too many arguments');
+    expect((await runCli(['valdiate', '-v', 'vars.toml'])).stderr).toContain('(Did you mean validate?)');
+    const late = await runCli(['-v', 'vars.toml', 'plan']);
+    expect(late.code).toBe(EXIT.invalidInput);
+    expect(late.stderr).toContain("the command 'plan' comes first, before every option: openem-config plan [options]");
+    const stray = await runCli(['vars.toml']);
+    expect(stray.stderr).toContain("unexpected argument 'vars.toml': the commands are apply, plan, validate, export, help");
+    const second = await runCli(['plan', 'apply']);
+    expect(second.code).toBe(EXIT.invalidInput);
+    expect(second.stderr).toContain("plan takes no arguments, and got 'apply'");
+    for (const result of [typo, late, stray, second]) expect(result.requests).toEqual([]);
+  });
+
   it('asks for inputs when none are given', async () => {
     const result = await runCli(['plan'], { env: { PREFECT_API_URL: nowhere } });
     expect(result.code).toBe(EXIT.invalidInput);
