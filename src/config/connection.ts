@@ -42,26 +42,28 @@ export function loadConnection(
   }
   // Checked on the text: the URL parser reads `http:///api` as the host `api`, and Node's HTTP
   // client takes port 0 for the scheme's default port.
+  // Quoted in messages without any `user:password@` part: the URL may carry credentials.
+  const shown = raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1(credentials)@');
   const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(raw)?.[1];
   const host = authority?.replace(/^.*@/, '').replace(/:\d*$/, '');
   if (authority !== undefined && !host) {
-    issues.error(source, `"${raw}" has no host; expected e.g. http://prefect-server:4200/api`);
+    issues.error(source, `"${shown}" has no host; expected e.g. http://prefect-server:4200/api`);
     return undefined;
   }
   const port = /:(\d+)$/.exec(authority?.replace(/^.*@/, '') ?? '')?.[1];
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
-    issues.error(source, `"${raw}" has port ${port}; a port is between 1 and 65535, e.g. http://prefect-server:4200/api`);
+    issues.error(source, `"${shown}" has port ${port}; a port is between 1 and 65535, e.g. http://prefect-server:4200/api`);
     return undefined;
   }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    issues.error(source, `"${raw}" is not a URL; expected e.g. http://prefect-server:4200/api`);
+    issues.error(source, `"${shown}" is not a URL; expected e.g. http://prefect-server:4200/api`);
     return undefined;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    issues.error(source, `"${raw}" must be an http:// or https:// URL, e.g. http://prefect-server:4200/api`);
+    issues.error(source, `"${shown}" must be an http:// or https:// URL, e.g. http://prefect-server:4200/api`);
     return undefined;
   }
   if (url.username || url.password) {

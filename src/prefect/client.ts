@@ -86,15 +86,29 @@ function toApiError(response: Response, error: unknown): ApiError {
  */
 export function describeErrorBody(error: unknown): string {
   if (error === undefined || error === null || error === '') return 'no detail';
-  if (typeof error === 'string') return error.slice(0, 500);
+  if (typeof error === 'string') return withoutQuotedValues(error).slice(0, 500);
   if (typeof error !== 'object') return String(error);
   const body = error as { detail?: unknown; exception_message?: unknown; exception_detail?: unknown };
   const parts: string[] = [];
-  if (typeof body.detail === 'string') parts.push(body.detail);
+  if (typeof body.detail === 'string') parts.push(withoutQuotedValues(body.detail));
   else if (Array.isArray(body.detail)) parts.push(...body.detail.map(describeValidationItem));
-  if (typeof body.exception_message === 'string') parts.push(body.exception_message);
+  if (typeof body.exception_message === 'string') parts.push(withoutQuotedValues(body.exception_message));
   if (Array.isArray(body.exception_detail)) parts.push(...body.exception_detail.map(describeValidationItem));
   return parts.length > 0 ? parts.join('; ').slice(0, 1000) : 'no detail';
+}
+
+/**
+ * Prefect's messages repeat a rejected value in quotes ("Failure reason: 'hunter2' is not valid
+ * under any of the given schemas", a job-variable error's repr): what follows "Failure reason:" is
+ * dropped, and any other quoted text is shown as '…' unless it is the name after "field" or "key".
+ */
+function withoutQuotedValues(text: string): string {
+  const reason = text.indexOf('Failure reason:');
+  const kept = reason >= 0 ? `${text.slice(0, reason)}Failure reason: (not shown: it may quote the value sent)` : text;
+  // A quoted name right after "field" or "key" is kept: it says where, not what.
+  return kept.replace(/'[^']*'|"[^"]*"/g, (quoted, offset: number) =>
+    /\b(field|key|parameter|variable)\s$/i.test(kept.slice(Math.max(0, offset - 12), offset)) && /^['"][A-Za-z0-9_.-]{1,64}['"]$/.test(quoted) ? quoted : `${quoted[0]}…${quoted[0]}`,
+  );
 }
 
 function describeValidationItem(item: unknown): string {

@@ -300,6 +300,13 @@ describe('describeErrorBody', () => {
     expect(describeErrorBody({ detail: [{ loc: ['body', 'x'], msg: 'bad', input: 'hidden' }] })).toBe('body.x: bad');
     expect(describeErrorBody(undefined)).toBe('no detail');
   });
+
+  it('never repeats a value the server quotes back', () => {
+    const prefect = "Error updating deployment: Validation failed for field 'n'. Failure reason: 'hunter2' is not valid under any of the given schemas";
+    expect(describeErrorBody({ detail: prefect })).toBe("Error updating deployment: Validation failed for field 'n'. Failure reason: (not shown: it may quote the value sent)");
+    expect(describeErrorBody({ detail: "Invalid job variables: ValidationError(\"'hunter2' is not of type 'integer'\")" })).not.toContain('hunter2');
+    expect(describeErrorBody("value 'hunter2' rejected")).toBe("value '…' rejected");
+  });
 });
 
 describe('waiting for the server', () => {

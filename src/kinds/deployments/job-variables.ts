@@ -49,7 +49,7 @@ function check(value: JsonValue, schemaIn: Schema, root: Schema, path: string, p
       if (isObject(option)) check(value, option, root, path, attempt);
       return attempt.every((p) => p.warning);
     });
-    if (!fits) problems.push({ path, message: `${JSON.stringify(value)} matches none of the allowed forms` });
+    if (!fits) problems.push({ path, message: `${typeOf(value)} matches none of the allowed forms` });
     return;
   }
   const type = schema.type;
@@ -59,7 +59,7 @@ function check(value: JsonValue, schemaIn: Schema, root: Schema, path: string, p
     return;
   }
   if (Array.isArray(schema.enum) && !schema.enum.some((option) => JSON.stringify(option) === JSON.stringify(value))) {
-    problems.push({ path, message: `must be one of ${schema.enum.map((o) => JSON.stringify(o)).join(', ')}, found ${JSON.stringify(value)}` });
+    problems.push({ path, message: `must be one of ${schema.enum.map((o) => JSON.stringify(o)).join(', ')}, found another ${typeOf(value)}` });
     return;
   }
   if (Array.isArray(value) && isObject(schema.items)) {

@@ -24,17 +24,23 @@ export interface CurrentDeployment {
 const EMPTY_SCHEMA = { type: 'object', properties: {} };
 
 
-/** A value as the plan shows it: under a credential-like key, only a placeholder is shown as it is. */
+/**
+ * A value as the plan shows it: everything under a credential-like key is "(hidden)", whatever
+ * its shape, unless it is exactly one `{{ ... }}` placeholder (what it names, not a value).
+ */
 function shown(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(shown);
   if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, isCredential(key) && !(typeof item === 'string' && PLACEHOLDER.test(item)) && typeof item !== 'object' ? '(hidden)' : shown(item)]),
-  );
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, credentialKey(key) && !(typeof item === 'string' && PLACEHOLDER.test(item)) ? '(hidden)' : shown(item)]));
 }
 
-/** A whole `{{ ... }}` placeholder: what it names, not a value. */
-const PLACEHOLDER = /^\{\{.*\}\}$/s;
+/** Credential-like: by its parts (`api_key`), or holding a password or token word (`PGPASSWORD`, `MYSQL_PWD`). */
+function credentialKey(key: string): boolean {
+  return isCredential(key) || /passw(or)?d|pwd|token|secret/i.test(key);
+}
+
+/** Exactly one `{{ ... }}` placeholder and nothing else. */
+const PLACEHOLDER = /^\{\{[^{}]*\}\}$/;
 
 /** A deployment's global concurrency limit is its own when Prefect named it after the deployment. */
 function ownLimitName(deployment: Deployment): string {
