@@ -10,7 +10,7 @@ import { KINDS } from './kinds/index.js';
 import { defineExportCommand } from './export/command.js';
 import type { Logger } from './log.js';
 import type { Interrupt } from './prefect/http.js';
-import { renderIssues, renderPlan, renderResults, renderStopped, stopCounts } from './report.js';
+import { renderIssues, renderPlan, renderResults, renderStopped, sortIssues, stopCounts } from './report.js';
 import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome, type Stopped } from './run.js';
 
 export type { MainIO } from './cli-common.js';
@@ -167,8 +167,9 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     outcome = await run(runOptions, { env: io.env, logger, fetch: io.fetch, interrupt: signals.interrupt });
   } catch (error) {
     if (error instanceof ConfigError) {
-      if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: EXIT.invalidInput, error: { message: 'invalid input', issues: error.issues } }, null, 2)}\n`);
-      io.stderr(renderIssues(error.issues));
+      const issues = sortIssues(error.issues);
+      if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: EXIT.invalidInput, error: { message: 'invalid input', issues } }, null, 2)}\n`);
+      io.stderr(renderIssues(issues));
       io.stderr(`${error.issues.length} problem${error.issues.length === 1 ? '' : 's'} in the inputs; nothing was sent to the server.\n`);
       return EXIT.invalidInput;
     }
@@ -186,9 +187,10 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
   else if (readFailed || applyFailed || outcome.ownershipError) code = EXIT.applyFailed;
   else if (command === 'plan' && options.detailedExitcode && pending) code = EXIT.changesPending;
 
-  for (const warning of outcome.warnings) if (!json) io.stderr(renderIssues([warning]));
+  const warnings = sortIssues(outcome.warnings);
+  if (!json && warnings.length > 0) io.stderr(renderIssues(warnings));
   if (json) {
-    io.stdout(`${JSON.stringify(toJson(outcome, code), null, 2)}\n`);
+    io.stdout(`${JSON.stringify(toJson({ ...outcome, warnings }, code), null, 2)}\n`);
   } else if (command === 'validate') {
     const counts = KINDS.map((kind) => {
       const count = outcome.desired[kind.countKey] ?? 0;

@@ -65,6 +65,21 @@ export function renderResults(results: ItemResult[], summary: Map<string, KindSu
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Issues in reading order: by file (in the order the files first come up, which follows the
+ * command line), then by line and column; an issue about a whole file (no line) first in its file.
+ * The loaders find them in passes (shape, templates, references), not in file order.
+ */
+export function sortIssues<T extends ConfigIssue>(issues: readonly T[]): T[] {
+  const fileOrder = new Map<string, number>();
+  for (const issue of issues) if (!fileOrder.has(issue.file)) fileOrder.set(issue.file, fileOrder.size);
+  const position = (issue: ConfigIssue): number[] => [fileOrder.get(issue.file) ?? 0, issue.line ?? 0, issue.column ?? 0];
+  return issues
+    .map((issue, index) => ({ issue, index, at: position(issue) }))
+    .sort((a, b) => a.at[0]! - b.at[0]! || a.at[1]! - b.at[1]! || a.at[2]! - b.at[2]! || a.index - b.index)
+    .map(({ issue }) => issue);
+}
+
 export function renderIssues(issues: ConfigIssue[]): string {
   return issues.map((issue) => `${issue.severity === 'warning' ? 'warning' : 'error'}: ${formatIssue(issue)}`).join('\n') + '\n';
 }

@@ -56,6 +56,29 @@ describe('openem-config command line', () => {
     for (const result of [typo, late, stray, second]) expect(result.requests).toEqual([]);
   });
 
+  it('prints the warnings of validate in file and line order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openem-cli-'));
+    const project = join(dir, 'prefect.yaml');
+    const deployment = (name: string, queue: string) =>
+      `  - name: ${name}\n    flow_name: f\n    entrypoint: flows/${name}.py:${name}\n    work_pool:\n      name: pool\n      work_queue_name: ${queue}\n      job_variables:\n        image: "{{ IMAGE }}"\n`;
+    writeFileSync(project, `build:\n  - prefect_docker.deployments.steps.build_docker_image: {}\ndeployments:\n${deployment('a', 'q1')}${deployment('b', 'q2')}${deployment('c', 'q3')}`);
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, `deployments:\n${deployment('d', 'q4')}`);
+    const result = await runCli(['validate', '-d', project, '-d', other], { env: { IMAGE: 'registry/image:1' } });
+    expect(result.code).toBe(EXIT.ok);
+    const places = result.stderr
+      .trim()
+      .split('\n')
+      .map((line) => /^warning: (.*?):(\d+):(\d+) ›/.exec(line))
+      .map((match) => [match?.[1] === project ? 0 : 1, Number(match?.[2]), Number(match?.[3])] as const);
+    expect(places.length).toBeGreaterThan(10);
+    const sorted = [...places].sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    expect(places).toEqual(sorted);
+    const json = await runCli(['validate', '--output', 'json', '-d', project, '-d', other], { env: { IMAGE: 'registry/image:1' } });
+    const warnings = (JSON.parse(json.stdout) as { warnings: Array<{ file: string; line: number }> }).warnings;
+    expect(warnings.map((warning) => [warning.file === project ? 0 : 1, warning.line])).toEqual(sorted.map(([file, line]) => [file, line]));
+  });
+
   it('asks for inputs when none are given', async () => {
     const result = await runCli(['plan'], { env: { PREFECT_API_URL: nowhere } });
     expect(result.code).toBe(EXIT.invalidInput);
