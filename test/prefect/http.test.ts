@@ -68,11 +68,11 @@ describe('PrefectHttp', () => {
     const { logger, text } = capture();
     const server = scripted([csrfOff(), json(503, {}, { 'retry-after': '0.05' }), json(502, {}), json(200, [])]);
     const api = createApi({ ...base, logger, fetch: server.fetch });
-    const started = Date.now();
     const data = await unwrap(api.client.POST('/variables/filter', { body: { limit: 1, offset: 0, sort: 'NAME_ASC' } }));
     expect(data).toEqual([]);
     expect(server.seen).toHaveLength(4);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    // The server's Retry-After is the wait the retry announces.
+    expect(text()).toContain('"retryAfterMs":50');
     expect(text()).toContain('"event":"http.retry"');
     expect(text()).toContain('"level":40');
     expect(server.seen.slice(1).every((s) => s.body === server.seen[1]!.body)).toBe(true);
@@ -393,12 +393,11 @@ describe('a server gone mid-run', () => {
   it('ends the backoff of the other requests in flight at once, without sending them again', async () => {
     // One request waits out a long Retry-After while another runs out of attempts.
     const { api, server } = await ready([json(503, {}, { 'retry-after': '100' }), reset(), reset(), reset()]);
-    const started = Date.now();
+    // A Retry-After of 100 s: the test ends within its timeout only if the backoff is cut.
     const waiting = unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'slow' } } })).catch((e: unknown) => e);
     await new Promise((done) => setTimeout(done, 20));
     const gone = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'gone' } } })).catch((e: unknown) => e);
     expect(await waiting).toBe(gone);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(server.seen).toHaveLength(7);
   });
 
@@ -424,11 +423,10 @@ describe('an interrupt (SIGTERM, SIGINT)', () => {
         throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
       },
     });
-    const started = Date.now();
     setTimeout(() => requested.abort(new InterruptedError('SIGTERM')), 50);
+    // Waited out, the 10 s wait would end in the server's error, not the interrupt's.
     const error = await http.waitUntilReady(10_000, 1000).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InterruptedError);
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('lets a request in flight finish, stops the run, and cuts what is still in flight when told', async () => {

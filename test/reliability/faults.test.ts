@@ -52,14 +52,12 @@ describe('a server that is not there yet', () => {
     const port = await freePort();
     const late = await startFaultProxy({ target: apiUrl(), port, listen: false });
     try {
-      const started = Date.now();
       const pending = run(['--wait-timeout', '60'], late.apiUrl);
       await new Promise((done) => setTimeout(done, 20_000));
       expect(late.requests).toEqual([]);
       await late.listen();
       const result = await pending;
       expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.ok);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(20_000);
       expect(result.logs).toMatch(/"event":"wait".*ECONNREFUSED/);
       expect(result.stdout).toContain('deployments: 4 created, 0 updated, 0 unchanged, 0 failed');
       await expectFullExample(apiUrl());
@@ -71,12 +69,10 @@ describe('a server that is not there yet', () => {
   it('gives up after --wait-timeout with exit 4 naming the URL when nothing ever listens', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/api`;
-    const started = Date.now();
     const result = await runCli([...fullExample(), '--wait-timeout', '2', '--output', 'json'], { env: { PREFECT_API_URL: url, ...exampleEnv() } });
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.unreachable);
-    // The wait lasts what it says, no less.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
-    expect(Date.now() - started).toBeLessThan(6_000);
+    // It waited: probed again (the schedule of the probes is tested on a fake clock in test/prefect).
+    expect(result.requests.length).toBeGreaterThanOrEqual(2);
     expect(result.stderr).toContain(`error: the Prefect API at ${url} was not ready within 2 s (GET /health: ECONNREFUSED`);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, exitCode: EXIT.unreachable, error: { reason: 'unreachable' } });
     expect(result.requests.every((r) => r.path === '/health')).toBe(true);
@@ -84,10 +80,9 @@ describe('a server that is not there yet', () => {
 
   it('gives up on a server that accepts connections but never answers, within --wait-timeout', async () => {
     proxy.inject({ path: '/health', times: 100, fault: { kind: 'delay', ms: 60_000 } });
-    const started = Date.now();
+    // Held 60 s a probe: the message says the probe was given the 2 s of the wait, not more.
     const result = await run(['--wait-timeout', '2']);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.unreachable);
-    expect(Date.now() - started).toBeLessThan(6_000);
     expect(result.stderr).toContain(`the Prefect API at ${proxy.apiUrl} was not ready within 2 s (GET /health: no response within 2 s)`);
     expect(result.writes).toEqual([]);
   });
@@ -109,7 +104,6 @@ describe('transient errors', () => {
       { method: 'POST', path: '/block_documents/', times: 3, fault: { kind: 'status', status: 503, body: { exception_message: 'Service Unavailable' } } },
       { method: 'POST', path: '/deployments/', times: 3, fault: { kind: 'status', status: 503 } },
     );
-    const started = Date.now();
     const result = await run();
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.ok);
     const seen = retries(result);
@@ -118,7 +112,6 @@ describe('transient errors', () => {
       expect.objectContaining({ reason: 'HTTP 503', retryAfterMs: 1000 }),
     ]);
     expect(seen.filter((r) => r.path === '/block_documents/' && r.retryAfterMs === undefined)).toHaveLength(3);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
     expect(result.stdout).toContain('variables: 13 created, 0 updated, 0 unchanged, 0 failed');
     expect(result.stdout).toContain('secrets: 6 created, 0 updated, 0 unchanged, 0 failed');
     expect(result.stdout).toContain('deployments: 4 created, 0 updated, 0 unchanged, 0 failed');

@@ -43,7 +43,6 @@ describe('TLS with a private CA', () => {
     expect(result.code, result.stderr).toBe(EXIT.unreachable);
     expect(result.stderr).toContain(`error: the Prefect API at ${proxy.apiUrl} was not ready within 2 s (GET /health: UNABLE_TO_VERIFY_LEAF_SIGNATURE`);
     expect(result.stderr).toContain('NODE_EXTRA_CA_CERTS');
-    expect(result.ms).toBeLessThan(8_000);
     // The handshake failed: no HTTP request reached the proxy, let alone the server.
     expect(proxy.requests).toEqual([]);
     expect((await readState(apiUrl())).variables).toEqual({});
