@@ -371,7 +371,26 @@ function ruleProblem(parts: Map<string, string>, start: ParsedDate | undefined):
         : `UNTIL=${untilText} is a local time but DTSTART is in UTC or has a TZID: dateutil refuses the mix; write UNTIL in UTC, with a Z`;
     }
   }
-  return stepsProblem(freq, parts, start?.date ?? PREFECT_ANCHOR);
+  return stepsProblem(freq, parts, start?.date ?? PREFECT_ANCHOR) ?? catchUpProblem(freq, parts, start);
+}
+
+/** A period of each FREQ in seconds (months and years at their shortest: an upper bound of periods). */
+const FREQ_SECONDS: Record<string, number> = { SECONDLY: 1, MINUTELY: 60, HOURLY: 3600, DAILY: 86_400, WEEKLY: 604_800, MONTHLY: 2_419_200, YEARLY: 31_536_000 };
+
+/** How many periods since its DTSTART a rule may have before the server's every pass is too long. */
+const CATCH_UP_BUDGET = 1_000_000;
+
+/**
+ * Prefect's scheduler expands a rule from its DTSTART up to now on every pass: a DTSTART long ago
+ * with a fine FREQ (DTSTART:19000101 with FREQ=SECONDLY) makes each pass step through millions of
+ * periods. Without a DTSTART, Prefect gives fine rules a recent start itself.
+ */
+function catchUpProblem(freq: string, parts: Map<string, string>, start: ParsedDate | undefined, now = Date.now()): string | undefined {
+  if (!start || parts.has('COUNT') || parts.has('UNTIL')) return undefined;
+  const interval = Number(parts.get('INTERVAL') ?? 1);
+  const periods = Math.floor((now - start.date.getTime()) / 1000 / ((FREQ_SECONDS[freq] ?? 86_400) * interval));
+  if (periods <= CATCH_UP_BUDGET) return undefined;
+  return `starts at ${start.date.toISOString().slice(0, 10)} with FREQ=${freq}: Prefect's scheduler would step through the ${periods.toLocaleString('en')} periods since then on every pass; give a DTSTART close to now, or a coarser FREQ or INTERVAL`;
 }
 
 /**

@@ -135,3 +135,15 @@ describe('schedules in a prefect.yaml', () => {
     ]);
   });
 });
+
+describe('a rule that starts long ago with a fine FREQ', () => {
+  it('is refused: the scheduler would step through every period since its DTSTART', async () => {
+    const { rruleProblem } = await import('../../src/config/schedules.js');
+    expect(rruleProblem('DTSTART:19000101T000000\nRRULE:FREQ=SECONDLY')).toMatch(/starts at 1900-01-01 with FREQ=SECONDLY: Prefect's scheduler would step through the [\d,]+ periods since then on every pass/);
+    expect(rruleProblem('DTSTART:20200101T000000\nRRULE:FREQ=MINUTELY')).toMatch(/periods since then on every pass/);
+    // Coarse enough, bounded, or without a DTSTART (Prefect starts such a rule recently itself): accepted.
+    expect(rruleProblem('DTSTART:19000101T000000\nRRULE:FREQ=DAILY')).toBeUndefined();
+    expect(rruleProblem('DTSTART:19000101T000000\nRRULE:FREQ=SECONDLY;COUNT=10')).toBeUndefined();
+    expect(rruleProblem('FREQ=MINUTELY')).toBeUndefined();
+  });
+});
