@@ -7,6 +7,7 @@ import { renderIssues } from '../report.js';
 import { commandLine } from './readme.js';
 import { runExport, type ExportOutcome } from './run.js';
 import type { ExportWarning, Section } from './types.js';
+import { UNEXPORTED_KINDS } from './unexported.js';
 import { EXPORTED_KINDS } from './verify.js';
 
 /** What `--only` selects: the sections of the kinds' export parts, in registry order. */
@@ -118,7 +119,48 @@ export function renderExport(outcome: ExportOutcome): string {
     return `${count} ${kind.label[count === 1 ? 0 : 1]}${note}`;
   });
   lines.push(`${counted.join(', ')}.`);
-  if (outcome.warnings.length > 0) lines.push(`${outcome.warnings.length} warning${outcome.warnings.length === 1 ? '' : 's'} (on stderr): what the files do not hold.`);
+  if (outcome.warnings.length > 0) {
+    lines.push(`${outcome.warnings.length} warning${outcome.warnings.length === 1 ? '' : 's'} (on stderr): ${warningTopics(outcome.warnings, outcome.dir)}.`);
+  }
   lines.push('Apply them, from that directory, with:', ...commandLine('apply', outcome.args).split('\n').map((line) => `  ${line}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** Singular and plural of every kind a warning's subject may name. */
+const NOUNS: ReadonlyArray<readonly [string, string]> = [
+  ...EXPORTED_KINDS.map((kind) => kind.label),
+  ...UNEXPORTED_KINDS.map((kind): [string, string] => [kind.label, kind.label.endsWith('h') ? `${kind.label}es` : `${kind.label}s`]),
+];
+
+/**
+ * The kind a warning's subject names: `deployment "flow/name"`, `block secret/x`, or a kind as a
+ * whole (`variables`); the export directory itself for files left there.
+ */
+function subjectNoun(subject: string, dir: string): readonly [string, string] {
+  if (subject === dir) return ['the export directory', 'the export directory'];
+  const noun = NOUNS.find(([one, many]) => subject === one || subject === many || subject.startsWith(`${one} `));
+  return noun ?? [subject, subject];
+}
+
+/**
+ * What the warnings are about, for the summary line: `2 automations not exported, credentials of
+ * 1 deployment, 1 about variables`. The warnings themselves, on stderr, say what and why.
+ */
+export function warningTopics(warnings: readonly ExportWarning[], dir: string): string {
+  const topics = new Map<string, { count: number; noun: readonly [string, string]; phrase: (noun: string, count: number) => string }>();
+  for (const warning of warnings) {
+    const noun = subjectNoun(warning.subject, dir);
+    const [topic, phrase]: [string, (noun: string, count: number) => string] = warning.credentials
+      ? ['credentials', (n, c) => `credentials of ${c} ${n}`]
+      : warning.message.startsWith('not exported')
+        ? ['not exported', (n, c) => `${c} ${n} not exported`]
+        : warning.message.startsWith('reads back with differences')
+          ? ['differences', (n, c) => `${c} ${n} reading back with differences`]
+          : ['other', (_n, c) => `${c} about ${noun[1]}`];
+    const key = `${topic}\u0000${noun[0]}`;
+    const entry = topics.get(key) ?? { count: 0, noun, phrase };
+    entry.count += 1;
+    topics.set(key, entry);
+  }
+  return [...topics.values()].map(({ count, noun, phrase }) => phrase(count === 1 ? noun[0] : noun[1], count)).join(', ');
 }

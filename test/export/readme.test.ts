@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOnly, renderExport } from '../../src/export/command.js';
+import { parseOnly, renderExport, warningTopics } from '../../src/export/command.js';
 import { applyArguments, commandLine, renderReadme } from '../../src/export/readme.js';
 import type { ApplyArguments } from '../../src/export/types.js';
 import { UsageError } from '../../src/errors.js';
@@ -80,6 +80,28 @@ describe('the apply command line', () => {
 });
 
 describe('export options and report', () => {
+  it('says in the summary what the warnings are about, by kind', () => {
+    const topics = warningTopics(
+      [
+        { subject: 'automation "a"', message: 'not exported: ...' },
+        { subject: 'automation "b"', message: 'not exported: ...' },
+        { subject: 'saved search "s"', message: 'not exported: ...' },
+        { subject: 'deployment "f/d"', message: 'holds credentials ...', credentials: { paths: ['job_variables.password'], written: false } },
+        { subject: 'variables', message: 'the environment variable X is set here ...' },
+        { subject: 'variables', message: '2 variables have no "openem-config" tag ...' },
+        { subject: 'global limit "g"', message: 'reads back with differences, ...' },
+        { subject: 'block secret/x', message: 'not exported: ...' },
+        { subject: '/srv/export', message: 'also holds old.toml, ...' },
+        { subject: 'something new', message: '...' },
+      ],
+      '/srv/export',
+    );
+    expect(topics).toBe(
+      '2 automations not exported, 1 saved search not exported, credentials of 1 deployment, 2 about variables, ' +
+        '1 global limit reading back with differences, 1 block not exported, 1 about the export directory, 1 about something new',
+    );
+  });
+
   it('takes --only as a comma-separated, repeatable list, in a fixed order', () => {
     expect(parseOnly([])).toEqual(['variables', 'secrets', 'limits', 'blocks', 'pools', 'deployments']);
     expect(parseOnly(['deployments,pools', 'variables'])).toEqual(['variables', 'pools', 'deployments']);
@@ -97,7 +119,7 @@ describe('export options and report', () => {
       ],
       counts: { variables: 2, secrets: 0, tagLimits: 0, globalLimits: 0, workPools: 0, deployments: 0 },
       args: { ...args, secretEnvNames: [], secretPairs: [], limits: [], deployments: [], variables: ['vars.toml'] },
-      warnings: [{ subject: 'x', message: 'y' }],
+      warnings: [{ subject: 'variables', message: 'the environment variable RETRIES is set here: ...' }],
       requests: { reads: 3, writes: 0 },
       credentialsLeftOut: [],
     });
@@ -107,7 +129,7 @@ describe('export options and report', () => {
         '  vars.toml  2 variables',
         '  README.md  how to apply',
         '2 variables, 0 secrets (names only), 0 tag limits, 0 global limits, 0 blocks, 0 work pools, 0 deployments.',
-        '1 warning (on stderr): what the files do not hold.',
+        '1 warning (on stderr): 1 about variables.',
         'Apply them, from that directory, with:',
         '  openem-config apply \\',
         '    -v vars.toml',
