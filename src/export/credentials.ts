@@ -86,6 +86,9 @@ const ONLY_PLACEHOLDER = /^\{\{\s*[\w.\-[\]$]+\s*\}\}$/;
 
 const REMOVED = Symbol('removed');
 
+/** `scheme://user:password@host...`: the password is in the text. */
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:[^/@\s]+@/i;
+
 /**
  * `value` with every credential found replaced by a reference, or removed (an object's key, an
  * array's item), and what was done where. `value` itself is not changed.
@@ -109,6 +112,11 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
   // `key` is the nearest object key above `item` (an array's items share their array's key).
   const walk = (item: JsonValue, path: string, key: string | undefined): JsonValue | typeof REMOVED => {
     if (Array.isArray(item)) {
+      // A list under a credential key (`password: [...]`) is one credential: taking out some items
+      // would change what the deployment holds on the next apply.
+      const loose = (element: JsonValue) =>
+        (typeof element === 'string' && element !== '' && !ONLY_PLACEHOLDER.test(element) && !byValue.has(element)) || typeof element === 'number';
+      if (key !== undefined && isCredential(key) && item.some(loose)) return plain(item, path);
       const out: JsonValue[] = [];
       item.forEach((element, index) => {
         const kept = walk(element, `${path}[${index}]`, key);
@@ -135,6 +143,7 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
       }
       const near = trimmed.get(item);
       if (near !== undefined) return plain(item, path, near, 'the block holds it with a final newline, which a reference would add');
+      if (URL_WITH_PASSWORD.test(item)) return plain(item, path, undefined, 'a URL with a password in it');
       if (item === '' || ONLY_PLACEHOLDER.test(item)) return item;
     }
     if (key !== undefined && isCredential(key) && (typeof item === 'string' || typeof item === 'number')) return plain(item, path);

@@ -20,6 +20,17 @@ describe('isCredential', () => {
 });
 
 describe('protectCredentials', () => {
+  it('leaves out a whole list under a credential key, and a URL with a password in it', () => {
+    const value = { password: ['a', 'b'], DATABASE_URL: 'postgresql://app:s3cret@db:5432/app', HOMEPAGE: 'https://example.org/a:b@c' };
+    const result = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: false });
+    expect(result.value).toEqual({ HOMEPAGE: 'https://example.org/a:b@c' });
+    expect(result.findings.map((f) => [f.path, f.action])).toEqual([
+      ['job_variables.password', 'withheld'],
+      ['job_variables.DATABASE_URL', 'withheld'],
+    ]);
+    expect(JSON.stringify(result)).not.toContain('s3cret');
+  });
+
   it('writes a secret block value as a reference where Prefect resolves references', () => {
     const value = { image: 'x', registry_credentials: { username: 'svc-bot', password: 'ghp_abc123', registry_url: 'ghcr.io' }, env: { TOKENS: ['ghp_abc123'] } };
     const result = protectCredentials(value, { path: 'work_pool.job_variables', secrets, referable: true, allowPlain: false });
