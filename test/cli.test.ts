@@ -74,6 +74,8 @@ describe('openem-config command line', () => {
     expect(places.length).toBeGreaterThan(10);
     const sorted = [...places].sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
     expect(places).toEqual(sorted);
+    // What Prefect 3.7.2's `prefect deploy` does with a bare name: apply_values(deploy_config, os.environ) first.
+    expect(result.stderr).toContain('`{{ IMAGE }}` is read from environment variable IMAGE; write `{{ $IMAGE }}` to say so: prefect deploy also fills a bare name from the environment when it is set there');
     const json = await runCli(['validate', '--output', 'json', '-d', project, '-d', other], { env: { IMAGE: 'registry/image:1' } });
     const warnings = (JSON.parse(json.stdout) as { warnings: Array<{ file: string; line: number }> }).warnings;
     expect(warnings.map((warning) => [warning.file === project ? 0 : 1, warning.line])).toEqual(sorted.map(([file, line]) => [file, line]));

@@ -153,7 +153,7 @@ export class Templater {
       } else if (ENV_NAME.test(expression)) {
         issues.warn(
           at(),
-          `\`${full}\` is read from environment variable ${expression}; write \`{{ $${expression} }}\` to say so (prefect deploy would look for a build step output named ${expression} instead, and leave this empty)`,
+          `\`${full}\` is read from environment variable ${expression}; write \`{{ $${expression} }}\` to say so: prefect deploy also fills a bare name from the environment when it is set there, but otherwise takes a build or push step output of that name (and, with none, leaves the value out), and openem-config runs no build or push step`,
         );
         out += this.environment(expression, full, at);
       } else {
