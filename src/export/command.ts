@@ -33,7 +33,7 @@ export function defineExportCommand(command: Command, io: MainIO, done: (code: n
     .option('--match <glob>', 'export only objects whose name matches (* ? [..]); repeatable', collect, [])
     .option('--allow-plain-credentials', 'write credentials that match no secret block as they are (with a warning), instead of leaving them out and exiting 1')
     .option('--output <format>', 'report format: text or json', 'text')
-    .option('--log-level <level>', 'debug, info, warn, error (default from PREFECT_LOGGING_LEVEL, else warn)')
+    .option('--log-level <level>', 'debug, info, warn, error (also Prefect names; default from PREFECT_LOGGING_LEVEL, else warn)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .action(async (options: ExportCliOptions) => {
