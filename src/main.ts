@@ -10,7 +10,7 @@ import { KINDS } from './kinds/index.js';
 import { defineExportCommand } from './export/command.js';
 import type { Logger } from './log.js';
 import type { Interrupt } from './prefect/http.js';
-import { renderIssues, renderPlan, renderResults, renderStopped, sortIssues, stopCounts } from './report.js';
+import { expandChanges, renderIssues, renderPlan, renderResults, renderStopped, sortIssues, stopCounts } from './report.js';
 import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome, type Stopped } from './run.js';
 
 export type { MainIO } from './cli-common.js';
@@ -262,7 +262,8 @@ function toJson(outcome: RunOutcome, exitCode: number): Record<string, unknown> 
     desired: outcome.desired,
     warnings: outcome.warnings,
     errors: outcome.planned?.filter((kind) => kind.error).map((kind) => ({ kind: kind.name, error: kind.error })),
-    items: outcome.results ?? outcome.planned?.flatMap((kind) => kind.items),
+    // Changes inside documents at the paths that differ, as the text plan shows them (all of them here).
+    items: (outcome.results ?? outcome.planned?.flatMap((kind) => kind.items))?.map((item) => ({ ...item, changes: expandChanges(item.changes, item.action) })),
     summary: outcome.summary ? Object.fromEntries(outcome.summary) : undefined,
     requests: outcome.requests,
     error: outcome.stopped

@@ -11,14 +11,96 @@ function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function describeChange(change: FieldChange, action: PlanItem['action']): string {
+/** Path-level changes shown per changed field of an object; the rest are counted. */
+export const MAX_PATHS_SHOWN = 10;
+
+/** One changed value inside a field, at its path; a side absent there (a key added or removed) is left out. */
+export interface PathChange extends FieldChange {
+  /** The field this path is inside, when the change was expanded from a whole-document change. */
+  within?: string;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isNested = (value: unknown): boolean => isRecord(value) || (Array.isArray(value) && value.some((item) => typeof item === 'object' && item !== null));
+
+function pathOf(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, index) => sameJson(item, b[index]));
+  if (isRecord(a) && isRecord(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameJson(a[key], b[key]));
+  }
+  return false;
+}
+
+function collectPaths(path: string, from: unknown, to: unknown, within: string, out: PathChange[], present: { from: boolean; to: boolean }): void {
+  if (present.from && present.to && sameJson(from, to)) return;
+  if (present.from && present.to && isRecord(from) && isRecord(to)) {
+    for (const key of new Set([...Object.keys(from), ...Object.keys(to)])) {
+      collectPaths(pathOf(path, key), from[key], to[key], within, out, { from: Object.hasOwn(from, key), to: Object.hasOwn(to, key) });
+    }
+    return;
+  }
+  if (present.from && present.to && Array.isArray(from) && Array.isArray(to) && (isNested(from) || isNested(to))) {
+    for (let index = 0; index < Math.max(from.length, to.length); index++) {
+      collectPaths(pathOf(path, index), from[index], to[index], within, out, { from: index < from.length, to: index < to.length });
+    }
+    return;
+  }
+  const change: PathChange = { field: path, within };
+  if (present.from) change.from = from;
+  if (present.to) change.to = to;
+  out.push(change);
+}
+
+/**
+ * A change of a whole document (a base job template, job variables, parameters, a parameter
+ * schema, pull steps, a block field) as the changes at the paths inside it that differ:
+ * `base_job_template.variables.properties.image_pull_policy.default: "IfNotPresent" -> "Always"`.
+ * A secret change stays one change without values; a change of plain values, or one whose
+ * differences the kind has hidden (both sides `(hidden)`), stays as it is.
+ */
+export function expandChange(change: FieldChange): PathChange[] {
+  if (change.secret || !('from' in change) || !('to' in change) || !isNested(change.from) || !isNested(change.to)) return [change];
+  if (isRecord(change.from) !== isRecord(change.to)) return [change];
+  const out: PathChange[] = [];
+  collectPaths(change.field, change.from, change.to, change.field, out, { from: true, to: true });
+  return out.length > 0 ? out : [change];
+}
+
+/** Every change of an item at path level, as the plan and the JSON report give them. */
+export function expandChanges(changes: readonly FieldChange[], action: PlanItem['action']): PathChange[] {
+  return action === 'update' ? changes.flatMap(expandChange) : [...changes];
+}
+
+function describeChange(change: PathChange, action: PlanItem['action']): string {
   if (change.secret) return action === 'create' ? `${change.field} (hidden)` : `${change.field} changed (hidden)`;
   if (action === 'create') return `${change.field} = ${show(change.to)}`;
+  if (change.within !== undefined) {
+    const side = (present: boolean, value: unknown) => (present ? show(value) : '(none)');
+    return `${change.field}: ${side('from' in change, change.from)} -> ${side('to' in change, change.to)}`;
+  }
   return `${change.field}: ${show(change.from)} -> ${show(change.to)}`;
 }
 
+/** The changes as text, at most MAX_PATHS_SHOWN paths of each expanded field, the rest counted. */
+function describeChanges(changes: readonly FieldChange[], action: PlanItem['action']): string[] {
+  return changes.flatMap((change) => {
+    const paths = action === 'update' ? expandChange(change) : [change];
+    const lines = paths.slice(0, MAX_PATHS_SHOWN).map((path) => describeChange(path, action));
+    const rest = paths.length - MAX_PATHS_SHOWN;
+    if (rest > 0) lines.push(`${rest} more change${rest === 1 ? '' : 's'} in ${change.field}`);
+    return lines;
+  });
+}
+
 export function planLine(item: PlanItem): string {
-  const details = item.changes.map((change) => describeChange(change, item.action)).join(', ');
+  const details = describeChanges(item.changes, item.action).join(', ');
   return `${SYMBOL[item.action]} ${item.kind} ${item.key}${details ? `: ${details}` : ''}`;
 }
 
