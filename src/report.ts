@@ -149,16 +149,20 @@ export function renderResults(results: ItemResult[], summary: Map<string, KindSu
 
 /**
  * Issues in reading order: by file (in the order the files first come up, which follows the
- * command line), then by line and column; an issue about a whole file (no line) first in its file.
+ * command line), then by line and column, then by key (`deployments[2]` after `deployments[0]` at
+ * one alias); an issue about a whole file (no line) first in its file.
  * The loaders find them in passes (shape, templates, references), not in file order.
  */
+/** At one place (a YAML alias shared by several deployments), `deployments[2]` after `deployments[0]`. */
+const byKey = (a: string | undefined, b: string | undefined): number => (a === undefined || b === undefined ? 0 : a.localeCompare(b, 'en', { numeric: true }));
+
 export function sortIssues<T extends ConfigIssue>(issues: readonly T[]): T[] {
   const fileOrder = new Map<string, number>();
   for (const issue of issues) if (!fileOrder.has(issue.file)) fileOrder.set(issue.file, fileOrder.size);
   const position = (issue: ConfigIssue): number[] => [fileOrder.get(issue.file) ?? 0, issue.line ?? 0, issue.column ?? 0];
   return issues
     .map((issue, index) => ({ issue, index, at: position(issue) }))
-    .sort((a, b) => a.at[0]! - b.at[0]! || a.at[1]! - b.at[1]! || a.at[2]! - b.at[2]! || a.index - b.index)
+    .sort((a, b) => a.at[0]! - b.at[0]! || a.at[1]! - b.at[1]! || a.at[2]! - b.at[2]! || byKey(a.issue.key, b.issue.key) || a.index - b.index)
     .map(({ issue }) => issue);
 }
 

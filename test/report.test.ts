@@ -13,6 +13,8 @@ describe('sortIssues', () => {
       { file: 'b.yaml', line: 2, message: 'b2 again' },
     ];
     expect(sortIssues(issues).map((issue) => issue.message)).toEqual(['b', 'b2', 'b2 again', 'b9', 'a3:1', 'a3:5']);
+    const shared = ['deployments[10].x', 'deployments[2].x', 'deployments[0].x'].map((key) => ({ file: 'p.yaml', line: 13, column: 24, key, message: key }));
+    expect(sortIssues(shared).map((issue) => issue.key)).toEqual(['deployments[0].x', 'deployments[2].x', 'deployments[10].x']);
   });
 });
 
