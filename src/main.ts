@@ -33,6 +33,7 @@ interface CliOptions extends Partial<ConnectionCliOptions> {
   stringValues?: boolean;
   keepTrailingNewline?: boolean;
   strict?: boolean;
+  stepOutput: string[];
   concurrency?: number;
   output: 'text' | 'json';
   logLevel?: string;
@@ -53,6 +54,7 @@ function addInputOptions(command: Command): Command {
     .option('--string-values', 'write every variable value as a string, as the old tool did')
     .option('--keep-trailing-newline', 'keep the final newline of secret files')
     .option('--strict', 'refuse legacy prefect.yaml forms instead of converting them, and keys Prefect ignores instead of ignoring them')
+    .option('--step-output <id.field=value>', 'the value of a build or push step output {{ id.field }} in prefect.yaml (the steps are not run); repeatable', collect, [])
     .option('--output <format>', 'report format: text or json', 'text')
     .option('--log-level <level>', 'debug, info, warn, error (also Prefect names; default from PREFECT_LOGGING_LEVEL, else warn)');
 }
@@ -154,6 +156,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
     stringValues: options.stringValues ?? false,
     keepTrailingNewline: options.keepTrailingNewline ?? false,
     strict: options.strict ?? false,
+    stepOutputs: options.stepOutput,
     // validate has no connection options; the defaults are never used there.
     ...connectionSettings({ waitTimeout: 120, requestTimeout: 90, retries: 6, ...options }),
     concurrency: options.concurrency ?? 1,

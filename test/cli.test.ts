@@ -173,3 +173,24 @@ describe('openem-config command line', () => {
     for (const value of Object.values(SECRET_VALUES)) expect(result.all).not.toContain(value);
   });
 });
+
+describe('--step-output', () => {
+  const yaml = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openem-step-output-'));
+    const path = join(dir, 'prefect.yaml');
+    writeFileSync(
+      path,
+      'build:\n  - prefect_docker.deployments.steps.build_docker_image:\n      id: build-image\n      image_name: app\ndeployments:\n  - name: d\n    flow_name: f\n    entrypoint: f.py:f\n    work_pool:\n      name: p\n      job_variables:\n        image: "{{ build-image.image }}"\n',
+    );
+    return path;
+  };
+
+  it('gives a build step output its value; without one, the error names the option', async () => {
+    const file = yaml();
+    const given = await runCli(['validate', '-d', file, '--step-output', 'build-image.image=registry.example.org/app:1.4']);
+    expect(given.code, given.stderr).toBe(EXIT.ok);
+    const missing = await runCli(['validate', '-d', file]);
+    expect(missing.code).toBe(EXIT.invalidInput);
+    expect(missing.stderr).toContain('give its value with --step-output build-image.image=VALUE or in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE');
+  });
+});

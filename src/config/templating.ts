@@ -172,7 +172,7 @@ export class Templater {
     if (!value) {
       this.options.issues.error(
         at(),
-        `\`${full}\` is the output of a build or push step, and openem-config runs no build or push step: give its value in the environment variable ${variable} (for example from the CI job that built the image), or write the value here`,
+        `\`${full}\` is the output of a build or push step, and openem-config runs no build or push step: give its value with --step-output ${expression}=VALUE or in the environment variable ${variable} (for example from the CI job that built the image), or write the value here`,
       );
       return full;
     }

@@ -103,7 +103,7 @@ describe('Templater.resolve', () => {
     );
     const messages = issues.map((issue) => `${issue.key}: ${issue.message}`);
     expect(messages).toEqual([
-      expect.stringMatching(/^job_variables.image: `\{\{ build-image.image \}\}` is the output of a build or push step, and openem-config runs no build or push step: give its value in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE/),
+      expect.stringMatching(/^job_variables.image: `\{\{ build-image.image \}\}` is the output of a build or push step, and openem-config runs no build or push step: give its value with --step-output build-image.image=VALUE or in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE/),
       expect.stringMatching(/^job_variables.login: `\{\{ prefect.blocks.secret.password \}\}` must be the whole value, without text around it/),
       expect.stringMatching(/^job_variables.other: `\{\{ prefect.deployment.name \}\}` is not a Prefect placeholder/),
       expect.stringMatching(/^job_variables.shell: `\{\{ \$HOME:-\/root \}\}` is not a placeholder: write `\{\{ \$NAME \}\}`/),

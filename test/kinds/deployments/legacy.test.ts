@@ -153,7 +153,7 @@ describe('step outputs of build and push steps', () => {
 
   it('without a value, each reference is an error that names the environment variable and says the steps are not run', () => {
     expect(jobVariables({}).errors).toEqual([
-      expect.stringMatching(/^19 `\{\{ build-image.image \}\}` is the output of a build or push step, and openem-config runs no build or push step: give its value in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE/),
+      expect.stringMatching(/^19 `\{\{ build-image.image \}\}` is the output of a build or push step, and openem-config runs no build or push step: give its value with --step-output build-image.image=VALUE or in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE/),
       expect.stringMatching(/^21 `\{\{ get-commit-hash.stdout \}\}` .* OPENEM_STEP_OUTPUT_GET_COMMIT_HASH__STDOUT/),
     ]);
   });
