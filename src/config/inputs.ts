@@ -21,6 +21,11 @@ export interface InputOptions {
   stepOutputs?: string[] | undefined;
 }
 
+/** No input at all: what a caller that gives only some files (export's check, tests) starts from. */
+export function noInputs(): InputOptions {
+  return { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
+}
+
 /** The top-level keys of a limits manifest one kind reads. */
 export interface ManifestClaim {
   claims(key: string): boolean;

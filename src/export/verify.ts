@@ -10,6 +10,7 @@ import { loadDesired } from '../run.js';
 import { describeDiff } from './describe.js';
 import { LIMITS_FILE } from './limits-file.js';
 import type { ApplyArguments, ExportFile, ExportWarning } from './types.js';
+import { noInputs } from '../config/inputs.js';
 
 /** A scratch directory for reading exports back, removed by `close`. */
 export class Scratch {
@@ -35,8 +36,6 @@ export class Scratch {
   }
 }
 
-/** No input but the files an export wrote, and no environment: no override applies. */
-const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 
 /** A kind's objects on the source server, as its export part gives them to the diff. */
 export interface ExportedKind {
@@ -70,7 +69,7 @@ export function verifyExport(
   const inDir = (paths: readonly string[]) => paths.map((path) => join(dir, path));
   const issues = new IssueList();
   const desired = loadDesired(
-    { ...NO_INPUTS, variables: inDir(args.variables), limits: inDir(args.limits.filter((path) => path === LIMITS_FILE)), deployments: inDir(args.deployments) },
+    { ...noInputs(), variables: inDir(args.variables), limits: inDir(args.limits.filter((path) => path === LIMITS_FILE)), deployments: inDir(args.deployments) },
     {},
     issues,
   );

@@ -3,11 +3,11 @@ import type { IssueList } from '../../src/errors.js';
 import { tagLimits } from '../../src/kinds/tag-limits/kind.js';
 import { workPools } from '../../src/kinds/work-pools/kind.js';
 import { loadDesired } from '../../src/run.js';
+import { noInputs } from '../../src/config/inputs.js';
 
-const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 
 export function loadLimits(files: string[], issues: IssueList) {
-  const desired = loadDesired({ ...NO_INPUTS, limits: files }, {}, issues);
+  const desired = loadDesired({ ...noInputs(), limits: files }, {}, issues);
   return {
     tagLimits: desired.get(tagLimits),
     declaresTagLimits: desired.declared(tagLimits),

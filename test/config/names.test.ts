@@ -9,10 +9,10 @@ import { loadLimits } from './manifest-helper.js';
 import { loadDesired } from '../../src/run.js';
 import { globalLimits } from '../../src/kinds/global-limits/kind.js';
 import { useTempDir } from './temp.js';
+import { noInputs } from '../../src/config/inputs.js';
 
 const temp = useTempDir();
 const KINDS: NameKind[] = ['variable', 'secret block', 'block', 'tag', 'global limit', 'work pool', 'work queue', 'deployment', 'flow', 'schedule slug'];
-const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 
 function errors(load: (issues: IssueList) => unknown) {
   const issues = new IssueList();
@@ -63,7 +63,7 @@ describe('every loader refuses such a name before any write, with file, line and
       'names.toml',
       ['[tag_limits]', '"gpu\\nnodes" = 1', '', '[global_limits."db\\u0007"]', 'limit = 1', '', '[work_pools."pool\\nx"]', 'type = "process"', '', '[work_pools.ok.queues."q\\tx"]', 'priority = 1', ''].join('\n'),
     );
-    const found = errors((issues) => loadDesired({ ...NO_INPUTS, limits: [file] }, {}, issues));
+    const found = errors((issues) => loadDesired({ ...noInputs(), limits: [file] }, {}, issues));
     expect(found).toEqual([
       expect.objectContaining({ file, line: 2, key: 'tag_limits."gpu\\nnodes"', message: expect.stringContaining('tag name "gpu\\nnodes" holds the control character U+000A') }),
       expect.objectContaining({ file, line: 4, key: 'global_limits."db\\u0007"', message: expect.stringContaining('U+0007') }),
@@ -72,12 +72,12 @@ describe('every loader refuses such a name before any write, with file, line and
     ]);
     for (const issue of found) oneLine(issue);
     expect(loadLimits([file], new IssueList()).workPools.map((pool) => pool.name)).toEqual(['ok']);
-    expect(loadDesired({ ...NO_INPUTS, limits: [file] }, {}, new IssueList()).get(globalLimits)).toEqual([]);
+    expect(loadDesired({ ...noInputs(), limits: [file] }, {}, new IssueList()).get(globalLimits)).toEqual([]);
   });
 
   it('blocks in a limits manifest', () => {
     const file = temp.write('names-blocks.toml', '[blocks.slack-webhook."hook\\n"]\nurl = "https://example.org"\n');
-    const found = errors((issues) => loadDesired({ ...NO_INPUTS, limits: [file] }, {}, issues));
+    const found = errors((issues) => loadDesired({ ...noInputs(), limits: [file] }, {}, issues));
     expect(found).toEqual([expect.objectContaining({ file, line: 1, key: 'blocks.slack-webhook."hook\\n"', message: expect.stringContaining('block name "hook\\n" holds the control character U+000A') })]);
   });
 

@@ -13,11 +13,11 @@ import { loadDeployments } from '../../src/kinds/deployments/spec.js';
 import { loadSecrets } from '../../src/kinds/secrets/spec.js';
 import { loadVariables } from '../../src/kinds/variables/spec.js';
 import { useTempDir } from './temp.js';
+import { noInputs } from '../../src/config/inputs.js';
 
 const temp = useTempDir();
 /** Runs per property: few enough to keep the unit suite fast; OPENEM_PROPERTY_RUNS=2000 for a longer hunt. */
 const RUNS = Number(process.env.OPENEM_PROPERTY_RUNS ?? 40);
-const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 const SENTINEL = 'SENTINEL_VALUE_7f3a';
 
 /** Fragments that break parsers and name rules: brackets, quotes, control characters, surrogates, YAML and template syntax. */
@@ -201,7 +201,7 @@ describe('limits manifests', () => {
     'url = "https://hooks.example.org/x"',
     '',
   ].join('\n');
-  const loadManifest = (file: string) => issuesOf((issues) => loadDesired({ ...NO_INPUTS, limits: [file] }, {}, issues));
+  const loadManifest = (file: string) => issuesOf((issues) => loadDesired({ ...noInputs(), limits: [file] }, {}, issues));
 
   it('mutated: issues only, each at its file and line', () => {
     fc.assert(

@@ -6,16 +6,16 @@ import { blocks } from '../../../src/kinds/blocks/kind.js';
 import { checkReferencesOffline } from '../../../src/reconcile/references.js';
 import { loadDesired } from '../../../src/run.js';
 import { useTempDir } from '../../config/temp.js';
+import { noInputs } from '../../../src/config/inputs.js';
 
 const temp = useTempDir();
-const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 
 function load(text: string, env: Record<string, string> = {}, files: Record<string, string> = {}) {
   const dir = `blocks-${Math.random().toString(36).slice(2)}`;
   for (const [name, content] of Object.entries(files)) temp.write(`${dir}/${name}`, content);
   const file = temp.write(`${dir}/limits.toml`, text);
   const issues = new IssueList();
-  const desired = loadDesired({ ...NO_INPUTS, limits: [file] }, env, issues);
+  const desired = loadDesired({ ...noInputs(), limits: [file] }, env, issues);
   return { file, blocks: desired.get(blocks), desired, issues: issues.items.map((i) => [i.line, i.key, i.message]) };
 }
 

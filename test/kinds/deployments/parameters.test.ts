@@ -4,9 +4,9 @@ import { IssueList } from '../../../src/errors.js';
 import { deployments } from '../../../src/kinds/deployments/kind.js';
 import { loadDesired } from '../../../src/run.js';
 import { useTempDir } from '../../config/temp.js';
+import { noInputs } from '../../../src/config/inputs.js';
 
 const temp = useTempDir();
-const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 
 const SCHEMA = `    parameter_openapi_schema:
       type: object
@@ -23,7 +23,7 @@ function load(parameters: string, extra = '') {
     `deployments:\n  - name: d\n    flow_name: archive\n    entrypoint: flows/a.py:archive\n${SCHEMA}${extra}    parameters: ${parameters}\n`,
   );
   const issues = new IssueList();
-  const desired = loadDesired({ ...NO_INPUTS, deployments: [file] }, {}, issues);
+  const desired = loadDesired({ ...noInputs(), deployments: [file] }, {}, issues);
   return { desired: desired.get(deployments), issues: issues.items.map((i) => [i.severity, i.key, i.message]) };
 }
 

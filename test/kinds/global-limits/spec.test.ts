@@ -5,14 +5,14 @@ import { globalLimits } from '../../../src/kinds/global-limits/kind.js';
 import { globalLimitNameProblem } from '../../../src/kinds/global-limits/spec.js';
 import { loadDesired } from '../../../src/run.js';
 import { useTempDir } from '../../config/temp.js';
+import { noInputs } from '../../../src/config/inputs.js';
 
 const temp = useTempDir();
-const NO_INPUTS = { variables: [], secrets: [], secretsDirs: [], secretPairs: [], limits: [], deployments: [], fromEnv: [], stringValues: false, keepTrailingNewline: false };
 
 function load(...texts: string[]) {
   const files = texts.map((text, index) => temp.write(`limits-${index}-${Math.random().toString(36).slice(2)}.toml`, text));
   const issues = new IssueList();
-  const desired = loadDesired({ ...NO_INPUTS, limits: files }, {}, issues);
+  const desired = loadDesired({ ...noInputs(), limits: files }, {}, issues);
   return { files, limits: desired.get(globalLimits), declared: desired.declared(globalLimits), issues: issues.items };
 }
 
@@ -73,12 +73,12 @@ describe('a deployment sharing a global limit, offline', () => {
       'deployments:\n  - name: d\n    flow_name: f\n    entrypoint: flows/f.py:f\n    global_concurrency_limit: shared\n',
     );
     const issues = new IssueList();
-    const undeclared = loadDesired({ ...NO_INPUTS, deployments: [yaml] }, {}, issues);
+    const undeclared = loadDesired({ ...noInputs(), deployments: [yaml] }, {}, issues);
     expect(checkReferencesOffline(undeclared)).toEqual([
       { file: yaml, line: 5, column: 31, key: 'deployments[0].global_concurrency_limit', severity: 'warning', message: 'global concurrency limit "shared" is not declared here; it must exist on the server' },
     ]);
     const limits = temp.write(`l-${Math.random().toString(36).slice(2)}.toml`, '[global_limits.shared]\nlimit = 2\n');
-    const declared = loadDesired({ ...NO_INPUTS, deployments: [yaml], limits: [limits] }, {}, new IssueList());
+    const declared = loadDesired({ ...noInputs(), deployments: [yaml], limits: [limits] }, {}, new IssueList());
     expect(checkReferencesOffline(declared)).toEqual([]);
   });
 });
