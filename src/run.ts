@@ -16,6 +16,8 @@ import { checkServerVersion } from './reconcile/versions.js';
 
 export type Command = 'apply' | 'plan' | 'validate';
 
+const KIND_BY_NAME = new Map(KINDS.map((kind) => [kind.name, kind]));
+
 export interface RunOptions extends InputOptions {
   command: Command;
   apiUrl?: string | undefined;
@@ -105,7 +107,6 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
  */
 function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): OwnershipRecord {
   const record: OwnershipRecord = Object.fromEntries(Object.entries(before).map(([kind, keys]) => [kind, [...keys]]));
-  const kinds = new Map(KINDS.map((kind) => [kind.name, kind]));
   for (const result of results) {
     if (result.kind === 'variable') continue;
     const keys = new Set(record[result.kind] ?? []);
@@ -113,7 +114,7 @@ function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): Owner
     else if (result.outcome !== 'failed') {
       keys.add(result.key);
       // The object now belongs to this kind: no other kind's key for it may prune it later.
-      for (const alias of kinds.get(result.kind)?.aliases?.(result.key) ?? []) record[alias.kind] = (record[alias.kind] ?? []).filter((key) => key !== alias.key);
+      for (const alias of KIND_BY_NAME.get(result.kind)?.aliases?.(result.key) ?? []) record[alias.kind] = (record[alias.kind] ?? []).filter((key) => key !== alias.key);
     }
     record[result.kind] = [...keys];
   }
@@ -122,10 +123,9 @@ function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): Owner
 
 /** The owned keys --prune may delete for a kind: not those whose object another kind declares now. */
 function prunableKeys(kind: AnyKind, owned: readonly string[], desired: DesiredSet): string[] {
-  const kinds = new Map(KINDS.map((k) => [k.name, k]));
   return owned.filter((key) =>
     (kind.aliases?.(key) ?? []).every((alias) => {
-      const other = kinds.get(alias.kind);
+      const other = KIND_BY_NAME.get(alias.kind);
       return !other || !desired.has(other, alias.key);
     }),
   );

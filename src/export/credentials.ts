@@ -82,7 +82,7 @@ export function secretIndex(secrets: SecretValues): Map<string, string> {
 }
 
 /** A string that is only a placeholder refers to a value; it holds none. */
-const ONLY_PLACEHOLDER = /^\{\{\s*[\w.\-[\]$]+\s*\}\}$/;
+export const ONLY_PLACEHOLDER = /^\{\{\s*[\w.\-[\]$]+\s*\}\}$/;
 
 const REMOVED = Symbol('removed');
 

@@ -115,14 +115,19 @@ export type AnyKind = KindDefinition<unknown, unknown>;
  * list of unknown back into a kind's type: it was stored under that kind's name by that kind.
  */
 export class DesiredSet {
-  private readonly byKind = new Map<string, { kind: AnyKind; loaded: Loaded<unknown> }>();
+  private readonly byKind = new Map<string, { loaded: Loaded<unknown>; byKey: Map<string, unknown> }>();
 
   set<D>(kind: KindDefinition<D, unknown>, loaded: Loaded<D>): void {
-    this.byKind.set(kind.name, { kind, loaded });
+    this.byKind.set(kind.name, { loaded, byKey: new Map(loaded.desired.map((item) => [kind.key(item), item])) });
   }
 
   get<D>(kind: KindDefinition<D, unknown>): D[] {
     return (this.byKind.get(kind.name)?.loaded.desired ?? []) as D[];
+  }
+
+  /** The desired object of a kind with this key, if the inputs declare it. */
+  find<D>(kind: KindDefinition<D, unknown>, key: string): D | undefined {
+    return this.byKind.get(kind.name)?.byKey.get(key) as D | undefined;
   }
 
   declared(kind: { name: string }): boolean {
@@ -131,7 +136,6 @@ export class DesiredSet {
 
   /** Whether a key is among the desired objects of a kind. */
   has(kind: { name: string }, key: string): boolean {
-    const entry = this.byKind.get(kind.name);
-    return entry?.loaded.desired.some((item) => entry.kind.key(item as never) === key) ?? false;
+    return this.byKind.get(kind.name)?.byKey.has(key) ?? false;
   }
 }

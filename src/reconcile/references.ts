@@ -319,7 +319,7 @@ export function checkReferencesOffline(desired: DesiredSet, rules: readonly Refe
   const context: RuleContext = {
     desired,
     find: <D, C>(kind: KindDefinition<D, C>, key: string): Found<D, C> => {
-      const declared = desired.get(kind).find((item) => kind.key(item) === key);
+      const declared = desired.find(kind, key);
       return declared !== undefined ? { state: 'declared', desired: declared } : { state: 'unknown' };
     },
     deleting: () => false,
@@ -349,17 +349,19 @@ export async function checkReferences(api: Api, desired: DesiredSet, plan: Plan,
     }),
   );
   const deletions = new Set(plan.kinds.flatMap((kind) => kind.items.filter((item) => item.action === 'delete').map((item) => `${item.kind}\u0000${item.key}`)));
+  /** What the plan read of the kind, or else what the lookups found. */
+  const serverCopy = <D, C>(kind: KindDefinition<D, C>, key: string): C | undefined =>
+    (plan.work.get(kind.name)?.current.get(key) ?? onServer.get(kind.name)?.get(key)) as C | undefined;
   const context: RuleContext = {
     desired,
     find: <D, C>(kind: KindDefinition<D, C>, key: string): Found<D, C> => {
-      const declared = desired.get(kind).find((item) => kind.key(item) === key);
+      const declared = desired.find(kind, key);
       if (declared !== undefined) return { state: 'declared', desired: declared };
-      const current = plan.work.get(kind.name)?.current.get(key) ?? onServer.get(kind.name)?.get(key);
-      return current !== undefined ? { state: 'server', current: current as C } : { state: 'missing' };
+      const current = serverCopy(kind, key);
+      return current !== undefined ? { state: 'server', current } : { state: 'missing' };
     },
     deleting: (kind, key) => deletions.has(`${kind.name}\u0000${key}`),
-    onServer: <D, C>(kind: KindDefinition<D, C>, key: string): C | undefined =>
-      (plan.work.get(kind.name)?.current.get(key) ?? onServer.get(kind.name)?.get(key)) as C | undefined,
+    onServer: serverCopy,
   };
   const facts = await Promise.all(rules.map((rule) => (rule.read ? rule.read(api, desired) : Promise.resolve(undefined))));
   return rules.flatMap((rule, index) => rule.check(context, facts[index]));

@@ -11,7 +11,7 @@ import type { components } from '../../prefect/schema.js';
 import { jsonEqual } from '../../reconcile/json.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 import { isSecretField, readTypes, secretFields, type TypeInfo } from './schema.js';
-import { blockKey, type DesiredBlock } from './spec.js';
+import { blockKey, splitBlockKey, type DesiredBlock } from './spec.js';
 
 export type BlockDocument = components['schemas']['BlockDocument'];
 
@@ -132,26 +132,10 @@ export function createBlocksKind(): Kind<DesiredBlock, CurrentBlock> {
       return readBlocks(api, desired, true);
     },
 
-    lookup: (api, keys) =>
-      readBlocks(
-        api,
-        keys.map((key) => {
-          const slash = key.indexOf('/');
-          return { type: key.slice(0, slash), name: key.slice(slash + 1) };
-        }),
-        false,
-      ),
+    lookup: (api, keys) => readBlocks(api, keys.map(splitBlockKey), false),
 
     prune: {
-      list: (api, owned) =>
-        readBlocks(
-          api,
-          owned.map((key) => {
-            const slash = key.indexOf('/');
-            return { type: key.slice(0, slash), name: key.slice(slash + 1) };
-          }),
-          false,
-        ),
+      list: (api, owned) => readBlocks(api, owned.map(splitBlockKey), false),
       async remove(api, _key, current) {
         await unwrap(api.client.DELETE('/block_documents/{id}', { params: { path: { id: current.document.id } } }));
       },

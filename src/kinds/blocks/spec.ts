@@ -45,6 +45,12 @@ export function blockKey(type: string, name: string): string {
   return `${type}/${name}`;
 }
 
+/** The type and name of a key made by blockKey (a slug holds no `/`). */
+export function splitBlockKey(key: string): { type: string; name: string } {
+  const slash = key.indexOf('/');
+  return { type: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
 /** `<type>/<name>` as a block reference gives it, or undefined when it is not one. */
 export function parseBlockKey(text: string): { type: string; name: string } | undefined {
   const [type, name, ...rest] = text.split('/');

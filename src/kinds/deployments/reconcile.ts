@@ -8,7 +8,7 @@ import type { components } from '../../prefect/schema.js';
 import { jsonEqual, sameTags } from '../../reconcile/json.js';
 import { pagesByName } from '../../prefect/paging.js';
 import { deploymentKey, parseDeploymentKey } from './key.js';
-import { isCredential } from '../../export/credentials.js';
+import { isCredential, ONLY_PLACEHOLDER } from '../../export/credentials.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 
 type Deployment = components['schemas']['DeploymentResponse'];
@@ -31,16 +31,13 @@ const EMPTY_SCHEMA = { type: 'object', properties: {} };
 function shown(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(shown);
   if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, credentialKey(key) && !(typeof item === 'string' && PLACEHOLDER.test(item)) ? '(hidden)' : shown(item)]));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, credentialKey(key) && !(typeof item === 'string' && ONLY_PLACEHOLDER.test(item)) ? '(hidden)' : shown(item)]));
 }
 
 /** Credential-like: by its parts (`api_key`), or holding a password or token word (`PGPASSWORD`, `MYSQL_PWD`). */
 function credentialKey(key: string): boolean {
   return isCredential(key) || /passw(or)?d|pwd|token|secret/i.test(key);
 }
-
-/** Exactly one `{{ ... }}` placeholder and nothing else. */
-const PLACEHOLDER = /^\{\{[^{}]*\}\}$/;
 
 /** A deployment's global concurrency limit is its own when Prefect named it after the deployment. */
 function ownLimitName(deployment: Deployment): string {

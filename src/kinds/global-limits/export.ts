@@ -4,7 +4,7 @@ import type { Matcher } from '../../export/glob.js';
 import { tomlTableName } from '../../export/toml.js';
 import { compareText, type ExportWarning } from '../../export/types.js';
 import { defineExport } from '../../reconcile/kind.js';
-import { isGlobalLimitName, readAllLimits, type GlobalLimit } from './reconcile.js';
+import { isGlobalLimitName, readAllLimitsOnce, type GlobalLimit } from './reconcile.js';
 import { globalLimitNameProblem } from './spec.js';
 
 export interface GlobalLimitEntry {
@@ -16,7 +16,7 @@ export interface GlobalLimitEntry {
 
 export const globalLimitsExport = defineExport({
   section: 'limits',
-  read: (api) => readAllLimits(api),
+  read: (api) => readAllLimitsOnce(api),
   write(rows: GlobalLimit[], { matches }) {
     const warnings: ExportWarning[] = [];
     const entries = globalLimitEntries(rows, matches, warnings);

@@ -13,13 +13,13 @@ export type GlobalLimit = components['schemas']['GlobalConcurrencyLimitResponse'
 type GlobalLimitUpdate = components['schemas']['ConcurrencyLimitV2Update'];
 
 /** Every row of the v2 list, Prefect's own `tag:` and `deployment:` limits included. */
-export async function readAllLimits(api: Api): Promise<GlobalLimit[]> {
+async function readAllLimits(api: Api): Promise<GlobalLimit[]> {
   return pages((offset, limit) => unwrap(api.client.POST('/v2/concurrency_limits/filter', { body: { limit, offset } })));
 }
 
 /**
- * The v2 list as the plan reads it: tag limits and global limits are rows of the same list, so
- * one run reads it once for both kinds (the reads of a plan all happen before the first write).
+ * The v2 list as a run reads it: tag limits and global limits are rows of the same list, so one
+ * run reads it once for both kinds, in the plan (all reads before the first write) and in export.
  */
 const listOfRun = new WeakMap<Api, Promise<GlobalLimit[]>>();
 export function readAllLimitsOnce(api: Api): Promise<GlobalLimit[]> {

@@ -2,7 +2,7 @@
 import { tomlKey } from '../../export/toml.js';
 import { compareText, type ExportWarning } from '../../export/types.js';
 import { defineExport } from '../../reconcile/kind.js';
-import { readAllLimits, type GlobalLimit } from '../global-limits/reconcile.js';
+import { readAllLimitsOnce, type GlobalLimit } from '../global-limits/reconcile.js';
 import { TAG_PREFIX, type TagLimit } from './reconcile.js';
 import type { Matcher } from '../../export/glob.js';
 
@@ -13,7 +13,7 @@ export interface TagLimitEntry {
 
 export const tagLimitsExport = defineExport({
   section: 'limits',
-  read: (api) => readAllLimits(api),
+  read: (api) => readAllLimitsOnce(api),
   write(rows: GlobalLimit[], { matches }) {
     const warnings: ExportWarning[] = [];
     const entries = tagLimitEntries(rows, matches, warnings);
