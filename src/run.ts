@@ -69,7 +69,7 @@ export interface RunOutcome {
 export function loadDesired(options: InputOptions, env: Record<string, string | undefined>, issues: IssueList): DesiredSet {
   const manifests = readManifests(options.limits, KINDS, issues);
   const desired = new DesiredSet();
-  for (const kind of KINDS) desired.set(kind, kind.load({ options, env, manifest: manifests.get(kind.name) ?? [] }, issues));
+  for (const kind of KINDS) desired.set(kind, kind.load({ options, env, manifest: manifests.get(kind.name) ?? [], loaded: desired }, issues));
   return desired;
 }
 
@@ -167,11 +167,14 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
 
   // Prune only the kinds whose inputs were given: `-v vars.toml --prune` must not delete pools, and
   // a limits manifest without [work_pools] must not delete them either.
-  const ownership = options.command === 'apply' || options.prune ? await readOwnership(api) : { record: {} };
+  // Kinds that match objects by the record (automations) need it to plan as apply will.
+  const recordNeeded = options.command === 'apply' || options.prune || KINDS.some((kind) => kind.needsOwnership && desired.declared(kind));
+  const ownership = recordNeeded ? await readOwnership(api) : { record: {} };
   const inputs: KindInput[] = [];
   for (const kind of KINDS) {
-    const prunable = options.prune && desired.declared(kind);
-    inputs.push({ kind: kind.reconcile(), desired: desired.get(kind), ...(prunable ? { prune: prunableKeys(kind, ownership.record[kind.name] ?? [], desired) } : {}) });
+    const owned = ownership.record[kind.name] ?? [];
+    const prunable = (options.prune || kind.prunesUndeclared) && desired.declared(kind);
+    inputs.push({ kind: kind.reconcile(desired), desired: desired.get(kind), owned, ...(prunable ? { prune: prunableKeys(kind, owned, desired) } : {}) });
   }
   const { stopped } = api.http;
   const plan = await planKinds(api, inputs, logger);
@@ -179,7 +182,9 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   // What the inputs refer to is known only after reading the server: still before any write.
   const referenceIssues = await checkReferences(api, desired, plan);
   for (const kind of KINDS) {
-    if (kind.checkAgainstServer && desired.get(kind).length > 0) referenceIssues.push(...(await kind.checkAgainstServer(api, desired.get(kind))));
+    if (kind.checkAgainstServer && desired.get(kind).length > 0) {
+      referenceIssues.push(...(await kind.checkAgainstServer(api, desired.get(kind), plan.work.get(kind.name)?.current ?? new Map())));
+    }
   }
   for (const warning of referenceIssues.filter((i) => i.severity === 'warning')) {
     logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);

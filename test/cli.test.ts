@@ -92,7 +92,7 @@ describe('openem-config command line', () => {
     const result = await runCli(['validate', ...OLD_COMMAND_LINE], { env: env() });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(EXIT.ok);
-    expect(result.stdout).toBe('Inputs are valid: 13 variables, 6 secrets, 2 tag limits, 0 global limits, 0 blocks, 0 work pools, 0 deployments.\n');
+    expect(result.stdout).toBe('Inputs are valid: 13 variables, 6 secrets, 2 tag limits, 0 global limits, 0 blocks, 0 work pools, 0 deployments, 0 deployment triggers, 0 automations.\n');
     expect(result.requests).toEqual([]);
   });
 

@@ -44,12 +44,6 @@ export interface ManifestPart {
   at(...path: string[]): Source;
 }
 
-export interface InputContext {
-  options: InputOptions;
-  env: Record<string, string | undefined>;
-  /** The parts of the limits manifests that this kind claims. */
-  manifest: readonly ManifestPart[];
-}
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 

@@ -3,7 +3,7 @@
 // character, a lone surrogate or a name of "." or ".." is accepted on create but cannot be read,
 // updated or deleted through a URL path afterwards (`--prune` could never remove it).
 
-export type NameKind = 'variable' | 'secret block' | 'block' | 'tag' | 'global limit' | 'work pool' | 'work queue' | 'deployment' | 'flow' | 'schedule slug';
+export type NameKind = 'variable' | 'secret block' | 'block' | 'tag' | 'global limit' | 'work pool' | 'work queue' | 'deployment' | 'flow' | 'schedule slug' | 'automation';
 
 interface NameRule {
   /** Prefect's refusal of / % & < > (`types/names.py`, BANNED_CHARACTERS). */
@@ -26,6 +26,8 @@ const RULES: Record<NameKind, NameRule> = {
   flow: { banned: true },
   // Schedules are addressed by id; the slug only has to be a readable, one-line name.
   'schedule slug': { banned: false },
+  // Automations are addressed by id: Prefect does not even make their names unique.
+  automation: { banned: false },
 };
 
 /** One limit for every name: Prefect's for variables; within it, any name fits a URL path the server accepts. */

@@ -97,7 +97,56 @@ export interface DesiredDeployment {
    */
   jobVariableSources?: { [path: string]: Source } | undefined;
   pullSteps?: JsonValue[] | undefined;
+  /**
+   * The automations its `triggers:` make, each running this deployment; undefined when the file has
+   * no `triggers:` key (its trigger automations are kept), empty for `triggers: []` (deleted).
+   */
+  triggers?: DesiredAutomation[] | undefined;
+  triggersSource?: Source | undefined;
   /** Every `{{ prefect.blocks.secret.x }}` / `{{ prefect.variables.y }}` reference, for cross-checks. */
   references: Array<{ kind: 'secret' | 'variable' | 'block'; name: string; source: Source }>;
   source: Source;
 }
+
+// ---- Automations and deployment triggers ----
+
+/** The kinds of object an automation's action may name. */
+export type ReferenceKind = 'deployment' | 'work_pool' | 'work_queue' | 'block_document' | 'automation';
+
+/** An object an action names, by name or by id as the file writes it. */
+export interface ActionReference {
+  kind: ReferenceKind;
+  name?: string | undefined;
+  id?: string | undefined;
+  source: Source;
+}
+
+/** One action: the fields Prefect stores, without the id of what it names (that is `reference`). */
+export interface DesiredAction {
+  body: { [key: string]: JsonValue };
+  reference?: ActionReference | undefined;
+  source: Source;
+}
+
+/** A Jinja template Prefect renders when the action runs, to be checked by the server before any write. */
+export interface TemplateText {
+  text: string;
+  source: Source;
+}
+
+/** An automation as the server holds it, in canonical form, with its references by name. */
+export interface DesiredAutomation {
+  name: string;
+  description: string;
+  enabled: boolean;
+  tags: string[];
+  trigger: { [key: string]: JsonValue };
+  actions: DesiredAction[];
+  actionsOnTrigger: DesiredAction[];
+  actionsOnResolve: DesiredAction[];
+  /** Take over an automation of that name that openem-config does not own yet. */
+  adopt: boolean;
+  templates: TemplateText[];
+  source: Source;
+}
+

@@ -53,7 +53,8 @@ export const responseOrigins = new WeakMap<Response, { method: string; path: str
 
 const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
-const READ_ONLY_POST = /\/(filter|count|paginate)$/;
+/** Lists, counts, and the check of a template (`/templates/validate` renders nothing and stores nothing). */
+const READ_ONLY_POST = /\/(filter|count|paginate|templates\/validate)$/;
 
 /** True when the request may change the server: any non-GET except Prefect's read-only POST routes. */
 export function isWrite(method: string, path: string): boolean {

@@ -12,6 +12,8 @@ export interface KindInput<Desired = unknown, Current = unknown> {
   desired: Desired[];
   /** With --prune: the keys the ownership record lists for this kind; owned objects not desired are deleted. */
   prune?: readonly string[];
+  /** The keys the ownership record lists for this kind, for a kind whose read needs them. */
+  owned?: readonly string[];
 }
 
 /** One kind of the plan: plain data, safe to print and to serialise (no secret values). */
@@ -60,14 +62,14 @@ export async function planKinds(api: Api, inputs: KindInput[], logger: Logger): 
 }
 
 async function planKind(api: Api, input: KindInput, logger: Logger): Promise<{ kind: PlannedKind; work: KindWork }> {
-  const { kind, desired, prune } = input;
+  const { kind, desired, prune, owned } = input;
   const desiredByKey = new Map(desired.map((item) => [kind.key(item), item]));
   const context: KindWork = { kind, desired: desiredByKey, current: new Map<string, unknown>() };
   const pruning = prune !== undefined && kind.prune !== undefined;
   if (desired.length === 0 && !pruning) return { kind: { name: kind.name, items: [] }, work: context };
   const deletions: PlanItem[] = [];
   try {
-    if (desired.length > 0) context.current = await kind.read(api, desired);
+    if (desired.length > 0) context.current = await kind.read(api, desired, owned ?? []);
     if (pruning) {
       for (const [key, current] of await kind.prune!.list(api, prune)) {
         if (desiredByKey.has(key)) continue;

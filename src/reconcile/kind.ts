@@ -1,11 +1,21 @@
 // What a kind is to the rest of the program: how its inputs are loaded, how it is reconciled, how
 // which Prefect it needs. src/kinds/index.ts lists them, in dependency order.
-import type { InputContext, ManifestClaim } from '../config/inputs.js';
+import type { InputOptions, ManifestClaim, ManifestPart } from '../config/inputs.js';
 import type { ConfigIssue, IssueList } from '../errors.js';
 import type { Matcher } from '../export/glob.js';
 import type { ApplyArguments, ExportFile, ExportWarning, SecretEntry } from '../export/types.js';
 import type { Api } from '../prefect/client.js';
 import type { Kind } from './types.js';
+
+/** What a kind's load is given. */
+export interface InputContext {
+  options: InputOptions;
+  env: Record<string, string | undefined>;
+  /** The parts of the limits manifests that this kind claims. */
+  manifest: readonly ManifestPart[];
+  /** The kinds loaded before this one (the registry's order), for a kind read out of another's inputs. */
+  loaded: DesiredSet;
+}
 
 export interface Loaded<Desired> {
   desired: Desired[];
@@ -31,7 +41,7 @@ export interface KindDefinition<Desired, Current> {
    * Checks of the declared objects that need the server (a schema it publishes), after the plan's
    * reads and before the first write; their issues are input errors.
    */
-  checkAgainstServer?(api: Api, desired: readonly Desired[]): Promise<ConfigIssue[]>;
+  checkAgainstServer?(api: Api, desired: readonly Desired[], current: ReadonlyMap<string, Current>): Promise<ConfigIssue[]>;
   /** The top-level keys of a limits manifest (-l) this kind reads, if it is declared there. */
   readonly manifest?: ManifestClaim;
   load(input: InputContext, issues: IssueList): Loaded<Desired>;
@@ -42,8 +52,16 @@ export interface KindDefinition<Desired, Current> {
    * that the other kind declares.
    */
   aliases?(key: string): Array<{ kind: string; key: string }>;
+  /**
+   * Objects of it that the ownership record lists (or that its prune finds otherwise) and the inputs
+   * no longer declare are deleted without --prune, within what `declared` covers (a deployment
+   * that declares `triggers:` has exactly those).
+   */
+  readonly prunesUndeclared?: boolean;
+  /** Its read matches objects by the ownership record (names are not unique): plan reads the record too. */
+  readonly needsOwnership?: boolean;
   /** The reconcile part; a new one per run, as it may remember ids it read. */
-  reconcile(): Kind<Desired, Current>;
+  reconcile(desired?: DesiredSet): Kind<Desired, Current>;
   /** How `export` writes this kind's objects as input files. */
   readonly export?: ExportPart<Current, unknown>;
 }

@@ -3,7 +3,11 @@
 // write (what neither the inputs declare nor the server has is an error).
 import type { DesiredDeployment, JsonValue } from '../config/types.js';
 import { IssueList, type ConfigIssue, type Source } from '../errors.js';
+import type { ActionReference } from '../config/types.js';
+import { automations } from '../kinds/automations/kind.js';
+import { REFERENCE_KINDS } from '../kinds/automations/spec.js';
 import { blocks } from '../kinds/blocks/kind.js';
+import { deploymentTriggers } from '../kinds/deployment-triggers/kind.js';
 import { blockKey } from '../kinds/blocks/spec.js';
 import { checkJobVariables } from '../kinds/deployments/job-variables.js';
 import { checkParameters } from '../kinds/deployments/parameters.js';
@@ -301,7 +305,75 @@ const deploymentParametersOnServer: ReferenceRule = {
   },
 };
 
+/** Every action of the declared automations and deployment triggers that names an object by name. */
+function namedReferences(desired: DesiredSet): ActionReference[] {
+  return [...desired.get(automations), ...desired.get(deploymentTriggers)].flatMap((automation) =>
+    [...automation.actions, ...automation.actionsOnTrigger, ...automation.actionsOnResolve].flatMap((action) => (action.reference?.name !== undefined ? [action.reference] : [])),
+  );
+}
+
+/** Where each named kind of reference is looked for (a secret block may be given as a secret too). */
+function referenceTargets(reference: ActionReference): Array<{ kind: AnyKind; key: string }> {
+  const name = reference.name!;
+  switch (reference.kind) {
+    case 'deployment':
+      return [{ kind: deployments, key: name }];
+    case 'work_pool':
+      return [{ kind: workPools, key: name }];
+    case 'work_queue':
+      return [{ kind: workPools, key: name.slice(0, name.indexOf('/')) }];
+    case 'block_document':
+      return name.startsWith('secret/') ? [{ kind: blocks, key: name }, { kind: secrets, key: name.slice('secret/'.length) }] : [{ kind: blocks, key: name }];
+    case 'automation':
+      return [{ kind: automations, key: name }];
+  }
+}
+
+/**
+ * An automation's action names a deployment, pool, queue, block or automation that the inputs
+ * declare or the server has (the queue among its pool's declared queues or on the server).
+ */
+const automationReferences: ReferenceRule<Set<string>> = {
+  name: 'automation-references',
+  targets: (desired) => namedReferences(desired).flatMap((reference) => referenceTargets(reference).slice(0, 1)),
+  async read(api, desired) {
+    const queues = namedReferences(desired).filter((reference) => reference.kind === 'work_queue');
+    if (queues.length === 0) return new Set();
+    const names = [...new Set(queues.map((reference) => reference.name!.slice(reference.name!.indexOf('/') + 1)))];
+    const found = await pagesByName(
+      names,
+      (batch, offset, limit) => unwrap(api.client.POST('/work_queues/filter', { body: { work_queues: { operator: 'and_', name: { any_: batch } }, limit, offset } })),
+      { unique: false },
+    );
+    return new Set(found.map((queue) => `${queue.work_pool_name ?? ''}/${queue.name}`));
+  },
+  check({ desired, find, deleting }, queuesOnServer) {
+    return namedReferences(desired).flatMap((ref): ConfigIssue[] => {
+      const name = ref.name!;
+      const what = `${REFERENCE_KINDS[ref.kind].what} ${JSON.stringify(name)}`;
+      const targets = referenceTargets(ref);
+      const found = targets.map((target) => find(target.kind, target.key));
+      const best = found.find((f) => f.state === 'declared' || f.state === 'server') ?? found.find((f) => f.state === 'unknown') ?? found[0]!;
+      const pruned = targets.some((target) => deleting(target.kind, target.key));
+      if (ref.kind === 'work_queue') {
+        const [pool = '', queue = ''] = name.split('/');
+        const declaredPool = desired.find(workPools, pool);
+        if (declaredPool?.queues.some((q) => q.name === queue) || queue === DEFAULT_QUEUE && best.state !== 'missing') return [];
+        if (!queuesOnServer) return [{ ...ref.source, severity: 'warning', message: unknownHere(what) }];
+        if (queuesOnServer.has(name) && !pruned) return [];
+        return [{ ...ref.source, severity: 'error', message: `names ${what}, which neither the inputs declare nor the server has; declare it under [work_pools.${pool}.queues.${queue}] or fix the name` }];
+      }
+      return reference(best, ref.source, {
+        missing: `names ${what}, which neither the inputs declare nor the server has; declare it or fix the name (written ${REFERENCE_KINDS[ref.kind].form})`,
+        unknown: unknownHere(what),
+        pruned: pruned ? `names ${what}, which --prune would delete (the inputs no longer declare it); declare it again or change the action` : undefined,
+      });
+    });
+  },
+};
+
 export const REFERENCE_RULES: readonly ReferenceRule[] = [
+  automationReferences,
   deploymentQueue,
   deploymentParametersOnServer,
   deploymentPool,

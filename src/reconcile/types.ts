@@ -39,8 +39,11 @@ export interface Kind<Desired, Current> {
   /** Singular, as shown in plan lines: `variable`, `secret`, `tag-limit`. */
   readonly name: string;
   key(desired: Desired): string;
-  /** Reads, in bulk, what the server has for these desired objects, by key. */
-  read(api: Api, desired: Desired[]): Promise<Map<string, Current>>;
+  /**
+   * Reads, in bulk, what the server has for these desired objects, by key. `owned` is what the
+   * ownership record lists for this kind (empty when it was not read).
+   */
+  read(api: Api, desired: Desired[], owned?: readonly string[]): Promise<Map<string, Current>>;
   /**
    * Reads, in bulk, objects of this kind that other kinds refer to but the inputs do not declare
    * (a pool a deployment runs on), by key. Only the object itself: no parts the plan would need.

@@ -16,7 +16,7 @@ const deploy = join(repo, 'deploy');
 const read = (path: string) => readFileSync(path, 'utf8');
 /** The Dockerfile's USER, which every recipe must run as. */
 const IMAGE_USER = 1000;
-const VALID = /^Inputs are valid: 13 variables, 6 secrets, 2 tag limits, 0 global limits, 0 blocks, 2 work pools, 4 deployments\.$/m;
+const VALID = /^Inputs are valid: 13 variables, 6 secrets, 2 tag limits, 0 global limits, 0 blocks, 2 work pools, 4 deployments, 0 deployment triggers, 0 automations\.$/m;
 
 const scratch = mkdtempSync(join(tmpdir(), 'openem-recipes-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -4,7 +4,8 @@
 // (`{ block = "<type-slug>/<name>" }`). What the server's block schema says of the fields is
 // checked with a server (see ./schema.ts); here, what can be checked offline.
 import { dirname, resolve } from 'node:path';
-import type { InputContext, ManifestClaim, ManifestPart } from '../../config/inputs.js';
+import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
+import type { InputContext } from '../../reconcile/kind.js';
 import { readTextFile } from '../../config/files.js';
 import { nameError, showName } from '../../config/names.js';
 import { isTable, toJsonValue, type TomlTable, type TomlValue } from '../../config/toml.js';

@@ -274,6 +274,11 @@ export function createDeploymentsKind(): Kind<DesiredDeployment, CurrentDeployme
 
     read: (api, desired) => readDeployments(api, desired),
 
+    async lookup(api, keys) {
+      const found = await readDeployments(api, keys.map(parseDeploymentKey));
+      return new Map([...found].filter(([key]) => keys.includes(key)));
+    },
+
     prune: {
       async list(api, owned) {
         const found = await readDeployments(api, owned.map(parseDeploymentKey));

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { IssueList, Source } from '../../errors.js';
 import { analyzeEntrypoint } from '../../python/flow.js';
 import { anchorDateProblem, cronProblem, intervalProblem, intervalSeconds, rruleProblem, timezoneProblem } from '../../config/schedules.js';
+import { readDeploymentTrigger, type DesiredAutomation } from '../automations/spec.js';
 import { globalLimitNameProblem } from '../global-limits/spec.js';
 import { deploymentKey } from './key.js';
 import { isObject, type JsonObject } from '../../config/json.js';
@@ -32,10 +33,11 @@ const ENTRYPOINT = /^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/;
 /** Where a generated schedule slug starts; the rest is the schedule's 1-based place in `schedules`. */
 export const GENERATED_SLUG_PREFIX = 'openem-';
 
-const TOP_LEVEL_KEYS = ['name', 'prefect-version', 'build', 'push', 'pull', 'deployments', 'definitions'];
+const TOP_LEVEL_KEYS = ['name', 'prefect-version', 'build', 'push', 'pull', 'deployments', 'definitions', 'automations'];
 /**
  * Keys not templated: pull steps run in the worker, which resolves them in its own environment; build
- * and push steps are never run here (and may use each other's outputs); the rest are only refused.
+ * and push steps are never run here (and may use each other's outputs); triggers are templated
+ * apart from their `parameters` (see readTriggers); the rest are only refused.
  */
 const UNTEMPLATED_KEYS = new Set(['pull', 'build', 'push', 'triggers', 'sla', 'version_type']);
 /** Appended to every conversion and ignored key under --strict, which refuses them. */
@@ -304,7 +306,8 @@ function readDeploymentFile(yaml: YamlData, context: Context): DesiredDeployment
 
   const entries = root.deployments;
   if (entries === undefined || entries === null) {
-    issues.warn(yaml.at(entries === null ? ['deployments'] : []), 'declares no deployments; add a `deployments:` list');
+    // A file of automations only (`automations:`) declares no deployments on purpose.
+    if (root.automations === undefined || entries === null) issues.warn(yaml.at(entries === null ? ['deployments'] : []), 'declares no deployments; add a `deployments:` list');
     return [];
   }
   if (!Array.isArray(entries)) {
@@ -354,7 +357,6 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
   const answer = (key: string, severity: 'error' | 'legacy', message: string) => {
     if (entry[key] !== undefined) issues[severity](yaml.at([...base, key], 'key'), message);
   };
-  answer('triggers', 'error', '`triggers` are not supported yet; remove them and create the automations in the Prefect UI');
   answer('sla', 'error', '`sla` is not supported yet; remove it and declare the SLA in the Prefect UI');
   answer('version_type', 'legacy', '`version_type` is not supported and is ignored; give the version in `version:`');
   warnNotRun(entry, base, yaml, issues);
@@ -404,8 +406,9 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     const bytes = Buffer.byteLength(JSON.stringify(parameters));
     if (bytes > MAX_PARAMETERS_BYTES) issues.error(at('parameters'), `are ${bytes} bytes as JSON, more than the ${MAX_PARAMETERS_BYTES} Prefect accepts; make them smaller`);
   }
+  const triggers = flow ? readTriggers(entry.triggers, { base, yaml, templater, issues, deployment: { key: deploymentKey(flow.flowName, spec.name), name: spec.name } }) : undefined;
   // An unset environment variable is reported once for the whole load, by `templater.finish`.
-  if (issues.errorMark() > errorsBefore || !flow || !complete) return undefined;
+  if (issues.errorMark() > errorsBefore || !flow || !complete || (triggers && !triggers.complete)) return undefined;
 
   const nameSource = yaml.at([...base, 'name'], 'key');
   return {
@@ -431,9 +434,54 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     ...(spec.work_pool?.job_variables && { jobVariableSources: valueSources(spec.work_pool.job_variables, [...base, 'work_pool', 'job_variables'], yaml) }),
     // As written: the worker resolves `{{ $ENV }}`, blocks and variables in pull steps at run time, in its own environment.
     pullSteps,
+    ...(triggers && { triggers: triggers.automations, triggersSource: yaml.at([...base, 'triggers'], 'key') }),
     references,
     source: { ...nameSource, key: `deployments[${index}]` },
   };
+}
+
+/**
+ * A deployment's `triggers:`, each read into the automation `prefect deploy` makes of it. Templated
+ * as Prefect templates them: every field but `parameters`, which keep their `{{ event }}` templates
+ * for the automation to fill in when it fires. Undefined when the key is absent or null: the
+ * deployment's trigger automations are then kept as they are.
+ */
+function readTriggers(
+  value: JsonValue | undefined,
+  { base, yaml, templater, issues, deployment }: { base: PathPart[]; yaml: YamlData; templater: Templater; issues: OnceIssues; deployment: { key: string; name: string } },
+): { automations: DesiredAutomation[]; complete: boolean } | undefined {
+  if (value === undefined || value === null) return undefined;
+  const path = [...base, 'triggers'];
+  if (!Array.isArray(value)) {
+    issues.error(yaml.at(path), `must be a list of triggers, e.g. \`- {expect: [my.event], posture: Reactive}\`, found ${kindOf(value)}`);
+    return { automations: [], complete: true };
+  }
+  let complete = true;
+  const automations: DesiredAutomation[] = [];
+  const names = new Map<string, number>();
+  for (const [index, item] of value.entries()) {
+    let templated: JsonValue = item;
+    if (isObject(item)) {
+      templated = Object.fromEntries(
+        Object.entries(item).map(([key, field]) => {
+          if (key === 'parameters') return [key, field];
+          const result = templater.resolve(field, [...path, index, key], yaml.at);
+          complete &&= result.complete;
+          return [key, result.value];
+        }),
+      );
+    }
+    const automation = readDeploymentTrigger(templated, [...path, index], { ...deployment, index }, { at: yaml.at, issues });
+    if (!automation) continue;
+    const earlier = names.get(automation.name);
+    if (earlier !== undefined) {
+      issues.error(yaml.at([...path, index]), `trigger "${automation.name}" is already declared as triggers[${earlier}] of this deployment; give each trigger its own \`name\``);
+      continue;
+    }
+    names.set(automation.name, index);
+    automations.push(automation);
+  }
+  return { automations, complete };
 }
 
 /** The place of every value below `value`, by its dotted path (`networks.0`), as the job variable check names them. */
@@ -717,7 +765,7 @@ function reportZod(error: z.ZodError, base: readonly PathPart[], yaml: YamlData,
 
 /** Keys the schema accepts only to answer them with their own message; not offered as suggestions. */
 function isHandledElsewhere(key: string): boolean {
-  return key === 'triggers' || key === 'sla' || key === 'version_type';
+  return key === 'sla' || key === 'version_type';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -348,7 +348,7 @@ describe('loadDeployments on small files', () => {
     expect(withoutColumns(load([text]).issues)).toEqual([error(text, 5, 'deployments[0].concurrency_limit', 'must be a whole number of 1 or more, `{limit: n, collision_strategy')]);
   });
 
-  it('refuses triggers and sla, and warns about version_type, build steps and the converted legacy schedule', () => {
+  it('refuses sla, and warns about version_type, build steps and the converted legacy schedule', () => {
     const file = one(
       'unsupported.yaml',
       ['    schedule: {cron: "0 3 * * *"}', '    triggers: []', '    sla: []', '    version_type: simple', '    push:', '      - prefect.deployments.steps.run_shell_script: {script: echo}', ''].join('\n'),
@@ -356,7 +356,6 @@ describe('loadDeployments on small files', () => {
     const { deployments, issues } = load([file]);
     expect(deployments).toEqual([]);
     expect(withoutColumns(issues)).toEqual([
-      error(file, 6, 'deployments[0].triggers', '`triggers` are not supported yet'),
       error(file, 7, 'deployments[0].sla', '`sla` is not supported yet'),
       { file, line: 8, key: 'deployments[0].version_type', severity: 'warning', message: expect.stringContaining('`version_type` is not supported and is ignored') },
       { file, line: 9, key: 'deployments[0].push', severity: 'warning', message: expect.stringContaining('`push` steps are not run') },

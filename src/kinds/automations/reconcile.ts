@@ -1,0 +1,118 @@
+// Top-level automations. Prefect does not make automation names unique, so an automation is this
+// file's when the ownership record lists its name (openem-config made or adopted it) or the entry
+// says `adopt: true`; a name held by two automations, or by one openem-config does not own, is
+// an input error before any write. No difference, no request: ids and history are kept.
+import type { ConfigIssue } from '../../errors.js';
+import type { Api } from '../../prefect/client.js';
+import type { Diff, Kind } from '../../reconcile/types.js';
+import { automationChanges, createAutomation, declaredIds, deleteAutomation, readAllAutomations, readNames, updateAutomation, type Automation, type NamesById } from './server.js';
+import type { DesiredAutomation } from './spec.js';
+
+/** The server's automation a declared one is, with the names its actions point at. */
+export interface CurrentAutomation {
+  automation: Automation;
+  names: NamesById;
+  /** Why the declared automation cannot be matched to one of the server's safely. */
+  conflict?: string | undefined;
+}
+
+/** Names the declared automations' actions give by id, with every name the server's actions point at. */
+const namesOfRun = new WeakMap<Api, Promise<NamesById>>();
+export function readRunNames(api: Api, declared: readonly DesiredAutomation[]): Promise<NamesById> {
+  let names = namesOfRun.get(api);
+  if (!names) {
+    names = readAllAutomations(api).then((all) => readNames(api, all, declaredIds(declared)));
+    namesOfRun.set(api, names);
+    names.catch(() => namesOfRun.delete(api));
+  }
+  return names;
+}
+
+function matchByName(desired: DesiredAutomation, candidates: Automation[], owned: ReadonlySet<string>, names: NamesById): CurrentAutomation | undefined {
+  const [first] = candidates;
+  if (!first) return undefined;
+  if (candidates.length > 1) {
+    return {
+      automation: first,
+      names,
+      conflict: `${candidates.length} automations on the server are named "${desired.name}", and Prefect does not make names unique, so openem-config cannot tell which one this is; rename this automation, or delete the others on the server`,
+    };
+  }
+  if (!owned.has(desired.name) && !desired.adopt) {
+    return {
+      automation: first,
+      names,
+      conflict: `an automation named "${desired.name}" is on the server and openem-config does not own it; rename this one, or add \`adopt: true\` to this entry to take that one over`,
+    };
+  }
+  return { automation: first, names };
+}
+
+export const automationsKind: Kind<DesiredAutomation, CurrentAutomation> = {
+  name: 'automation',
+  key: (desired) => desired.name,
+
+  async read(api, desired, owned = []) {
+    const [all, names] = await Promise.all([readAllAutomations(api), readRunNames(api, desired)]);
+    const ownedNames = new Set(owned);
+    const current = new Map<string, CurrentAutomation>();
+    for (const automation of desired) {
+      const found = matchByName(
+        automation,
+        all.filter((candidate) => candidate.name === automation.name),
+        ownedNames,
+        names,
+      );
+      if (found) current.set(automation.name, found);
+    }
+    return current;
+  },
+
+  async lookup(api, keys) {
+    const [all, names] = await Promise.all([readAllAutomations(api), readRunNames(api, [])]);
+    const wanted = new Set(keys);
+    const found = new Map<string, CurrentAutomation>();
+    for (const automation of all) if (wanted.has(automation.name) && !found.has(automation.name)) found.set(automation.name, { automation, names });
+    return found;
+  },
+
+  prune: {
+    async list(api, owned) {
+      const all = await readAllAutomations(api);
+      const names = await readRunNames(api, []);
+      const found = new Map<string, CurrentAutomation>();
+      for (const name of owned) {
+        const held = all.filter((automation) => automation.name === name);
+        // Two of that name: which one is ours cannot be told; neither is deleted.
+        if (held.length === 1) found.set(name, { automation: held[0]!, names });
+      }
+      return found;
+    },
+    async remove(api, _name, current) {
+      await deleteAutomation(api, current.automation.id);
+    },
+  },
+
+  diff(desired, current): Diff {
+    if (current?.conflict) return { action: 'update', changes: [], problem: current.conflict };
+    const changes = automationChanges(desired, current?.automation, current?.names ?? new Map());
+    if (!current) return { action: 'create', changes };
+    return { action: changes.length > 0 ? 'update' : 'noop', changes };
+  },
+
+  async apply(api, item, desired, current) {
+    if (item.action === 'create' || !current) await createAutomation(api, desired);
+    else await updateAutomation(api, current.automation.id, desired);
+  },
+
+  // One at a time, in file order: an automation may pause or resume another declared before it.
+  sequential: true,
+};
+
+/** Names that cannot be matched safely, as input errors with the entry's place. */
+export function conflictIssues<D extends DesiredAutomation>(desired: readonly D[], current: ReadonlyMap<string, CurrentAutomation>, key: (d: D) => string): ConfigIssue[] {
+  return desired.flatMap((automation) => {
+    const conflict = current.get(key(automation))?.conflict;
+    return conflict ? [{ ...automation.source, message: conflict, severity: 'error' as const }] : [];
+  });
+}
