@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Suites that need the one server a real-server project's global setup starts. */
-const SHARED_SERVER_SUITES = ['test/real/example.test.ts', 'test/real/global-limits.test.ts', 'test/real/blocks.test.ts', 'test/real/invalid-input.test.ts', 'test/real/work-pools.test.ts', 'test/real/deployments.test.ts'];
+const SHARED_SERVER_SUITES = ['test/real/example.test.ts', 'test/real/global-limits.test.ts', 'test/real/blocks.test.ts', 'test/real/invalid-input.test.ts', 'test/real/work-pools.test.ts', 'test/real/deployments.test.ts', 'test/real/automations.test.ts'];
 
 const realServer = {
   globalSetup: ['test/real/global-setup.ts'],

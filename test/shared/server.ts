@@ -88,3 +88,26 @@ export async function getJson<T>(apiUrl: string, path: string): Promise<T> {
 }
 
 export { post as postJson };
+
+/** Deletes every automation (deployment triggers included). */
+export async function clearAutomations(apiUrl: string): Promise<void> {
+  const automations = await pages((offset) => post<Array<{ id: string }>>(apiUrl, '/automations/filter', { limit: 200, offset }));
+  for (const automation of automations) {
+    const response = await fetch(`${apiUrl}/automations/${automation.id}`, { method: 'DELETE' });
+    if (!response.ok && response.status !== 404) throw new Error(`DELETE /automations/${automation.id}: ${response.status}`);
+  }
+}
+
+export interface AutomationRead {
+  id: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+  trigger: { type: string; expect?: string[]; match?: Record<string, unknown>; within?: number; triggers?: unknown[] };
+  actions: Array<Record<string, unknown>>;
+}
+
+export async function readAutomations(apiUrl: string): Promise<Record<string, AutomationRead>> {
+  const automations = await pages((offset) => post<AutomationRead[]>(apiUrl, '/automations/filter', { limit: 200, offset }));
+  return Object.fromEntries(automations.map((automation) => [automation.name, automation]));
+}
