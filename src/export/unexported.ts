@@ -2,7 +2,7 @@
 // with its kind, so that nothing is dropped without a word. Runtime data (flow and task runs, logs,
 // artifacts, events, workers) is not configuration, flows come with their deployments, and blocks
 // are named by the part that exports secret blocks. A kind leaves this list by getting an export
-// part whose section is its own (an `automations` kind would take `automations`).
+// part whose section is its own.
 import { unwrap, type Api } from '../prefect/client.js';
 import { pages } from '../prefect/paging.js';
 import type { Matcher } from './glob.js';
@@ -20,12 +20,6 @@ export interface UnexportedKind {
 }
 
 export const UNEXPORTED_KINDS: readonly UnexportedKind[] = [
-  {
-    section: 'automations',
-    label: 'automation',
-    names: async (api) => (await pages((offset, limit) => unwrap(api.client.POST('/automations/filter', { body: { sort: 'NAME_ASC', limit, offset } })))).map((a) => a.name),
-    advice: 'openem-config does not declare automations; recreate it on the target in the UI (Automations) or with `prefect automation create`',
-  },
   {
     section: 'saved-searches',
     label: 'saved search',

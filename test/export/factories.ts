@@ -152,7 +152,7 @@ export function fakeSecretBlock(name: string, value: JsonValue, overrides: Recor
 }
 
 export function fakeAutomation(name: string, overrides: Record<string, unknown> = {}) {
-  return { id: id(), created: stamp, updated: stamp, name, description: '', enabled: true, tags: [], trigger: { type: 'event', posture: 'Reactive', threshold: 1, within: 0 }, actions: [], ...overrides };
+  return { id: id(), created: stamp, updated: stamp, name, description: '', enabled: true, tags: [], trigger: { type: 'event', id: id(), match: {}, match_related: {}, after: [], expect: [], for_each: [], posture: 'Reactive', threshold: 1, within: 0 }, actions: [{ type: 'do-nothing' }], ...overrides };
 }
 
 /**

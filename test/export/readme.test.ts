@@ -103,10 +103,10 @@ describe('export options and report', () => {
   });
 
   it('takes --only as a comma-separated, repeatable list, in a fixed order', () => {
-    expect(parseOnly([])).toEqual(['variables', 'secrets', 'limits', 'blocks', 'pools', 'deployments']);
+    expect(parseOnly([])).toEqual(['variables', 'secrets', 'limits', 'blocks', 'pools', 'deployments', 'automations']);
     expect(parseOnly(['deployments,pools', 'variables'])).toEqual(['variables', 'pools', 'deployments']);
-    expect(() => parseOnly(['pools,automations'])).toThrow(UsageError);
-    expect(() => parseOnly(['pools,automations'])).toThrow('not "automations"');
+    expect(() => parseOnly(['pools,saved-searches'])).toThrow(UsageError);
+    expect(() => parseOnly(['pools,saved-searches'])).toThrow('not "saved-searches"');
   });
 
   it('reports the files, the counts and the command that applies them', () => {
@@ -128,7 +128,7 @@ describe('export options and report', () => {
         'Exported Prefect 3.7.2 at http://prefect:4200/api to /srv/export:',
         '  vars.toml  2 variables',
         '  README.md  how to apply',
-        '2 variables, 0 secrets (names only), 0 tag limits, 0 global limits, 0 blocks, 0 work pools, 0 deployments.',
+        '2 variables, 0 secrets (names only), 0 tag limits, 0 global limits, 0 blocks, 0 work pools, 0 deployments, 0 deployment triggers, 0 automations.',
         '1 warning (on stderr): 1 about variables.',
         'Apply them, from that directory, with:',
         '  openem-config apply \\',

@@ -70,7 +70,7 @@ async function exportTo(extra: string[] = []) {
 }
 
 describe('export', () => {
-  it('writes a resolved secret as a reference, names the automation and the secret ending with a newline, and never writes a value', async () => {
+  it('writes a resolved secret as a reference, writes the automation, names the secret ending with a newline, and never writes a value', async () => {
     const result = await exportTo();
     expect(result.code).toBe(EXIT.ok);
     expect(result.writes).toEqual([]);
@@ -79,8 +79,9 @@ describe('export', () => {
     expect(result.outcome.warnings.map((w) => `${w.subject}: ${w.message}`)).toEqual([
       expect.stringMatching(/^deployment "archive\/resolved": work_pool\.job_variables\.registry_credentials\.password -> \{\{ prefect\.blocks\.secret\.github-token \}\}: /),
       expect.stringMatching(/^secret "s3-user": its value ends with a newline/),
-      expect.stringMatching(/^automation "retry archival": not exported: openem-config does not declare automations; /),
     ]);
+    expect(result.file('automations.yaml')).toContain('- name: retry archival\n');
+    expect(result.outcome.args.deployments).toEqual(['prefect.yaml', 'automations.yaml']);
     expect(result.outcome.warnings[1]!.message).toContain('--keep-trailing-newline');
     expect(result.file('README.md')).toContain('| `s3-user` (value ends with a newline) | `S3_USER_FILE` |');
     expect(result.outcome.credentialsLeftOut).toEqual([]);
@@ -99,8 +100,8 @@ describe('export', () => {
     expect(result.file('prefect.yaml')).not.toContain('API_TOKEN');
     expect(result.file('README.md')).toContain('## Credentials left out');
     expect(result.file('README.md')).toContain('| deployment "archive/typed" | `work_pool.job_variables.env.API_TOKEN` |');
-    // --only deployments: no secrets listed, so no newline check; the automation is named all the same.
-    expect(result.outcome.warnings.map((w) => w.subject)).toEqual(['deployment "archive/typed"', 'automation "retry archival"']);
+    // --only deployments: no secrets listed, so no newline check; automations are a section of their own.
+    expect(result.outcome.warnings.map((w) => w.subject)).toEqual(['deployment "archive/typed"']);
 
     const allowed = await exportTo(['--only', 'deployments', '--allow-plain-credentials']);
     expect(allowed.code).toBe(EXIT.ok);

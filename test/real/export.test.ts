@@ -135,7 +135,7 @@ async function configureByHand(apiUrl: string): Promise<void> {
     concurrency_limit: 1,
     concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 120 },
   });
-  await postJson(apiUrl, '/deployments/', {
+  const creation = await postJson<{ id: string }>(apiUrl, '/deployments/', {
     name: 'dataset_creation',
     flow_id: createFlow,
     entrypoint: './archiver/flows/create_test_dataset.py:create_test_dataset_flow',
@@ -150,11 +150,38 @@ async function configureByHand(apiUrl: string): Promise<void> {
     ],
   });
 
-  // Made in the UI: openem-config does not declare automations.
+  // Made in the UI, by ids: exported with names.
+  const retrieval = await getJson<{ id: string }>(apiUrl, '/deployments/name/archive_datasetlist/datasets_retrieval');
+  const pool = await getJson<{ id: string }>(apiUrl, '/work_pools/archival-docker-workpool');
   await postJson(apiUrl, '/automations/', {
     name: 'notify on failed archival',
     trigger: { type: 'event', match: { 'prefect.resource.id': 'prefect.flow-run.*' }, expect: ['prefect.flow-run.Failed'], posture: 'Reactive', threshold: 1, within: 0 },
     actions: [{ type: 'do-nothing' }],
+  });
+  await postJson(apiUrl, '/automations/', {
+    name: 'retrieve after two failures',
+    description: 'Runs a retrieval, then pauses the pool until resolved',
+    enabled: false,
+    tags: ['archiver'],
+    trigger: {
+      type: 'compound',
+      require: 'any',
+      within: 600,
+      triggers: [
+        { type: 'event', match: { 'prefect.resource.id': 'prefect.flow-run.*' }, expect: ['prefect.flow-run.Failed'], for_each: ['prefect.resource.id'], posture: 'Reactive', threshold: 2, within: 300 },
+        { type: 'event', expect: ['prefect.work-pool.not-ready'], match_related: { 'prefect.resource.role': 'work-pool' }, posture: 'Reactive', threshold: 1, within: 0 },
+      ],
+    },
+    actions: [{ type: 'run-deployment', source: 'selected', deployment_id: retrieval.id, parameters: { urgent: true }, job_variables: null }],
+    actions_on_trigger: [{ type: 'pause-work-pool', source: 'selected', work_pool_id: pool.id }],
+    actions_on_resolve: [{ type: 'resume-work-pool', source: 'selected', work_pool_id: pool.id }],
+  });
+  // As `prefect deploy` makes a deployment's trigger: owned by it, only running it.
+  await postJson(apiUrl, '/automations/', {
+    name: 'dataset_creation__automation_1',
+    owner_resource: `prefect.deployment.${creation.id}`,
+    trigger: { type: 'event', match: { 'prefect.resource.id': 'archiver.upload.*' }, expect: ['archiver.upload.done'], posture: 'Reactive', threshold: 1, within: 0 },
+    actions: [{ type: 'run-deployment', source: 'selected', deployment_id: creation.id, parameters: { size: '{{ event.payload.size }}' }, job_variables: null }],
   });
 }
 
@@ -229,8 +256,18 @@ describe('export and the round trip', () => {
       expect(a.all).not.toContain(value.trim());
       for (const content of Object.values(files)) expect(content).not.toContain(value.trim());
     }
-    expect(Object.keys(files)).toEqual(['README.md', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'prefect.yaml', 'vars-archiver+s3.toml', 'vars-archiver.toml', 'vars.toml']);
-    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 4, tagLimits: 2, globalLimits: 1, blocks: 1, workPools: 2, deployments: 3 });
+    expect(Object.keys(files)).toEqual(['README.md', 'automations.yaml', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'prefect.yaml', 'vars-archiver+s3.toml', 'vars-archiver.toml', 'vars.toml']);
+    expect(a.outcome.counts).toEqual({ variables: 7, secrets: 4, tagLimits: 2, globalLimits: 1, blocks: 1, workPools: 2, deployments: 3, deploymentTriggers: 1, automations: 2 });
+    // Objects by name, defaults left out; the deployment's trigger under its deployment, its run-time template kept.
+    expect(files['automations.yaml']).toContain(
+      '    actions:\n      - type: run-deployment\n        parameters:\n          urgent: true\n        deployment: archive_datasetlist/datasets_retrieval\n' +
+        '    actions_on_trigger:\n      - type: pause-work-pool\n        work_pool: archival-docker-workpool\n',
+    );
+    expect(files['automations.yaml']).not.toMatch(/_id:|dataset_creation__automation_1/);
+    expect(files['prefect.yaml']).toContain(
+      '    triggers:\n      - name: dataset_creation__automation_1\n        type: event\n        match:\n          prefect.resource.id: archiver.upload.*\n' +
+        '        expect:\n          - archiver.upload.done\n        posture: Reactive\n        parameters:\n          size: "{{ event.payload.size }}"\n',
+    );
     expect(JSON.parse(files['job-templates/archival-docker-workpool.json']!)).toEqual(template);
     expect(files['vars.toml']).toContain('RETRY_POLICY = { attempts = 3, delay = 1.5, codes = [502, 503], "needs quotes" = "say \\"hi\\"\\nbye" }\n');
     expect(files['vars-archiver.toml']).toContain('ARCHIVER-BUCKETS = ["raw", "processed", "é ✓"]\n');
@@ -242,7 +279,7 @@ describe('export and the round trip', () => {
     // The values `prefect deploy` had resolved are written as the references they came from.
     expect(files['prefect.yaml']).toContain('username: "{{ prefect.blocks.secret.github-user }}"');
     expect(files['prefect.yaml']!.match(/password: "\{\{ prefect\.blocks\.secret\.github-password \}\}"/g)).toHaveLength(2);
-    expect(files['README.md']).toContain('openem-config apply \\\n  -v vars.toml \\\n  -v vars-archiver.toml \\\n  -v vars-archiver+s3.toml \\\n  -s GITHUB_PASSWORD_FILE GITHUB_USER_FILE S3_PASSWORD_FILE S3_USER_FILE \\\n  -l limits.toml \\\n  -d prefect.yaml\n');
+    expect(files['README.md']).toContain('openem-config apply \\\n  -v vars.toml \\\n  -v vars-archiver.toml \\\n  -v vars-archiver+s3.toml \\\n  -s GITHUB_PASSWORD_FILE GITHUB_USER_FILE S3_PASSWORD_FILE S3_USER_FILE \\\n  -l limits.toml \\\n  -d prefect.yaml \\\n  -d automations.yaml\n');
     expect(files['README.md']).toContain('| `github-user` (value ends with a newline) | `GITHUB_USER_FILE` |');
     expect(files['README.md']).toContain('Apply with `--keep-trailing-newline`');
     // What the files cannot hold is said, not dropped.
@@ -255,7 +292,6 @@ describe('export and the round trip', () => {
         /^deployment "archive_datasetlist\/datasets_retrieval": work_pool\.job_variables\.registry_credentials\.username -> \{\{ prefect\.blocks\.secret\.github-user \}\}, work_pool\.job_variables\.registry_credentials\.password -> \{\{ prefect\.blocks\.secret\.github-password \}\}: these values were the value of a secret block/,
       ),
       expect.stringMatching(/^secret "github-user": its value ends with a newline .*--keep-trailing-newline/),
-      expect.stringMatching(/^automation "notify on failed archival": not exported: openem-config does not declare automations/),
     ]);
     // The curl that gives the slug-less schedule a slug names it by its id.
     expect(warnings[1]).toContain(`/schedules/${slugless!.id}" -H 'content-type: application/json' -d '{"slug": "every-3600s"}'`);
@@ -266,13 +302,15 @@ describe('export and the round trip', () => {
     expect(apply.stderr).toBe('');
     expect(apply.code).toBe(EXIT.ok);
     expect(apply.stdout).toContain('deployments: 3 created, 0 updated, 0 unchanged, 0 failed');
+    expect(apply.stdout).toContain('deployment-triggers: 1 created, 0 updated, 0 unchanged, 0 failed');
+    expect(apply.stdout).toContain('automations: 2 created, 0 updated, 0 unchanged, 0 failed');
     const secret = await getJson<{ data: { value: string } }>(target.apiUrl, '/block_types/slug/secret/block_documents/name/s3-password?include_secrets=true');
     expect(secret.data.value).toBe(SECRETS['s3-password']);
 
     const dirB = exportDir();
     const b = await exportTo(target.apiUrl, dirB);
     expect(b.code).toBe(EXIT.ok);
-    // The copy holds the references and the newline; it has no automation, slug-less schedule or null.
+    // The copy holds the references and the newline; it has no slug-less schedule or null.
     expect(b.outcome.warnings.map((w) => w.subject)).toEqual(['secret "github-user"']);
     expect(readTree(dirB)).toStrictEqual(files);
 
@@ -372,9 +410,9 @@ describe('export and the round trip', () => {
     const dir = exportDir();
     const unreachable = await runCli(['export', '--to', dir, '--api-url', 'http://127.0.0.1:9/api', '--wait-timeout', '0'], { env: {} });
     expect(unreachable.code).toBe(EXIT.unreachable);
-    const unknown = await runCli(['export', '--to', dir, '--only', 'automations'], { env: { PREFECT_API_URL: source() } });
+    const unknown = await runCli(['export', '--to', dir, '--only', 'searches'], { env: { PREFECT_API_URL: source() } });
     expect(unknown.code).toBe(EXIT.invalidInput);
-    expect(unknown.stderr).toContain('--only takes variables, secrets, limits, blocks, pools, deployments; not "automations"');
+    expect(unknown.stderr).toContain('--only takes variables, secrets, limits, blocks, pools, deployments, automations; not "searches"');
     expect(unknown.requests).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
   });

@@ -104,6 +104,23 @@ export async function readNames(api: Api, automations: readonly Automation[], ex
   return names;
 }
 
+/** The deployment an automation runs when running it is all the automation does, as `prefect deploy` makes them. */
+export function runsOnly(automation: Automation, names: NamesById): string | undefined {
+  const [action, ...others] = (automation.actions ?? []) as unknown as Array<Record<string, unknown>>;
+  if (!action || others.length > 0 || (automation.actions_on_trigger ?? []).length > 0 || (automation.actions_on_resolve ?? []).length > 0) return undefined;
+  if (action.type !== 'run-deployment' || action.source !== 'selected' || typeof action.deployment_id !== 'string') return undefined;
+  return names.get('deployment')?.get(action.deployment_id);
+}
+
+/**
+ * The deployment whose trigger an automation is, as export writes it: it only runs that deployment
+ * and has no tags (a deployment's trigger has none). Which deployment owns an automation
+ * (`owner_resource`) is not in what the API gives back, so this is the rule that can be seen.
+ */
+export function triggerOf(automation: Automation, names: NamesById): string | undefined {
+  return (automation.tags ?? []).length === 0 ? runsOnly(automation, names) : undefined;
+}
+
 /** An action of the server as the file would write it: the fields the declared one has, the object by name where it can be. */
 function actionView(current: JsonObject, desired: DesiredAction | undefined, names: NamesById): JsonObject {
   const view: JsonObject = {};

@@ -141,6 +141,12 @@ const ACTION_SCHEMAS: Record<string, z.ZodObject> = {
 };
 export const ACTION_TYPES = Object.keys(ACTION_SCHEMAS);
 
+/** The keys a file may give an action of `type`, or undefined for a type openem-config does not know. */
+export function actionKeys(type: string): string[] | undefined {
+  const schema = ACTION_SCHEMAS[type];
+  return schema ? Object.keys(schema.shape) : undefined;
+}
+
 /** The reference kind of each action type that names an object. */
 const ACTION_REFERENCE: Record<string, ReferenceKind> = {
   'run-deployment': 'deployment',

@@ -3,6 +3,7 @@ import { defineKind, type DesiredSet } from '../../reconcile/kind.js';
 import { conflictIssues } from '../automations/reconcile.js';
 import { checkTemplates } from '../automations/server.js';
 import { deployments } from '../deployments/kind.js';
+import { deploymentTriggersExport } from './export.js';
 import { createTriggersKind, triggerKey, type DesiredTrigger } from './reconcile.js';
 
 /** The deployments that declare `triggers:` (an empty list too), by key, with their names. */
@@ -29,4 +30,5 @@ export const deploymentTriggers = defineKind({
   async checkAgainstServer(api, desired, current) {
     return [...conflictIssues(desired, current, (trigger) => triggerKey(trigger.deployment, trigger.name)), ...(await checkTemplates(api, desired))];
   },
+  export: deploymentTriggersExport,
 });

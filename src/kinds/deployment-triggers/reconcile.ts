@@ -8,7 +8,7 @@ import type { Api } from '../../prefect/client.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
 import type { CurrentAutomation } from '../automations/reconcile.js';
 import { readRunNames } from '../automations/reconcile.js';
-import { automationChanges, createAutomation, deleteAutomation, idOf, readAllAutomations, updateAutomation, type Automation, type NamesById } from '../automations/server.js';
+import { automationChanges, createAutomation, deleteAutomation, idOf, readAllAutomations, runsOnly, updateAutomation, type Automation, type NamesById } from '../automations/server.js';
 import type { DesiredAutomation } from '../automations/spec.js';
 
 export interface DesiredTrigger extends DesiredAutomation {
@@ -20,14 +20,6 @@ export interface DesiredTrigger extends DesiredAutomation {
 export type TriggerScope = ReadonlyMap<string, string>;
 
 export const triggerKey = (deployment: string, name: string): string => `${deployment}/${name}`;
-
-/** The deployment an automation runs when running it is all the automation does, as `prefect deploy` makes them. */
-function runsOnly(automation: Automation, names: NamesById): string | undefined {
-  const [action, ...others] = (automation.actions ?? []) as unknown as Array<Record<string, unknown>>;
-  if (!action || others.length > 0 || (automation.actions_on_trigger ?? []).length > 0 || (automation.actions_on_resolve ?? []).length > 0) return undefined;
-  if (action.type !== 'run-deployment' || action.source !== 'selected' || typeof action.deployment_id !== 'string') return undefined;
-  return names.get('deployment')?.get(action.deployment_id);
-}
 
 /** The automations that only run one of the deployments in scope, by deployment key and name. */
 async function triggersOnServer(api: Api, scope: Iterable<string>): Promise<{ byDeployment: Map<string, Map<string, Automation[]>>; names: NamesById }> {

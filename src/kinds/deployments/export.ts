@@ -20,6 +20,7 @@ import { createDeploymentsKind } from './reconcile.js';
 import { deploymentKey } from './key.js';
 import { loadDeployments } from './spec.js';
 import { globalLimitNameProblem } from '../global-limits/spec.js';
+import { deploymentTriggerEntries, readServerTriggers, type ServerTriggers } from '../deployment-triggers/export.js';
 
 export type Deployment = components['schemas']['DeploymentResponse'];
 
@@ -35,6 +36,8 @@ export interface ServerDeployments {
   withoutFlow: string[];
   /** The secret blocks' values, to recognise them in deployments; kept in memory, never written. */
   secrets: SecretValues;
+  /** The automations that are deployments' triggers, written under `triggers:`. */
+  triggers?: ServerTriggers | undefined;
   /**
    * The deployments as the written file declares them (references for secret values, credentials
    * left out), by key, set by `write`: what applying the file leaves on this server.
@@ -52,7 +55,7 @@ export const deploymentsExport = defineExport({
       unwrap(api.client.POST('/flows/filter', { body: { flows: { operator: 'and_', id: { any_: ids } }, limit, offset } })),
     );
     const flowNames = new Map(flows.map((flow) => [flow.id, flow.name]));
-    const server: ServerDeployments = { deployments: [], withoutFlow: [], secrets: await readSecretValues(api) };
+    const server: ServerDeployments = { deployments: [], withoutFlow: [], secrets: await readSecretValues(api), triggers: await readServerTriggers(api) };
     for (const deployment of deployments) {
       const flowName = flowNames.get(deployment.flow_id);
       if (flowName !== undefined) server.deployments.push({ deployment, flowName });
@@ -66,6 +69,7 @@ export const deploymentsExport = defineExport({
       check: entryChecker(context),
       withoutFlow: server.withoutFlow,
       secrets: server.secrets,
+      triggers: server.triggers,
       allowPlainCredentials: credentialPolicy(context).allowPlainCredentials,
     });
     server.written = result.written;
@@ -118,6 +122,8 @@ export interface ExportDeploymentsOptions {
   secrets?: SecretValues | undefined;
   /** Write a credential-like value that matches no secret block instead of leaving it out. */
   allowPlainCredentials?: boolean | undefined;
+  /** The deployments' trigger automations; none when not given. */
+  triggers?: ServerTriggers | undefined;
 }
 
 export function exportDeployments(deployments: readonly ServerDeployment[], options: ExportDeploymentsOptions): DeploymentsExport {
@@ -135,7 +141,11 @@ export function exportDeployments(deployments: readonly ServerDeployment[], opti
     const subject = `deployment "${key}"`;
     const { deployment, findings } = protectDeployment(original.deployment, { secrets: options.secrets ?? new Map(), allowPlain: options.allowPlainCredentials ?? false });
     const server = { deployment, flowName: original.flowName };
-    const entry = deploymentEntry(server, (message) => warnings.push({ subject, message }));
+    const warn = (message: string) => warnings.push({ subject, message });
+    const entry = deploymentEntry(server, warn);
+    // Its triggers are part of what is read back: an entry that cannot hold them is not written.
+    const triggers = options.triggers ? deploymentTriggerEntries(options.triggers, key, warn) : undefined;
+    if (triggers) entry.triggers = triggers.entries;
     const problem = options.check(entry, server);
     if (problem) {
       // Not written at all, so none of its values can leak: the findings no longer matter.
@@ -143,6 +153,7 @@ export function exportDeployments(deployments: readonly ServerDeployment[], opti
       continue;
     }
     warnings.push(...credentialWarnings(subject, findings));
+    triggers?.record();
     entries.push(entry);
     written.set(key, { deployment });
   }
