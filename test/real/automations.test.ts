@@ -38,6 +38,14 @@ ${deployment('dep-a')}${deployment(
 `,
 )}
 automations:
+  # Names an automation declared after it: written after that one, whose id it needs.
+  - name: pause-the-other
+    trigger: {expect: [x.y], posture: Proactive}
+    actions:
+      - type: pause-automation
+        automation: rerun-b-when-a-fails
+      - type: pause-work-pool
+        work_pool: auto-pool
   - name: rerun-b-when-a-fails
     description: when A fails, run B
     trigger:
@@ -49,13 +57,6 @@ automations:
         parameters: {x: 7}
       - type: pause-work-queue
         work_queue: auto-pool/night
-  - name: pause-the-other
-    trigger: {expect: [x.y], posture: Proactive}
-    actions:
-      - type: pause-automation
-        automation: rerun-b-when-a-fails
-      - type: pause-work-pool
-        work_pool: auto-pool
 `;
 
 const deploymentId = async (name: string) => (await getJson<{ id: string }>(apiUrl(), `/deployments/name/auto-flow/${name}`)).id;
@@ -232,7 +233,7 @@ describe('automations and deployment triggers', () => {
   it('keeps a top-level automation removed from the file, and deletes it with --prune', async () => {
     expect((await runCli(['apply', ...files(BASE)], { env: env() })).code).toBe(EXIT.ok);
     const before = ids(await readAutomations(apiUrl()));
-    const without = files(BASE.replace(/ {2}- name: pause-the-other[\s\S]*$/, ''));
+    const without = files(BASE.replace(/ {2}# Names an automation[^\n]*\n {2}- name: pause-the-other\n(?: {4}.*\n)*/, ''));
     const kept = await runCli(['apply', ...without], { env: env() });
     expect(kept.code, kept.stderr).toBe(EXIT.ok);
     expect((await readAutomations(apiUrl()))['pause-the-other']?.id).toBe(before['pause-the-other']);

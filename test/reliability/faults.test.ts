@@ -12,6 +12,7 @@ import { EXIT } from '../../src/exit-codes.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { SECRET_VALUES, exampleLimits, exampleVars } from '../shared/example-cases.js';
+import { clearAutomations } from '../shared/server.js';
 import { clearEverything, declaredWrites, editedPrefectYaml, exampleEnv, examplePools, expectFullExample, expectNoPartialSecrets, fullExample, poolsWithSecondQueue, readEverything } from './support.js';
 
 const apiUrl = () => inject('prefectApiUrl');
@@ -319,3 +320,45 @@ describe('a server error on one object', () => {
     await followUp(['POST /block_documents/']);
   });
 });
+
+describe('an automation create whose answer was lost', () => {
+  // Prefect does not make automation names unique: a retried create makes a second one, which every
+  // later run would refuse as a name held twice. The run removes the twin its own retry made.
+  it('leaves one automation of the name, reports it created, and the next run writes nothing', async () => {
+    await clearAutomations(apiUrl());
+    const dir = mkdtempSync(join(tmpdir(), 'openem-faults-automation-'));
+    const file = join(dir, 'automations.yaml');
+    writeFileSync(
+      file,
+      [
+        'automations:',
+        '  - name: lost answer',
+        '    trigger: {expect: [openem.test.lost], posture: Reactive}',
+        '    actions: [{type: do-nothing}]',
+        '  - name: kept answer',
+        '    trigger: {expect: [openem.test.kept], posture: Reactive}',
+        '    actions: [{type: do-nothing}]',
+      ].join('\n'),
+    );
+    proxy.inject({ method: 'POST', path: '/automations/', body: /lost answer/, fault: { kind: 'reset-after-apply' } });
+    try {
+      const result = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: proxy.apiUrl } });
+      expect(result.stderr).toBe('');
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.ok);
+      expect(proxy.requests.filter((r) => r.fault === 'reset-after-apply').map((r) => r.upstreamStatus)).toEqual([201]);
+      expect(result.stdout).toContain('automations: 2 created, 0 updated, 0 unchanged, 0 failed');
+      const onServer = await postJsonList(apiUrl(), '/automations/filter', { limit: 200 });
+      expect(onServer.map((a) => a.name).sort()).toEqual(['kept answer', 'lost answer']);
+      const again = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(EXIT.ok);
+      expect(again.writes).toEqual([]);
+    } finally {
+      await clearAutomations(apiUrl());
+    }
+  });
+});
+
+async function postJsonList(url: string, path: string, body: unknown): Promise<Array<{ id: string; name: string }>> {
+  const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return (await response.json()) as Array<{ id: string; name: string }>;
+}

@@ -6,6 +6,7 @@ import { oneLine } from '../../config/names.js';
 import type { ConfigIssue } from '../../errors.js';
 import type { JsonValue } from '../../config/types.js';
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
+import { responseOrigins } from '../../prefect/http.js';
 import { pages } from '../../prefect/paging.js';
 import type { components } from '../../prefect/schema.js';
 import { chunks, jsonEqual } from '../../reconcile/json.js';
@@ -291,7 +292,26 @@ export async function automationBody(api: Api, desired: DesiredAutomation): Prom
 
 export async function createAutomation(api: Api, desired: DesiredAutomation, ownerResource?: string): Promise<Automation> {
   const body = await automationBody(api, desired);
-  return unwrap(api.client.POST('/automations/', { body: { ...body, ...(ownerResource && { owner_resource: ownerResource }) } }));
+  const result = await api.client.POST('/automations/', { body: { ...body, ...(ownerResource && { owner_resource: ownerResource }) } });
+  const created = await unwrap(result);
+  if (responseOrigins.get(result.response)?.repeated) await removeTwins(api, created);
+  return created;
+}
+
+/**
+ * After a create that was sent again (the first answer was lost, maybe after the server made it):
+ * Prefect does not make names unique, so the first attempt may have made a twin, which every later
+ * run would refuse as a name held twice. A twin is an automation of the same name and content that
+ * the run's first read did not see; it is deleted.
+ */
+async function removeTwins(api: Api, created: Automation): Promise<void> {
+  const seen = new Set((await readAllAutomations(api)).map((automation) => automation.id));
+  const named = await pages((offset, limit) => unwrap(api.client.POST('/automations/filter', { body: { automations: { operator: 'and_', name: { any_: [created.name] } }, offset, limit } })));
+  const content = (automation: Automation) =>
+    JSON.stringify([automation.description, automation.enabled, automation.tags ?? [], triggerView(automation.trigger), ...ACTION_LISTS.map(([, key]) => automation[key] ?? [])]);
+  for (const twin of named) {
+    if (twin.id !== created.id && !seen.has(twin.id) && content(twin) === content(created)) await deleteAutomation(api, twin.id);
+  }
 }
 
 export async function updateAutomation(api: Api, id: string, desired: DesiredAutomation): Promise<void> {

@@ -533,5 +533,32 @@ export function loadAutomations(files: readonly string[], env: Record<string, st
     }
   }
   templater.finish();
-  return { automations: [...byName.values()], declared };
+  return { automations: referencedFirst([...byName.values()]), declared };
+}
+
+/**
+ * The automations in file order, except that one naming another declared one (pause-automation,
+ * resume-automation) comes after it: apply writes them one at a time in this order, and a new
+ * automation's id exists only once it is created. A cycle (automations that name each other) is
+ * broken where it was entered: one of them cannot name the other until a second run.
+ */
+function referencedFirst(automations: readonly DesiredAutomation[]): DesiredAutomation[] {
+  const declared = new Map(automations.map((automation) => [automation.name, automation]));
+  const ordered: DesiredAutomation[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (automation: DesiredAutomation) => {
+    if (state.has(automation.name)) return;
+    state.set(automation.name, 'visiting');
+    for (const [field] of ACTION_LISTS) {
+      for (const action of automation[field]) {
+        const name = action.reference?.kind === 'automation' ? action.reference.name : undefined;
+        const target = name !== undefined && name !== automation.name ? declared.get(name) : undefined;
+        if (target && !state.has(target.name)) visit(target);
+      }
+    }
+    state.set(automation.name, 'done');
+    ordered.push(automation);
+  };
+  for (const automation of automations) visit(automation);
+  return ordered;
 }

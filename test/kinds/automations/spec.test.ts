@@ -138,3 +138,20 @@ describe('loadAutomations', () => {
     expect(load('automations: {name: a}\n').issues.map((i) => [i.line, i.message.slice(0, 30)])).toEqual([[1, 'must be a list of automations ']]);
   });
 });
+
+describe('the order automations are written in', () => {
+  it('puts an automation another one names (pause-automation) before it, and keeps file order otherwise', () => {
+    const { automations, issues } = load(
+      [
+        'automations:',
+        '  - {name: first, trigger: {expect: [x]}, actions: [{type: pause-automation, automation: third}]}',
+        '  - {name: second, trigger: {expect: [x]}, actions: [{type: do-nothing}]}',
+        '  - {name: third, trigger: {expect: [x]}, actions: [{type: resume-automation, automation: not declared here}]}',
+        '  - {name: fourth, trigger: {expect: [x]}, actions: [{type: pause-automation, automation: fifth}]}',
+        '  - {name: fifth, trigger: {expect: [x]}, actions: [{type: pause-automation, automation: fourth}]}',
+      ].join('\n'),
+    );
+    expect(issues).toEqual([]);
+    expect(automations.map((a) => a.name)).toEqual(['third', 'first', 'second', 'fifth', 'fourth']);
+  });
+});
