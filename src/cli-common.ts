@@ -9,6 +9,8 @@ import { createLogger, parseLogLevel, type Logger } from './log.js';
 export interface MainIO {
   argv: string[];
   env: Record<string, string | undefined>;
+  /** Where a project file is looked for; process.cwd() when absent. */
+  cwd?: string;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   /** Overrides the logger (tests capture it). */

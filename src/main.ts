@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions, type MainIO } from './cli-common.js';
+import { PROJECT_FILE, projectOrThrow, type Project } from './config/project.js';
 import { closest } from './config/suggest.js';
 import { ConfigError, InterruptedError } from './errors.js';
 import { EXIT } from './exit-codes.js';
@@ -22,6 +23,9 @@ function packageVersion(): string {
 }
 
 interface CliOptions extends Partial<ConnectionCliOptions> {
+  config?: string;
+  env?: string;
+  project?: boolean;
   variables: string[];
   secrets: string[];
   secretsDir: string[];
@@ -43,6 +47,9 @@ interface CliOptions extends Partial<ConnectionCliOptions> {
 
 function addInputOptions(command: Command): Command {
   return command
+    .option('-c, --config <file>', `the project file (default: ${PROJECT_FILE} in the current directory, when there is one)`)
+    .option('--env <name>', 'the environment of the project file to use ([env.<name>])')
+    .option('--no-project', `ignore ${PROJECT_FILE} in the current directory`)
     .option('-v, --variables <file>', 'vars TOML file; repeat for several (later files win)', collect, [])
     .option('-s, --secrets <NAME_FILE...>', 'environment variables holding secret file paths (S3_USER_FILE -> block "s3-user")', collect, [])
     .option('--secrets-dir <dir>', 'every file in this directory becomes a secret named after the file', collect, [])
@@ -63,6 +70,40 @@ function addServerOptions(command: Command): Command {
   return addConnectionOptions(command)
     .option('--concurrency <n>', 'writes in flight at once', nonNegative('--concurrency'), 1)
     .option('--prune', 'delete objects openem-config created earlier that the inputs no longer declare (only of the kinds given)');
+}
+
+/** Per parsed options: whether the command line gave an option (not its default). */
+const givenOnCommandLine = new WeakMap<CliOptions, (key: string) => boolean>();
+
+/**
+ * The command line over the project file: repeatable options after the file's lists (later files
+ * win), single-value options given on the command line instead of the file's values.
+ */
+function withProject(cli: CliOptions, project: Project | undefined, given: (key: string) => boolean): CliOptions {
+  if (!project) return cli;
+  const p = project.settings;
+  const pairs = (table: Record<string, string> | undefined) => Object.entries(table ?? {}).map(([key, value]) => `${key}=${value}`);
+  const one = <K extends keyof CliOptions>(key: K, value: CliOptions[K] | undefined): CliOptions[K] | undefined => (given(key) || value === undefined ? cli[key] : value);
+  return {
+    ...cli,
+    variables: [...(p.variables ?? []), ...cli.variables],
+    secrets: [...(p.secrets ?? []), ...cli.secrets],
+    secretsDir: [...(p.secrets_dir ?? []), ...cli.secretsDir],
+    secret: [...pairs(p.secret), ...cli.secret],
+    limits: [...(p.limits ?? []), ...cli.limits],
+    deployments: [...(p.deployments ?? []), ...cli.deployments],
+    fromEnv: [...(p.from_env ?? []), ...cli.fromEnv],
+    stepOutput: [...pairs(p.step_outputs), ...cli.stepOutput],
+    flowsDir: one('flowsDir', p.flows_dir),
+    stringValues: one('stringValues', p.string_values),
+    keepTrailingNewline: one('keepTrailingNewline', p.keep_trailing_newline),
+    strict: one('strict', p.strict),
+    apiUrl: one('apiUrl', p.api_url),
+    waitTimeout: one('waitTimeout', p.wait_timeout),
+    requestTimeout: one('requestTimeout', p.request_timeout),
+    retries: one('retries', p.retries),
+    concurrency: one('concurrency', p.concurrency),
+  };
 }
 
 function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOptions) => Promise<void>): Command {
@@ -88,6 +129,8 @@ function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOpt
     // commander alone would say "too many arguments for 'apply'" without naming the command meant.
     sub.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).allowExcessArguments();
     sub.action(async (options: CliOptions, self: Command) => {
+      // Which options the command line gave: those replace the project file's values.
+      givenOnCommandLine.set(options, (key) => self.getOptionValueSource(key) === 'cli');
       const [word] = self.args;
       if (word !== undefined) {
         const given = io.argv[0] === name;
@@ -132,16 +175,26 @@ export async function main(io: MainIO): Promise<number> {
   return exitCode;
 }
 
-async function execute(command: RunCommand, options: CliOptions, io: MainIO): Promise<number> {
-  const json = options.output === 'json';
+async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO): Promise<number> {
+  const json = cliOptions.output === 'json';
   const fail = (code: number, message: string, extra: Record<string, unknown> = {}): number => {
     if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: code, error: { message, ...extra } }, null, 2)}\n`);
     io.stderr(`error: ${message}\n`);
     return code;
   };
-  if (options.output !== 'text' && options.output !== 'json') return fail(EXIT.invalidInput, `--output must be text or json, not "${options.output}"`);
-  const logger = loggerFor(options.logLevel, io);
+  if (cliOptions.output !== 'text' && cliOptions.output !== 'json') return fail(EXIT.invalidInput, `--output must be text or json, not "${cliOptions.output}"`);
+  const logger = loggerFor(cliOptions.logLevel, io);
   if (typeof logger === 'string') return fail(EXIT.invalidInput, logger);
+
+  let options: CliOptions;
+  try {
+    const project = projectOrThrow({ config: cliOptions.config, env: cliOptions.env, noProject: cliOptions.project === false, cwd: io.cwd ?? process.cwd() });
+    if (project) logger.info({ event: 'project', file: project.file, env: project.env }, `project file ${project.file}${project.env ? `, environment ${project.env}` : ''}`);
+    options = withProject(cliOptions, project, givenOnCommandLine.get(cliOptions) ?? (() => true));
+  } catch (error) {
+    if (error instanceof ConfigError) return invalidInput(command, error, json, io);
+    throw error;
+  }
 
   const runOptions: RunOptions = {
     command,
@@ -169,13 +222,7 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
   try {
     outcome = await run(runOptions, { env: io.env, logger, fetch: io.fetch, interrupt: signals.interrupt });
   } catch (error) {
-    if (error instanceof ConfigError) {
-      const issues = sortIssues(error.issues);
-      if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: EXIT.invalidInput, error: { message: 'invalid input', issues } }, null, 2)}\n`);
-      io.stderr(renderIssues(issues));
-      io.stderr(`${error.issues.length} problem${error.issues.length === 1 ? '' : 's'} in the inputs; nothing was sent to the server.\n`);
-      return EXIT.invalidInput;
-    }
+    if (error instanceof ConfigError) return invalidInput(command, error, json, io);
     const failure = failureOf(error);
     return fail(failure.code, failure.message, failure.extra);
   } finally {
@@ -208,6 +255,15 @@ async function execute(command: RunCommand, options: CliOptions, io: MainIO): Pr
   }
   if (outcome.stopped) io.stderr(`error: ${outcome.stopped.message}\n`);
   return code;
+}
+
+/** Input errors: every issue with its place, and exit 3; nothing was sent. */
+function invalidInput(command: RunCommand, error: ConfigError, json: boolean, io: MainIO): number {
+  const issues = sortIssues(error.issues);
+  if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: EXIT.invalidInput, error: { message: 'invalid input', issues } }, null, 2)}\n`);
+  io.stderr(renderIssues(issues));
+  io.stderr(`${error.issues.length} problem${error.issues.length === 1 ? '' : 's'} in the inputs; nothing was sent to the server.\n`);
+  return EXIT.invalidInput;
 }
 
 function stopCode(stopped: Stopped): number {

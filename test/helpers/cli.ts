@@ -42,6 +42,8 @@ export interface CliOptions {
   logLevel?: LogLevel;
   /** Fails retried requests fast in tests. */
   fastRetries?: boolean;
+  /** Where a project file is looked for (the process's directory otherwise). */
+  cwd?: string;
 }
 
 export async function runCli(argv: string[], options: CliOptions = {}): Promise<CliResult> {
@@ -75,6 +77,7 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
     stderr: (text) => (stderr += text),
     logger,
     fetch: recordingFetch,
+    ...(options.cwd !== undefined && { cwd: options.cwd }),
   });
   const writes = requests.filter((r) => r.write);
   return { code, stdout, stderr, logs, requests, writes, all: `${stdout}\n${stderr}\n${logs}` };
