@@ -1,6 +1,8 @@
 // The `export` subcommand: its options, the report, and the exit code. main.ts only registers it.
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, type ConnectionCliOptions, type MainIO } from '../cli-common.js';
+import { PROJECT_FILE } from '../config/project.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { renderIssues } from '../report.js';
@@ -122,7 +124,11 @@ export function renderExport(outcome: ExportOutcome): string {
   if (outcome.warnings.length > 0) {
     lines.push(`${outcome.warnings.length} warning${outcome.warnings.length === 1 ? '' : 's'} (on stderr): ${warningTopics(outcome.warnings, outcome.dir)}.`);
   }
-  lines.push('Apply them, from that directory, with:', ...commandLine('apply', outcome.args).split('\n').map((line) => `  ${line}`));
+  lines.push(
+    'Apply them, from that directory, with:',
+    ...commandLine('apply', outcome.args).split('\n').map((line) => `  ${line}`),
+    `or, with the project file it holds, \`openem-config apply\` in that directory (or -c ${join(outcome.dir, PROJECT_FILE)}).`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -10,6 +10,7 @@ import type { ExportContext } from '../reconcile/kind.js';
 import { writeExport } from './files.js';
 import { createMatcher } from './glob.js';
 import { assemble } from './assemble.js';
+import { renderProjectFile } from './project-file.js';
 import { README_FILE, renderReadme } from './readme.js';
 import { endingWithNewline, readSecretValues } from './secret-values.js';
 import type { ApplyArguments, CredentialPolicy, ExportCounts, ExportFile, ExportWarning, Section } from './types.js';
@@ -87,6 +88,7 @@ export async function runExport(options: ExportOptions, context: ExportRunContex
     warnings.push(...withNewline.map((name) => newlineWarning(name)), ...unexported);
     warnings.push(...verifyExport(files, args, exported, scratch, scratchFiles));
     const credentials = warnings.flatMap((w) => (w.credentials ? [{ subject: w.subject, ...w.credentials }] : []));
+    files.push(renderProjectFile(args));
     files.push({
       path: README_FILE,
       content: renderReadme({ files, secrets, args, secretsWithNewline: withNewline, credentials, provide }),

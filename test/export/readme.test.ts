@@ -133,6 +133,7 @@ describe('export options and report', () => {
         'Apply them, from that directory, with:',
         '  openem-config apply \\',
         '    -v vars.toml',
+        'or, with the project file it holds, `openem-config apply` in that directory (or -c /srv/export/openem-config.toml).',
         '',
       ].join('\n'),
     );
