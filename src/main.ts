@@ -9,6 +9,7 @@ import { ConfigError, InterruptedError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { KINDS } from './kinds/index.js';
 import { defineExportCommand } from './export/command.js';
+import { defineInitCommand } from './init.js';
 import type { Logger } from './log.js';
 import type { Interrupt } from './prefect/http.js';
 import { expandChanges, renderIssues, renderPlan, renderResults, renderStopped, sortIssues, stopCounts } from './report.js';
@@ -161,6 +162,9 @@ export async function main(io: MainIO): Promise<number> {
   });
   // `export` reads a server and writes files; src/export/ owns its options, report and exit code.
   defineExportCommand(program.command('export'), io, (code) => {
+    exitCode = code;
+  });
+  defineInitCommand(program.command('init'), io, (code) => {
     exitCode = code;
   });
   try {

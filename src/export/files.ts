@@ -3,6 +3,8 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { UsageError } from '../errors.js';
+import { PROJECT_FILE } from '../config/project.js';
+import { AUTOMATIONS_FILE } from '../kinds/automations/export.js';
 import { DEPLOYMENTS_FILE } from '../kinds/deployments/export.js';
 import { TEMPLATES_DIR } from '../kinds/work-pools/export.js';
 import { LIMITS_FILE } from './limits-file.js';
@@ -43,7 +45,7 @@ function exportLikeFiles(dir: string): string[] {
       return [];
     }
   };
-  const top = list(dir).filter((name) => /^vars(-.*)?\.toml$/.test(name) || name === LIMITS_FILE || name === DEPLOYMENTS_FILE || name === README_FILE);
+  const top = list(dir).filter((name) => /^vars(-.*)?\.toml$/.test(name) || [LIMITS_FILE, DEPLOYMENTS_FILE, AUTOMATIONS_FILE, PROJECT_FILE, README_FILE].includes(name));
   const templates = list(join(dir, TEMPLATES_DIR))
     .filter((name) => name.endsWith('.json'))
     .map((name) => relative(dir, join(dir, TEMPLATES_DIR, name)).split('\\').join('/'));

@@ -113,3 +113,21 @@ describe('the command line with a project file', () => {
     expect(missing.stderr).toContain('none.toml');
   });
 });
+
+describe('init', () => {
+  it('writes a starter that validates as it is, in every environment, and refuses to overwrite it', async () => {
+    const dir = join(temp.dir, 'starter');
+    const first = await runCli(['init', dir]);
+    expect(first.code).toBe(EXIT.ok);
+    expect(first.stdout).toContain(`Wrote ${PROJECT_FILE}, vars.toml, vars_dev.toml, vars_prod.toml, limits.toml, prefect.yaml, flows/example.py to ${dir}.`);
+    for (const env of [[], ['--env', 'dev'], ['--env', 'prod']]) {
+      const result = await runCli(['validate', ...env], { cwd: dir });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/^Inputs are valid: [23] variables, 0 secrets, 1 tag limit, 1 global limit, 0 blocks, 1 work pool, 1 deployment, 1 deployment trigger, 1 automation\.$/m);
+    }
+    const again = await runCli(['init', dir]);
+    expect(again.code).toBe(EXIT.invalidInput);
+    expect(again.stderr).toContain('already holds openem-config.toml, vars.toml');
+    expect((await runCli(['init', dir, '--force'])).code).toBe(EXIT.ok);
+  });
+});

@@ -22,7 +22,7 @@ const names: NamesById = new Map([
 const event = { type: 'event', id: 'x', match: {}, match_related: {}, after: [], expect: ['a.b'], for_each: [], posture: 'Reactive', threshold: 1, within: 0 };
 const trigger = fakeAutomation('d__automation_1', { trigger: event, actions: [{ type: 'run-deployment', source: 'selected', deployment_id: withTrigger.deployment.id, parameters: { n: 1 }, job_variables: null, schedule_after: 0 }] });
 const automation = fakeAutomation('pause pool', { tags: ['ops'], trigger: { ...event, threshold: 3, within: 60 }, actions: [{ type: 'pause-work-pool', source: 'selected', work_pool_id: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d' }] });
-const triggers: ServerTriggers = { automations: [trigger, automation], names, byDeployment: new Map([['archive-flow/d', [trigger]]]), written: new Map() };
+const triggers = { automations: [trigger, automation], names, byDeployment: new Map([['archive-flow/d', [trigger]]]), written: new Map() } as unknown as ServerTriggers;
 /** What each kind's export part read from the server, by kind name. */
 const servers: Record<string, unknown> = {
   variable: { variables: [fakeVariable({ name: 'hand-made', value: { a: [1, 'x'] }, tags: ['team', ''] }), fakeVariable({ name: 'managed', value: 1.5 })], secrets: new Map() },
