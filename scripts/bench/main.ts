@@ -256,7 +256,7 @@ class Bench {
     for (const { series: kind, size } of series) {
       const dir = join(this.work, `scale-${kind}-${size}`);
       const generated = generate(size, dir);
-      const shape = kind === 'variables' ? { ...generated.shape, secrets: 0, tagLimits: 0, globalLimits: 0, blocks: 0, workPools: 0, deployments: 0, flows: 0 } : generated.shape;
+      const shape = kind === 'variables' ? { ...generated.shape, secrets: 0, tagLimits: 0, globalLimits: 0, blocks: 0, workPools: 0, deployments: 0, flows: 0, automations: 0, deploymentTriggers: 0 } : generated.shape;
       const args = kind === 'variables' ? ['-v', generated.files.variables[0]!] : generated.args;
       const files = kind === 'variables' ? { ...generated.files, secretsDirs: [], limits: [], deployments: [] } : generated.files;
       const { path } = this.changeset(`${kind}-${size}`, files, {});
@@ -265,7 +265,11 @@ class Bench {
       // Tag limits, global limits and the deployments' own limits are rows of one v2 list, read once.
       const ownLimits = Math.ceil(shape.deployments / 10);
       const limitRows = shape.tagLimits + shape.globalLimits + (shape.deployments > 0 ? ownLimits : 0);
-      const perKind = [shape.variables, shape.secrets, limitRows, shape.blocks, shape.workPools, shape.flows, shape.deployments];
+      // Automations and triggers: the server's whole list once, then the names their actions point at
+      // by id (deployments, their flows, pools), in batches of 200.
+      const automationRows = shape.automations + shape.deploymentTriggers;
+      const names = automationRows > 0 ? [generated.referenced.deployments, generated.referenced.flows, generated.referenced.workPools] : [];
+      const perKind = [shape.variables, shape.secrets, limitRows, shape.blocks, shape.workPools, shape.flows, shape.deployments, automationRows, ...names];
       const entry: ScaleCase = {
         series: kind,
         size,

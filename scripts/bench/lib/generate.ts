@@ -1,10 +1,12 @@
 // Generated configurations for the scale runs, written to a temporary directory. A size N has
 // N variables and, in proportion, N/50 secrets, N/25 tag limits, N/100 global limits, N/250 work
 // pools, N/100 blocks (local-file-system and slack-webhook, whose url comes from a file) and N/10
-// deployments (at least one of each): N = 5000 gives 5,000 variables, 100 secrets, 200 tag limits,
-// 50 global limits, 50 blocks, 20 pools and 500 deployments. Pools and deployments are stamped
-// out of scripts/bench/scale-template.json; deployments name their flow (flow_name), ten per flow;
-// every tenth has a limit of its own and every tenth, from the fifth, shares a global limit.
+// deployments, N/100 automations and a trigger on every twentieth deployment (at least one of
+// each): N = 5000 gives 5,000 variables, 100 secrets, 200 tag limits, 50 global limits, 50 blocks,
+// 20 pools, 500 deployments, 50 automations and 25 deployment triggers. Pools and deployments are
+// stamped out of scripts/bench/scale-template.json; deployments name their flow (flow_name), ten
+// per flow; every tenth has a limit of its own and every tenth, from the fifth, shares a global
+// limit. Each automation runs a deployment and pauses a pool, both by name.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repo } from './example.js';
@@ -18,6 +20,8 @@ export interface ScaleShape {
   workPools: number;
   deployments: number;
   flows: number;
+  automations: number;
+  deploymentTriggers: number;
 }
 
 export function shapeOf(size: number): ScaleShape {
@@ -31,11 +35,15 @@ export function shapeOf(size: number): ScaleShape {
     workPools: Math.max(1, Math.floor(size / 250)),
     deployments,
     flows: Math.max(1, Math.ceil(deployments / 10)),
+    automations: Math.max(1, Math.floor(size / 100)),
+    deploymentTriggers: Math.max(1, Math.floor(deployments / 20)),
   };
 }
 
 export interface GeneratedInputs {
   shape: ScaleShape;
+  /** The distinct objects the automations' and triggers' actions point at: a no-op run reads their names by id. */
+  referenced: { deployments: number; flows: number; workPools: number };
   args: string[];
   files: { variables: string[]; secretsDirs: string[]; limits: string[]; deployments: string[] };
 }
@@ -127,16 +135,37 @@ export function generate(size: number, dir: string): GeneratedInputs {
 
   // Deployments: JSON is YAML, so prefect.yaml is written as JSON.
   const deployments: Json[] = [];
+  const referenced = { deployments: new Set<number>(), pools: new Set<string>() };
+  const flowOf = (i: number) => `bench_flow_${pad(i % shape.flows, 3)}`;
   for (let i = 0; i < shape.deployments; i += 1) {
-    const fill = { i: pad(i, 4), pool: poolNames[i % poolNames.length]!, flow: `bench_flow_${pad(i % shape.flows, 3)}` };
+    const fill = { i: pad(i, 4), pool: poolNames[i % poolNames.length]!, flow: flowOf(i) };
     const deployment = stamp(template.deployment, fill) as { [key: string]: Json };
     if (i % template.deploymentConcurrency.every === 0) deployment.concurrency_limit = template.deploymentConcurrency.limit;
     else if (i % template.deploymentConcurrency.every === 5) deployment.global_concurrency_limit = `bench-limit-${pad(i % shape.globalLimits, 3)}`;
+    if (i % 20 === 0 && i / 20 < shape.deploymentTriggers) {
+      deployment.triggers = [{ name: `bench-trigger-${pad(i, 4)}`, expect: [`bench.event.${i}`], match: { 'prefect.resource.id': `bench.thing.${i}` }, parameters: { dataset_id: '{{ event.resource.id }}' } }];
+      referenced.deployments.add(i);
+    }
     deployments.push(deployment);
   }
+  const automations: Json[] = [];
+  for (let j = 0; j < shape.automations; j += 1) {
+    const target = (j * 7 + 3) % shape.deployments;
+    const pool = poolNames[j % poolNames.length]!;
+    referenced.deployments.add(target);
+    referenced.pools.add(pool);
+    automations.push({
+      name: `bench-automation-${pad(j, 3)}`,
+      description: `Generated automation ${j}`,
+      trigger: { expect: ['prefect.flow-run.Failed'], match: { 'prefect.resource.id': 'prefect.flow-run.*' }, match_related: { 'prefect.resource.name': `bench-deployment-${pad(j, 4)}` }, posture: 'Reactive', threshold: 1 + (j % 3), within: 60 * (j % 3) },
+      actions: [{ type: 'run-deployment', deployment: `${flowOf(target)}/bench-deployment-${pad(target, 4)}`, parameters: { dataset_id: `retry-${j}` } }],
+      actions_on_trigger: [{ type: 'pause-work-pool', work_pool: pool }],
+    });
+  }
   const prefectYaml = join(dir, 'prefect.yaml');
-  writeFileSync(prefectYaml, `${JSON.stringify({ name: 'bench', pull: [{ 'prefect.deployments.steps.set_working_directory': { directory: '/app' } }], deployments }, null, 1)}\n`);
+  writeFileSync(prefectYaml, `${JSON.stringify({ name: 'bench', pull: [{ 'prefect.deployments.steps.set_working_directory': { directory: '/app' } }], deployments, automations }, null, 1)}\n`);
 
   const files = { variables: [varsFile], secretsDirs: [secretsDir], limits: [limitsFile], deployments: [prefectYaml] };
-  return { shape, files, args: ['-v', varsFile, '--secrets-dir', secretsDir, '-l', limitsFile, '-d', prefectYaml] };
+  const flows = new Set([...referenced.deployments].map(flowOf));
+  return { shape, referenced: { deployments: referenced.deployments.size, flows: flows.size, workPools: referenced.pools.size }, files, args: ['-v', varsFile, '--secrets-dir', secretsDir, '-l', limitsFile, '-d', prefectYaml] };
 }

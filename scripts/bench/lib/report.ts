@@ -97,7 +97,7 @@ export function targets(results: Results): Target[] {
 
 function scaleRow(c: ScaleCase): string {
   const s = c.shape;
-  const objects = c.series === 'variables' ? `${s.variables} variables` : `${s.variables} v, ${s.secrets} s, ${s.tagLimits} t, ${s.globalLimits ?? 0} g, ${s.blocks ?? 0} b, ${s.workPools} p, ${s.deployments} d`;
+  const objects = c.series === 'variables' ? `${s.variables} variables` : `${s.variables} v, ${s.secrets} s, ${s.tagLimits} t, ${s.globalLimits ?? 0} g, ${s.blocks ?? 0} b, ${s.workPools} p, ${s.deployments} d, ${s.automations ?? 0} a, ${s.deploymentTriggers ?? 0} tr`;
   const noopMedian = c.noop.length ? median(c.noop.map((x) => x.wallMs)) : Number.NaN;
   const floorMedian = c.floorNoop.length ? median(c.floorNoop.map((x) => x.wallMs)) : Number.NaN;
   const noopReads = c.noop[0]?.reads;
@@ -164,7 +164,7 @@ export function renderMarkdown(results: Results): string {
 
   if (results.scale?.length) {
     out.push('### Scale', '');
-    out.push('`variables N`: a vars file of N variables only. `mixed N`: N variables, N/50 secrets, N/25 tag limits, N/100 global limits, N/100 blocks, N/250 work pools, N/10 deployments (ten per flow, one schedule each, a concurrency limit of its own on every tenth, a shared global limit on every tenth from the fifth); mixed 5000 is 5,000 variables, 100 secrets, 200 tag limits, 50 global limits, 50 blocks, 20 pools and 500 deployments. Generated into a temporary directory from scripts/bench/scale-template.json. Requests from `--output json`; the rule is 3 readiness checks + one read per 200 objects of each kind (flows included; tag, global and deployment limits are rows of one list, read once).', '');
+    out.push('`variables N`: a vars file of N variables only. `mixed N`: N variables, N/50 secrets, N/25 tag limits, N/100 global limits, N/100 blocks, N/250 work pools, N/10 deployments (ten per flow, one schedule each, a concurrency limit of its own on every tenth, a shared global limit on every tenth from the fifth), N/100 automations (each runs a deployment and pauses a pool, by name) and a trigger on every twentieth deployment; mixed 5000 is 5,000 variables, 100 secrets, 200 tag limits, 50 global limits, 50 blocks, 20 pools, 500 deployments, 50 automations and 25 triggers. Generated into a temporary directory from scripts/bench/scale-template.json. Requests from `--output json`; the rule is 3 readiness checks + one read per 200 objects of each kind (flows included; tag, global and deployment limits are rows of one list, read once; automations and triggers are one list, plus the deployments, their flows and the pools their actions point at, read by id).', '');
     out.push('| case | objects | cold apply | cold reads / writes | cold peak RSS | no-op apply | no-op reads | no-op peak RSS | floor no-op | no-op / floor |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const c of results.scale) out.push(scaleRow(c));
     out.push('');
