@@ -252,23 +252,28 @@ export function withoutLegacyForms(container: JsonObject, findings: readonly Leg
 }
 
 /**
- * A prefect.yaml's value as the reader reads its deployments, with every legacy form in its current
- * form: what a rewrite by migrate must leave unchanged. `definitions` is left out: it is only
- * where anchors live, and migrate rewrites an anchor where it is defined.
+ * A prefect.yaml's value as the reader reads its deployments, each legacy form it converts in its
+ * current form and each one it refuses as written: what a rewrite by migrate must leave unchanged.
+ * `definitions` is left out: it is only where anchors live, and migrate rewrites an anchor there.
  */
 export function currentForm(root: JsonValue): JsonValue {
   if (!isObject(root)) return root;
-  const { definitions: _definitions, ...rest } = withoutLegacyForms(root, legacyFindings('file', root));
+  const { definitions: _definitions, ...rest } = converted(root, 'file');
   if (Array.isArray(rest.deployments)) rest.deployments = rest.deployments.map(currentDeployment);
   return rest;
 }
 
 function currentDeployment(entry: JsonValue): JsonValue {
   if (!isObject(entry)) return entry;
-  const current = withoutLegacyForms(entry, legacyFindings('deployment', entry));
-  if (isObject(current.work_pool)) current.work_pool = withoutLegacyForms(current.work_pool, legacyFindings('work_pool', current.work_pool));
-  if (Array.isArray(current.schedules)) {
-    current.schedules = current.schedules.map((schedule) => (isObject(schedule) ? withoutLegacyForms(schedule, legacyFindings('schedule', schedule)) : schedule));
-  }
+  const current = converted(entry, 'deployment');
+  if (isObject(current.work_pool)) current.work_pool = converted(current.work_pool, 'work_pool');
+  if (Array.isArray(current.schedules)) current.schedules = current.schedules.map((schedule) => (isObject(schedule) ? converted(schedule, 'schedule') : schedule));
   return current;
+}
+
+function converted(container: JsonObject, scope: LegacyScope): JsonObject {
+  return withoutLegacyForms(
+    container,
+    legacyFindings(scope, container).filter(({ verdict }) => verdict.outcome !== 'refused'),
+  );
 }

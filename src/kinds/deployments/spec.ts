@@ -27,7 +27,8 @@ export interface DeploymentsOptions {
 }
 
 
-const MAX_FILE_BYTES = 5 * 1024 * 1024;
+/** A larger prefect.yaml is refused unread (migrate reads it with the same bound). */
+export const MAX_DEPLOYMENTS_FILE_BYTES = 5 * 1024 * 1024;
 /** Prefect refuses larger `parameters` (3.6.25). */
 const MAX_PARAMETERS_BYTES = 512 * 1024;
 const ENTRYPOINT = /^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/;
@@ -242,7 +243,7 @@ export function loadDeployments(files: string[], options: DeploymentsOptions, is
   const templater = new Templater({ env: options.env, issues: sink, stepOutputs: readStepOutputs(options.stepOutputs ?? [], sink) });
   const byKey = new Map<string, DesiredDeployment>();
   for (const file of files) {
-    const yaml = readYamlFile(file, { what: 'deployments file', maxBytes: MAX_FILE_BYTES }, issues);
+    const yaml = readYamlFile(file, { what: 'deployments file', maxBytes: MAX_DEPLOYMENTS_FILE_BYTES }, issues);
     if (!yaml) continue;
     for (const deployment of readDeploymentFile(yaml, { options, templater, issues: sink })) {
       const key = deploymentKey(deployment.flowName, deployment.name);
