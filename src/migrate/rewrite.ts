@@ -70,10 +70,12 @@ export function migrateText(text: string, file: string, issues: IssueList): Migr
     const edits = planEdits(doc.contents, value, view);
     const ready = edits.filter((edit) => !blocked.has(edit.provider.pair) && whyLeft(edit, view) === undefined);
     if (ready.length === 0 || pass > MAX_PASSES) {
-      for (const edit of edits) {
+      const left = edits.flatMap((edit) => {
         const why = whyLeft(edit, view) ?? (blocked.has(edit.provider.pair) ? blockedReason(edit) : undefined);
-        if (why) issues.error(sourceOf(edit, { view, parsed }), `left as it is: ${why}`);
-      }
+        return why ? [{ source: sourceOf(edit, { view, parsed }), why }] : [];
+      });
+      left.sort((a, b) => (a.source.line ?? 0) - (b.source.line ?? 0) || (a.source.column ?? 0) - (b.source.column ?? 0));
+      for (const { source, why } of left) issues.error(source, `left as it is: ${why}`);
       break;
     }
     // Said before the rewrite, which takes away the nodes that show where it is.
@@ -221,9 +223,16 @@ function rewrite({ owner, pair }: Provider, fix: LegacyFix): () => void {
     list.items.push(value);
     // `schedule: {cron: ...}` and `schedule: *nightly` become `schedules: [...]`, a block mapping a block list.
     list.flow = !isCollection(value) || value.flow === true;
+    // A comment after the value stays after it, outside the brackets, on the same line.
+    const comment = isNode(value) ? value.comment : undefined;
+    if (list.flow && isNode(value) && comment) {
+      list.comment = comment;
+      value.comment = undefined;
+    }
     pair.value = list;
     return () => {
       if (isScalar(key)) key.value = renamed;
+      if (isNode(value)) value.comment = comment;
       pair.key = key;
       pair.value = value;
     };
