@@ -59,8 +59,7 @@ export function migrateText(text: string, file: string, issues: IssueList): Migr
     const reread = readYamlDocument(parsed, new IssueList());
     return reread !== undefined && isDeepStrictEqual(currentForm(reread.value), declared);
   };
-  // Chosen before any edit, so that the lines no edit touches come out as they were written.
-  const style = writtenStyle(doc, text);
+  let style: ToStringOptions | undefined;
   const changes: MigrateChange[] = [];
   /** Rewrites that would change what the file declares, by pair: left, and never tried again. */
   const blocked = new Set<Pair>();
@@ -78,6 +77,8 @@ export function migrateText(text: string, file: string, issues: IssueList): Migr
       for (const { source, why } of left) issues.error(source, `left as it is: ${why}`);
       break;
     }
+    // Chosen before the first edit, so that the lines no edit touches come out as they were written.
+    style ??= writtenStyle(doc, text);
     // Said before the rewrite, which takes away the nodes that show where it is.
     const said = new Map(ready.map((edit) => [edit, changeOf(edit, { view, parsed })]));
     let applied = ready.map((edit) => ({ edit, undo: rewrite(edit.provider, fixOf(edit)) }));
@@ -99,7 +100,7 @@ export function migrateText(text: string, file: string, issues: IssueList): Migr
     if (!reread || !isObject(reread.value)) return { ok: false, reason: 'the rewritten document cannot be read back' };
     value = reread.value;
   }
-  if (changes.length === 0) return { ok: true, text, changes };
+  if (changes.length === 0 || !style) return { ok: true, text, changes };
   let migrated = doc.toString(style);
   if (text.includes('\r\n')) migrated = migrated.replace(/\r?\n/g, '\r\n');
   const problem = sameDeployments(declared, migrated, file);
@@ -162,9 +163,11 @@ function verdictOf(edit: Edit): LegacyVerdict {
   return edit.verdicts.find((verdict) => verdict.outcome === 'refused') ?? edit.verdicts[0]!;
 }
 
+/** The fix of an edit that is not refused (whyLeft keeps refused ones from being tried). */
 function fixOf(edit: Edit): LegacyFix {
   const verdict = verdictOf(edit);
-  return verdict.outcome === 'refused' ? 'remove' : verdict.fix;
+  if (verdict.outcome === 'refused') throw new Error('a refused form is never rewritten');
+  return verdict.fix;
 }
 
 /** Why the pair cannot be rewritten, before trying: the reader refuses it, or it holds an anchor used elsewhere. */

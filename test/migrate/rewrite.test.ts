@@ -184,6 +184,29 @@ describe('migrate on the corpus', () => {
   }
 });
 
+describe('migrate on the legacy files of the reader tests', () => {
+  const legacy = (name: string) => fileURLToPath(new URL(`../fixtures/deployments/legacy/${name}`, import.meta.url));
+  const files: Array<[string, Partial<DeploymentsOptions>]> = [
+    ['prefect2-project.yaml', {}],
+    ['prefect2-saved-schedules.yaml', { flowsDir }],
+    ['prefect2-refused.yaml', {}],
+    ['step-outputs.yaml', { stepOutputs: ['build-image.image=registry.example.org/app:1', 'get-commit-hash.stdout=1'] }],
+  ];
+  for (const [name, options] of files) {
+    it(`${name}: the reader finds the same deployments and errors, no legacy warning, and a second run changes nothing`, () => {
+      const file = legacy(name);
+      const { text, issues } = migrate(readFileSync(file, 'utf8'), file);
+      const original = read(file, options);
+      const migrated = read(temp.write(`legacy/${name}`, text), options);
+      expect(migrated.warnings).toEqual([]);
+      expect(migrated.deployments).toEqual(original.deployments);
+      expect(migrated.errors).toEqual(original.errors);
+      expect(issues).toHaveLength(original.errors.length);
+      expect(migrate(text, file).changes).toEqual([]);
+    });
+  }
+});
+
 describe('migrate on small files', () => {
   const run = (text: string) => {
     const issues = new IssueList();
