@@ -65,8 +65,10 @@ function executeMigrate(files: string[], options: MigrateCliOptions, io: MainIO)
   for (const file of new Set(files)) {
     const shown = oneLine(file);
     const text = readTextFile(file, { what: 'deployments file', maxBytes: MAX_DEPLOYMENTS_FILE_BYTES, rejectEmpty: true }, issues);
+    const errorsBefore = issues.errors.length;
     const result = text === undefined ? undefined : migrateText(text, file, issues);
     if (!result) continue;
+    const left = issues.errors.length - errorsBefore;
     if (!result.ok) {
       bug = true;
       io.stderr(`error: ${shown}: migrate would change what the file declares (${result.reason}); nothing was written. This is a bug: please report it\n`);
@@ -84,9 +86,10 @@ function executeMigrate(files: string[], options: MigrateCliOptions, io: MainIO)
         continue;
       }
     }
-    if (count === 0) report(`${shown}: in the current form, nothing to change\n`);
-    else if (options.check) report(`${shown}: ${plural(count, 'change')} to make; --check wrote nothing\n`);
-    else if (!options.stdout) report(`${shown}: ${plural(count, 'change')} written\n`);
+    const byHand = left > 0 ? `; ${plural(left, 'form')} left to fix by hand` : '';
+    if (count === 0) report(left > 0 ? `${shown}: nothing rewritten${byHand}\n` : `${shown}: no legacy form, nothing to rewrite\n`);
+    else if (options.check) report(`${shown}: ${plural(count, 'change')} to make; --check wrote nothing${byHand}\n`);
+    else if (!options.stdout) report(`${shown}: ${plural(count, 'change')} written${byHand}\n`);
     if (count > 0) pending++;
   }
 

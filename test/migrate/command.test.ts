@@ -32,7 +32,7 @@ describe('openem-config migrate', () => {
     expect(readFileSync(file, 'utf8')).toBe(corpus('expected/git-project.yaml'));
 
     const second = await runCli(['migrate', file]);
-    expect(second).toMatchObject({ code: EXIT.ok, stdout: `${file}: in the current form, nothing to change\n`, stderr: '' });
+    expect(second).toMatchObject({ code: EXIT.ok, stdout: `${file}: no legacy form, nothing to rewrite\n`, stderr: '' });
     expect(readFileSync(file, 'utf8')).toBe(corpus('expected/git-project.yaml'));
   });
 
@@ -43,7 +43,7 @@ describe('openem-config migrate', () => {
     expect(result.code).toBe(EXIT.changesPending);
     expect(result.stdout).toContain(`${legacy}:21: work_pool.type removed`);
     expect(result.stdout).toContain(`${legacy}: 6 changes to make; --check wrote nothing\n`);
-    expect(result.stdout).toContain(`${current}: in the current form, nothing to change\n`);
+    expect(result.stdout).toContain(`${current}: no legacy form, nothing to rewrite\n`);
     expect(readFileSync(legacy, 'utf8')).toBe(corpus('docker-anchors.yaml'));
 
     expect((await runCli(['migrate', '--check', current])).code).toBe(EXIT.ok);
@@ -64,7 +64,7 @@ describe('openem-config migrate', () => {
     const file = copy('partly-refused.yaml');
     const result = await runCli(['migrate', file]);
     expect(result.code).toBe(EXIT.invalidInput);
-    expect(result.stdout).toContain(`${file}: 2 changes written\n`);
+    expect(result.stdout).toContain(`${file}: 2 changes written; 3 forms left to fix by hand\n`);
     expect(result.stderr.split('\n')).toEqual([
       expect.stringMatching(new RegExp(`^error: ${file}:6:5 › deployments\\[0\\]\\.is_paused: left as it is: .*write \`paused: true\` instead$`)),
       expect.stringContaining(`${file}:9:7 › deployments[0].schedules[0].catchup: left as it is: \`catchup: true\``),
