@@ -4,7 +4,7 @@ export const EXIT = {
   ok: 0,
   /** At least one object could not be read or written; the others were applied. */
   applyFailed: 1,
-  /** `plan --detailed-exitcode`: changes are pending. */
+  /** `plan --detailed-exitcode`: changes are pending; `migrate --check`: a file would be rewritten. */
   changesPending: 2,
   /** The command line or an input file is invalid; nothing was sent to the server. */
   invalidInput: 3,

@@ -10,6 +10,7 @@ import { EXIT } from './exit-codes.js';
 import { KINDS } from './kinds/index.js';
 import { defineExportCommand } from './export/command.js';
 import { defineInitCommand } from './init.js';
+import { defineMigrateCommand } from './migrate/command.js';
 import type { Logger } from './log.js';
 import type { Interrupt } from './prefect/http.js';
 import { expandChanges, renderIssues, renderPlan, renderResults, renderStopped, sortIssues, stopCounts } from './report.js';
@@ -165,6 +166,10 @@ export async function main(io: MainIO): Promise<number> {
     exitCode = code;
   });
   defineInitCommand(program.command('init'), io, (code) => {
+    exitCode = code;
+  });
+  // `migrate` rewrites prefect.yaml files, offline; src/migrate/ owns its options, report and exit code.
+  defineMigrateCommand(program.command('migrate'), io, (code) => {
     exitCode = code;
   });
   try {

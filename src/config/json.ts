@@ -9,6 +9,16 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What a value is, for a message that says what was found instead: `a list`, `nothing (null)`, `the number 3`. */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return 'text';
+  if (typeof value === 'boolean') return `${value}`;
+  return `the ${typeof value} ${String(value)}`;
+}
+
 /** Where JSON text is wrong: line and column (1-based) and a reason that never quotes the text. */
 export interface JsonTextProblem {
   problem: string;

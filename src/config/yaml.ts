@@ -36,6 +36,20 @@ export function readYamlFile(file: string, options: { what: string; maxBytes: nu
 }
 
 export function parseYaml(text: string, file: string, issues: IssueList): YamlData | undefined {
+  const parsed = parseYamlDocument(text, file, issues);
+  return parsed && readYamlDocument(parsed, issues);
+}
+
+/** A parsed YAML document, and where an offset of its text is. */
+export interface ParsedYaml {
+  file: string;
+  /** As parseDocument makes it (merge keys on, unique keys), with its comments: migrate edits it. */
+  doc: Document.Parsed;
+  position(offset: number): Source & Position;
+}
+
+/** The document of a YAML text; undefined after reporting where and why it does not parse, never quoting it. */
+export function parseYamlDocument(text: string, file: string, issues: IssueList): ParsedYaml | undefined {
   const lines = new LineCounter();
   const position = (offset: number) => {
     const { line, col } = lines.linePos(offset);
@@ -75,6 +89,11 @@ export function parseYaml(text: string, file: string, issues: IssueList): YamlDa
     if (more > 0) issues.error(position(doc.errors[MAX_REPORTED_ERRORS]!.pos[0]), `and ${more} more YAML errors from here on, most likely caused by the ones before; fix those first`);
     return undefined;
   }
+  return { file, doc, position };
+}
+
+/** The document's value as JSON, with the place of every value and key; undefined after reporting why it has none. */
+export function readYamlDocument({ file, doc, position }: ParsedYaml, issues: IssueList): YamlData | undefined {
   const reader = new YamlReader(doc, file, position, issues);
   const value = reader.read();
   if (value === undefined) return undefined;
@@ -100,7 +119,7 @@ export function parseYaml(text: string, file: string, issues: IssueList): YamlDa
   };
 }
 
-interface Position {
+export interface Position {
   line: number;
   column: number;
 }
@@ -129,7 +148,7 @@ class Abandon extends Error {}
  */
 class YamlReader {
   readonly places = new Map<string, Place>();
-  private readonly targets = new Map<Alias, unknown>();
+  private readonly targets: Map<Alias, unknown>;
   private readonly mergedPairs = new Map<YAMLMap, EffectivePair[]>();
   private readonly active = new Set<unknown>();
   private expanded = 0;
@@ -143,14 +162,7 @@ class YamlReader {
     private readonly position: (offset: number) => Source & Position,
     private readonly issues: IssueList,
   ) {
-    // An alias names the closest anchor before it; one pass in document order finds them all.
-    const anchors = new Map<string, unknown>();
-    visit(doc, {
-      Node: (_key, node) => {
-        if (isAlias(node)) this.targets.set(node, anchors.get(node.source));
-        else if (node.anchor) anchors.set(node.anchor, node);
-      },
-    });
+    this.targets = aliasTargets(doc);
   }
 
   read(): JsonValue | undefined {
@@ -305,6 +317,19 @@ class YamlReader {
     this.error(key ?? node, 'a key must be plain text; write `name: value`');
     return undefined;
   }
+}
+
+/** The node each alias names (undefined when no anchor precedes it): the closest anchor before it, found in one pass in document order. */
+export function aliasTargets(doc: Document): Map<Alias, unknown> {
+  const targets = new Map<Alias, unknown>();
+  const anchors = new Map<string, unknown>();
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return targets;
 }
 
 /**

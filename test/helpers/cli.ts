@@ -68,8 +68,8 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
     entry.status = response.status;
     return response;
   };
-  // validate and init talk to no server and have no retry options.
-  const extra = options.fastRetries === false || argv[0] === 'validate' || argv[0] === 'init' ? [] : ['--retry-min-delay', '5'];
+  // validate, init and migrate talk to no server and have no retry options.
+  const extra = options.fastRetries === false || ['validate', 'init', 'migrate'].includes(argv[0] ?? '') ? [] : ['--retry-min-delay', '5'];
   const code = await main({
     argv: [...argv, ...extra],
     env: { ...options.env },

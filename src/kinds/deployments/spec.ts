@@ -7,8 +7,9 @@ import { analyzeEntrypoint } from '../../python/flow.js';
 import { anchorDateProblem, cronProblem, intervalProblem, intervalSeconds, rruleProblem, timezoneProblem } from '../../config/schedules.js';
 import { readDeploymentTrigger, type DesiredAutomation } from '../automations/spec.js';
 import { globalLimitNameProblem } from '../global-limits/spec.js';
+import { legacyFindings, withoutLegacyForms, type LegacyFinding } from './legacy.js';
 import { deploymentKey } from './key.js';
-import { isObject, type JsonObject } from '../../config/json.js';
+import { isObject, kindOf, type JsonObject } from '../../config/json.js';
 import { nameProblem, oneLine, type NameKind } from '../../config/names.js';
 import { closest } from '../../config/suggest.js';
 import { Templater, type IssueSink, type PathPart, type Reference } from '../../config/templating.js';
@@ -26,7 +27,8 @@ export interface DeploymentsOptions {
 }
 
 
-const MAX_FILE_BYTES = 5 * 1024 * 1024;
+/** A larger prefect.yaml is refused unread (migrate reads it with the same bound). */
+export const MAX_DEPLOYMENTS_FILE_BYTES = 5 * 1024 * 1024;
 /** Prefect refuses larger `parameters` (3.6.25). */
 const MAX_PARAMETERS_BYTES = 512 * 1024;
 const ENTRYPOINT = /^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/;
@@ -45,15 +47,6 @@ const STRICT_HINT = '; --strict refuses this: write the current form';
 
 // ---------------------------------------------------------------------------------------------
 // The shape of a deployment entry. Messages say what is expected; `must` adds "found <kind>".
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'nothing (null)';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return 'text';
-  if (typeof value === 'boolean') return `${value}`;
-  return `the ${typeof value} ${String(value)}`;
-}
 
 /** A zod error option: `is required: <what>` when the key is missing, `must be <what>, found <kind>` otherwise. */
 function must(what: string) {
@@ -250,7 +243,7 @@ export function loadDeployments(files: string[], options: DeploymentsOptions, is
   const templater = new Templater({ env: options.env, issues: sink, stepOutputs: readStepOutputs(options.stepOutputs ?? [], sink) });
   const byKey = new Map<string, DesiredDeployment>();
   for (const file of files) {
-    const yaml = readYamlFile(file, { what: 'deployments file', maxBytes: MAX_FILE_BYTES }, issues);
+    const yaml = readYamlFile(file, { what: 'deployments file', maxBytes: MAX_DEPLOYMENTS_FILE_BYTES }, issues);
     if (!yaml) continue;
     for (const deployment of readDeploymentFile(yaml, { options, templater, issues: sink })) {
       const key = deploymentKey(deployment.flowName, deployment.name);
@@ -280,15 +273,13 @@ function readDeploymentFile(yaml: YamlData, context: Context): DesiredDeployment
     issues.error(yaml.at([]), `a prefect.yaml must be a mapping with a \`deployments:\` list, found ${kindOf(root)}`);
     return [];
   }
+  const legacyKeys = new Set<string>();
+  for (const finding of legacyFindings('file', root)) {
+    reportLegacy(finding, [], yaml, issues);
+    legacyKeys.add(finding.rule.key);
+  }
   for (const key of Object.keys(root)) {
-    if (key === 'version') {
-      issues.legacy(
-        yaml.at([key], 'key'),
-        'a top-level `version` is ignored, as Prefect 3 ignores it (it is not the version of the deployments); give each deployment its `version:`, and remove this one',
-      );
-    } else if (!TOP_LEVEL_KEYS.includes(key)) {
-      issues.error(yaml.at([key], 'key'), unknownKeyMessage(key, TOP_LEVEL_KEYS, 'a prefect.yaml'));
-    }
+    if (!legacyKeys.has(key) && !TOP_LEVEL_KEYS.includes(key)) issues.error(yaml.at([key], 'key'), unknownKeyMessage(key, TOP_LEVEL_KEYS, 'a prefect.yaml'));
   }
   if (root.name !== undefined && root.name !== null && typeof root.name !== 'string') issues.error(yaml.at(['name']), `must be text naming the project, found ${kindOf(root.name)}`);
   const version = root['prefect-version'];
@@ -354,11 +345,10 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
   }
   const errorsBefore = issues.errorMark();
 
-  const answer = (key: string, severity: 'error' | 'legacy', message: string) => {
+  const answer = (key: string, severity: 'error', message: string) => {
     if (entry[key] !== undefined) issues[severity](yaml.at([...base, key], 'key'), message);
   };
   answer('sla', 'error', '`sla` is not supported yet; remove it and declare the SLA in the Prefect UI');
-  answer('version_type', 'legacy', '`version_type` is not supported and is ignored; give the version in `version:`');
   warnNotRun(entry, base, yaml, issues);
 
   // Templated before the shape check, like `prefect deploy`, so that `{{ $ENV }}` may give any string value.
@@ -379,12 +369,9 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
   const { normalized, singularSchedule } = legacyForms(templated, { base, yaml, issues });
   const parsed = deploymentSchema.safeParse(normalized);
   const concurrency = readConcurrency(normalized.concurrency_limit, [...base, 'concurrency_limit'], yaml, issues);
-  const schedules =
-    singularSchedule !== undefined
-      ? readSchedules([singularSchedule], () => [...base, 'schedule'], yaml, issues)
-      : Array.isArray(normalized.schedules)
-        ? readSchedules(normalized.schedules, (index) => [...base, 'schedules', index], yaml, issues)
-        : [];
+  const schedules = Array.isArray(normalized.schedules)
+    ? readSchedules(normalized.schedules, (index) => (singularSchedule ? [...base, 'schedule'] : [...base, 'schedules', index]), yaml, issues)
+    : [];
   if (!parsed.success) {
     reportZod(parsed.error, base, yaml, issues);
     return undefined;
@@ -564,7 +551,12 @@ function readSchedules(items: JsonValue[], pathOf: (index: number) => PathPart[]
   for (const [index, written] of items.entries()) {
     const path = pathOf(index);
     const at = (...key: PathPart[]) => yaml.at([...path, ...key]);
-    const item = isObject(written) ? legacyScheduleKeys(written, (key) => yaml.at([...path, key], 'key'), issues) : written;
+    let item = written;
+    if (isObject(written)) {
+      const findings = legacyFindings('schedule', written);
+      for (const finding of findings) reportLegacy(finding, path, yaml, issues);
+      item = withoutLegacyForms(written, findings);
+    }
     const parsed = scheduleSchema.safeParse(item);
     if (!parsed.success) {
       reportZod(parsed.error, path, yaml, issues);
@@ -607,9 +599,9 @@ function readSchedules(items: JsonValue[], pathOf: (index: number) => PathPart[]
 }
 
 // ---------------------------------------------------------------------------------------------
-// Legacy forms: Prefect 2-era keys and the single `schedule`. Each is converted the way Prefect 3
-// converts it, ignored (as Prefect 3 ignores it) with a warning, or refused where ignoring it would
-// make flows run differently from what the file says. The README's table lists every decision.
+// Legacy forms (legacy.ts): each converted the way Prefect 3 converts it, ignored (as Prefect 3
+// ignores it) with a warning, or refused where ignoring it would make flows run differently from
+// what the file says. The README's table lists every decision.
 
 interface LegacyInput {
   base: PathPart[];
@@ -618,128 +610,27 @@ interface LegacyInput {
 }
 
 /**
- * The deployment entry without its legacy keys, each answered; the single `schedule` is returned
- * apart, to be read as a one-item `schedules` list at its own place.
+ * The deployment entry in its current form, each legacy key answered; `singularSchedule` says that
+ * its `schedules` is the single `schedule` converted, to be reported at that key's place.
  */
-function legacyForms(entry: JsonObject, { base, yaml, issues }: LegacyInput): { normalized: JsonObject; singularSchedule: JsonObject | undefined } {
-  const normalized: JsonObject = { ...entry };
-  const keyAt = (...path: PathPart[]) => yaml.at([...base, ...path], 'key');
-  const workPool = isObject(entry.work_pool) ? entry.work_pool : undefined;
-  let singularSchedule: JsonObject | undefined;
-  // Null is absent, as Prefect reads it: the flow name then comes from --flows-dir.
-  if (entry.flow_name === null) delete normalized.flow_name;
-
-  if ('schedule' in entry) {
-    const schedule = entry.schedule;
-    delete normalized.schedule;
-    const empty = schedule === null || (isObject(schedule) && Object.keys(schedule).length === 0);
-    if (!empty && 'schedules' in entry) {
-      // _handle_deprecated_schedule_fields raises on this: which of the two was meant is unknown.
-      issues.error(
-        keyAt('schedule'),
-        '`schedule` and `schedules` are both given, which prefect deploy refuses too; move this schedule into the `schedules:` list and remove `schedule`',
-      );
-    } else if (empty) {
-      issues.legacy(keyAt('schedule'), `\`schedule: ${schedule === null ? 'null' : '{}'}\` (no schedule, as older prefect deploy wrote it) is ignored, as Prefect 3 ignores it; remove it`);
-    } else if (isObject(schedule)) {
-      issues.legacy(
-        keyAt('schedule'),
-        'the single `schedule` is converted to a one-item `schedules` list, as Prefect 3 converts it; write it as `schedules: [{...}]`',
-      );
-      singularSchedule = schedule;
-    } else {
-      issues.error(yaml.at([...base, 'schedule']), `must be one schedule, a mapping such as \`{cron: "0 3 * * *"}\`, found ${kindOf(schedule)}; for several, write a list under \`schedules:\``);
-    }
+function legacyForms(entry: JsonObject, { base, yaml, issues }: LegacyInput): { normalized: JsonObject; singularSchedule: boolean } {
+  const findings = legacyFindings('deployment', entry);
+  for (const finding of findings) reportLegacy(finding, base, yaml, issues);
+  const normalized = withoutLegacyForms(entry, findings);
+  if (isObject(normalized.work_pool)) {
+    const inPool = legacyFindings('work_pool', normalized.work_pool);
+    for (const finding of inPool) reportLegacy(finding, [...base, 'work_pool'], yaml, issues);
+    normalized.work_pool = withoutLegacyForms(normalized.work_pool, inPool);
   }
-
-  if ('is_paused' in entry) {
-    const value = entry.is_paused;
-    delete normalized.is_paused;
-    if (value === true && entry.paused !== true) {
-      issues.error(
-        keyAt('is_paused'),
-        '`is_paused` is not read by Prefect 3 (prefect deploy ignores it, and the deployment would run on its schedules); write `paused: true` instead',
-      );
-    } else {
-      issues.legacy(keyAt('is_paused'), '`is_paused` is ignored, as Prefect 3 ignores it; write `paused:` instead, and remove it');
-    }
-  }
-
-  if ('is_schedule_active' in entry) {
-    const value = entry.is_schedule_active;
-    delete normalized.is_schedule_active;
-    if (value === false && entry.paused !== true) {
-      issues.error(
-        keyAt('is_schedule_active'),
-        '`is_schedule_active` (Prefect 2) is not read by Prefect 3, and the deployment would run on its schedules; write `paused: true`, or `active: false` on each schedule',
-      );
-    } else {
-      issues.legacy(keyAt('is_schedule_active'), '`is_schedule_active` (Prefect 2) is ignored, as Prefect 3 ignores it; remove it (`paused:` and each schedule\'s `active:` say the same now)');
-    }
-  }
-
-  // Prefect 2 wrote the pool and queue beside the deployment; Prefect 3 reads them only under `work_pool:`.
-  for (const [key, under, fallback] of [
-    ['work_queue_name', 'work_queue_name', 'default'],
-    ['work_pool_name', 'name', undefined],
-  ] as const) {
-    if (!(key in entry)) continue;
-    const value = entry[key];
-    delete normalized[key];
-    const effective = workPool?.[under] ?? fallback;
-    if (value === null || value === undefined || value === effective) {
-      issues.legacy(keyAt(key), `a deployment-level \`${key}\` is ignored, as Prefect 3 ignores it; it is \`work_pool.${under}\` now: remove it`);
-    } else {
-      const now = effective === undefined || effective === null ? 'the deployment would have no work pool' : `runs would go to \`${String(effective)}\``;
-      issues.error(
-        keyAt(key),
-        `a deployment-level \`${key}\` is not read by Prefect 3 (${now}); move it under \`work_pool:\` as \`${under}: ${typeof value === 'string' ? value : JSON.stringify(value)}\``,
-      );
-    }
-  }
-
-  if (workPool && 'type' in workPool) {
-    const { type: _type, ...rest } = workPool;
-    normalized.work_pool = rest;
-    issues.legacy(
-      keyAt('work_pool', 'type'),
-      '`work_pool.type` is ignored, as Prefect 3 ignores it: a pool\'s type is set when the pool is created (declare the pool with -l); remove it',
-    );
-  }
-
-  const concurrency = entry.concurrency_limit;
-  if (isObject(concurrency) && 'limit' in concurrency && concurrency.limit === null) {
-    // prefect deploy sends the limit None: the deployment's own limit is removed, whatever the other options say.
-    normalized.concurrency_limit = null;
-    issues.legacy(
-      keyAt('concurrency_limit', 'limit'),
-      '`limit: null` means no limit: the deployment\'s own concurrency limit is removed, as prefect deploy removes it, and the other options have no effect; write `concurrency_limit: null`',
-    );
-  }
+  const singularSchedule = findings.some(({ verdict }) => verdict.outcome !== 'refused' && verdict.fix === 'to-schedules');
   return { normalized, singularSchedule };
 }
 
-/** A schedule without the Prefect 2 keys `catchup` and `max_active_runs`, each answered. */
-function legacyScheduleKeys(schedule: JsonObject, keyAt: (key: string) => Source, issues: OnceIssues): JsonObject {
-  if (!('catchup' in schedule) && !('max_active_runs' in schedule)) return schedule;
-  const { catchup, max_active_runs: maxActiveRuns, ...rest } = schedule;
-  // In the order written, as a reader fixes them.
-  for (const key of Object.keys(schedule)) {
-    if (key === 'catchup') {
-      if (catchup === true) {
-        issues.error(keyAt(key), '`catchup: true` (Prefect 2) is not read by Prefect 3, which never creates missed runs afterwards; remove it');
-      } else {
-        issues.legacy(keyAt(key), '`catchup` (Prefect 2) is ignored: Prefect 3 has no such setting and never creates missed runs afterwards (prefect deploy 3.x refuses the whole file for it); remove it');
-      }
-    } else if (key === 'max_active_runs') {
-      if (maxActiveRuns === null) {
-        issues.legacy(keyAt(key), '`max_active_runs: null` (Prefect 2) is ignored: Prefect 3 has no such setting (prefect deploy 3.x refuses the whole file for it); remove it');
-      } else {
-        issues.error(keyAt(key), '`max_active_runs` (Prefect 2) is not read by Prefect 3, so runs would not be limited; remove it and give the deployment `concurrency_limit:` instead');
-      }
-    }
-  }
-  return rest;
+/** A legacy key of the mapping at `base`: a warning (an error under --strict), an error when refused, nothing when quiet. */
+function reportLegacy({ rule, verdict }: LegacyFinding, base: readonly PathPart[], yaml: YamlData, issues: OnceIssues): void {
+  const path = [...base, rule.key, ...(verdict.at ?? [])];
+  if (verdict.outcome === 'refused') issues.error(yaml.at(path, verdict.place ?? 'key'), verdict.message);
+  else if (verdict.outcome === 'legacy') issues.legacy(yaml.at(path, 'key'), verdict.message);
 }
 
 /** Every zod issue as `file:line › key: message`; an unknown key at the key itself, with the closest allowed key. */

@@ -357,9 +357,10 @@ describe('loadDeployments on small files', () => {
     expect(deployments).toEqual([]);
     expect(withoutColumns(issues)).toEqual([
       error(file, 7, 'deployments[0].sla', '`sla` is not supported yet'),
-      { file, line: 8, key: 'deployments[0].version_type', severity: 'warning', message: expect.stringContaining('`version_type` is not supported and is ignored') },
       { file, line: 9, key: 'deployments[0].push', severity: 'warning', message: expect.stringContaining('`push` steps are not run') },
+      // The legacy forms in the order written (the report sorts every issue by line).
       { file, line: 5, key: 'deployments[0].schedule', severity: 'warning', message: expect.stringContaining('the single `schedule` is converted to a one-item `schedules` list') },
+      { file, line: 8, key: 'deployments[0].version_type', severity: 'warning', message: expect.stringContaining('`version_type` is not supported and is ignored') },
     ]);
   });
 
