@@ -8,34 +8,50 @@ import type { SecretValues } from './secret-values.js';
 /** Prefect's block names as a placeholder can name them. */
 const REFERABLE_NAME = /^[a-z0-9-]+$/;
 
-/** Key parts that make a key a credential's: `GITHUB_TOKEN`, `db-password`, `apiKey`, `credentials`. */
-const CREDENTIAL_PARTS = new Set(['password', 'passwd', 'passphrase', 'token', 'secret', 'credential', 'credentials', 'apikey', 'authorization']);
-/** Adjacent key parts that do the same: `api_key`, `access_key`, `private_key`. */
-const CREDENTIAL_PAIRS = new Set(['api key', 'access key', 'private key', 'secret key', 'client secret']);
+/** Key parts that make a key a credential's: `GITHUB_TOKEN`, `db-password`, `apiKey`, `credentials`, `MYSQL_PWD`. */
+const CREDENTIAL_PARTS = new Set(['password', 'passwords', 'passwd', 'passphrase', 'pwd', 'token', 'secret', 'credential', 'credentials', 'apikey', 'authorization']);
+/**
+ * Words that make a credential's name when another word is glued in front of them, as environment
+ * variables are often written: `PGPASSWORD`, `githubtoken`, `clientsecret`, `dbpwd`. Not a word that
+ * only starts so: `tokenizer`, `secretary`, `passenger`.
+ */
+const CREDENTIAL_SUFFIXES = ['password', 'passwd', 'passphrase', 'token', 'secret', 'pwd', 'apikey'];
+/** Adjacent key parts that do the same: `api_key`, `access_key`, `private_key`, `PREFECT_API_AUTH_STRING`. */
+const CREDENTIAL_PAIRS = new Set(['api key', 'access key', 'private key', 'secret key', 'client secret', 'auth string']);
 /**
  * A key ending so names where a credential is, or what it is, not the credential itself:
  * `secret_name`, `token_file`, `password_path`, `access_key_id`, `token_url`.
  */
 const POINTER_ENDINGS = new Set(['name', 'names', 'file', 'path', 'dir', 'id', 'url', 'uri', 'ref', 'type', 'env', 'header']);
+/** The shell's working directories (`PWD`, `OLDPWD`), set in every environment: no password. */
+const SHELL_DIRECTORIES = new Set(['PWD', 'OLDPWD']);
 
-/** `GITHUB_TOKEN` -> [github, token]; `apiKey` -> [api, key]; `private-key.pem` -> [private, key, pem]. */
+/** `GITHUB_TOKEN` -> [github, token]; `apiKey` -> [api, key]; `APIToken` -> [api, token]; `private-key.pem` -> [private, key, pem]. */
 export function keyParts(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter(Boolean);
 }
 
+/** A part that names a credential, alone (`token`) or with a word glued in front (`pgpassword`). */
+function credentialPart(part: string): boolean {
+  return CREDENTIAL_PARTS.has(part) || CREDENTIAL_SUFFIXES.some((suffix) => part.length > suffix.length && part.endsWith(suffix));
+}
+
 /**
  * Whether the value of this key is a credential, whatever it holds: a part of the key names one
- * (`password`, `GITHUB_TOKEN`, `apiKey`, `registry_credentials`) and its end does not say that it
- * only names where one is (`secret_name`, `token_file`).
+ * (`password`, `GITHUB_TOKEN`, `apiKey`, `registry_credentials`, `db_pwd`, `PGPASSWORD`) and its
+ * end does not say that it only names where one is (`secret_name`, `token_file`). The one rule for
+ * what export leaves out and what the plan shows as "(hidden)".
  */
 export function isCredential(key: string): boolean {
+  if (SHELL_DIRECTORIES.has(key)) return false;
   const parts = keyParts(key);
   if (POINTER_ENDINGS.has(parts.at(-1) ?? '')) return false;
-  return parts.some((part, index) => CREDENTIAL_PARTS.has(part) || CREDENTIAL_PAIRS.has(`${part} ${parts[index + 1] ?? ''}`));
+  return parts.some((part, index) => credentialPart(part) || CREDENTIAL_PAIRS.has(`${part} ${parts[index + 1] ?? ''}`));
 }
 
 export type FindingAction =

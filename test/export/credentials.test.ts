@@ -7,15 +7,80 @@ import { fakeSecretValues } from './factories.js';
 const secrets = fakeSecretValues({ 'github-user': 'svc-bot', 'github-token': 'ghp_abc123', 'old-tool': 'with-newline\n', Upper_Name: 'upper-value', json: { a: 1 }, empty: '' });
 
 describe('isCredential', () => {
-  it('takes a key part that names a credential, and not a key that names where one is', () => {
+  it('splits keys at separators, case changes and the end of an acronym', () => {
     expect(keyParts('GITHUB_TOKEN')).toEqual(['github', 'token']);
     expect(keyParts('apiKey')).toEqual(['api', 'key']);
-    for (const key of ['password', 'DB_PASSWORD', 'token', 'GITHUB_TOKEN', 'secret', 'client-secret', 'api_key', 'apiKey', 'APIKEY', 'access_key', 'private_key', 'credentials', 'registry_credentials', 'Authorization']) {
-      expect(isCredential(key), key).toBe(true);
-    }
-    for (const key of ['username', 'image', 'key', 'secret_name', 'token_file', 'password_path', 'aws_access_key_id', 'token_url', 'secrets', 'tokenizer', 'PWD', 'passenger']) {
-      expect(isCredential(key), key).toBe(false);
-    }
+    expect(keyParts('APIToken')).toEqual(['api', 'token']);
+    expect(keyParts('x-api-key')).toEqual(['x', 'api', 'key']);
+  });
+
+  // The one rule of what is a credential: export leaves these values out, the plan shows them as (hidden).
+  it.each([
+    // A part names a credential, in any case style.
+    ['password', true],
+    ['DB_PASSWORD', true],
+    ['db-password', true],
+    ['dbPassword', true],
+    ['DBPassword', true],
+    ['passwords', true],
+    ['passwd', true],
+    ['ssh_passphrase', true],
+    ['token', true],
+    ['GITHUB_TOKEN', true],
+    ['githubToken', true],
+    ['github-token', true],
+    ['APIToken', true],
+    ['use_token', true],
+    ['secret', true],
+    ['client-secret', true],
+    ['clientSecret', true],
+    ['AWS_SECRET_ACCESS_KEY', true],
+    ['api_key', true],
+    ['apiKey', true],
+    ['APIKEY', true],
+    ['x-api-key', true],
+    ['access_key', true],
+    ['private_key', true],
+    ['credentials', true],
+    ['registry_credentials', true],
+    ['Authorization', true],
+    ['PREFECT_API_AUTH_STRING', true],
+    // pwd: a password, but not the shell's working directory.
+    ['pwd', true],
+    ['db_pwd', true],
+    ['MYSQL_PWD', true],
+    ['dbPwd', true],
+    ['PWD', false],
+    ['OLDPWD', false],
+    // A word glued in front of one, as environment variables are written.
+    ['PGPASSWORD', true],
+    ['githubtoken', true],
+    ['clientsecret', true],
+    ['dbpwd', true],
+    // Words that only start like one, or hold one in another sense.
+    ['tokenizer', false],
+    ['tokenizer_name', false],
+    ['secretary', false],
+    ['passenger', false],
+    ['passwordless', false],
+    ['max_tokens', false],
+    ['tokens', false],
+    ['secrets', false],
+    // Where a credential is, or what it is: not the credential.
+    ['secret_name', false],
+    ['token_file', false],
+    ['PASSWORD_FILE', false],
+    ['password_path', false],
+    ['aws_access_key_id', false],
+    ['token_url', false],
+    ['auth_header', false],
+    // Nothing to do with one.
+    ['username', false],
+    ['image', false],
+    ['key', false],
+    ['keyboard', false],
+  ])('%s: %s', (key, credential) => {
+    expect(isCredential(key)).toBe(credential);
   });
 });
 
@@ -49,9 +114,9 @@ describe('protectCredentials', () => {
   });
 
   it('leaves out a credential-like value matching no block, and keeps it when allowed', () => {
-    const value = { env: { GITHUB_TOKEN: 'ghp_unknown', LOG_LEVEL: 'DEBUG', secret_name: 'regcred', api_key: 42, use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, passwords: ['a'] };
+    const value = { env: { GITHUB_TOKEN: 'ghp_unknown', LOG_LEVEL: 'DEBUG', secret_name: 'regcred', api_key: 42, use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, tokens: ['a'] };
     const withheld = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: false });
-    expect(withheld.value).toEqual({ env: { LOG_LEVEL: 'DEBUG', secret_name: 'regcred', use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, passwords: ['a'] });
+    expect(withheld.value).toEqual({ env: { LOG_LEVEL: 'DEBUG', secret_name: 'regcred', use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, tokens: ['a'] });
     expect(withheld.findings).toEqual([
       { path: 'job_variables.env.GITHUB_TOKEN', action: 'withheld', block: undefined, reason: undefined },
       { path: 'job_variables.env.api_key', action: 'withheld', block: undefined, reason: undefined },
