@@ -55,7 +55,7 @@ export function isCredential(key: string): boolean {
 }
 
 export type FindingAction =
-  /** Replaced by `{{ prefect.blocks.secret.<block> }}`. */
+  /** Replaced by `{{ prefect.blocks.secret.<block> }}` (or a key path into a JSON secret). */
   | 'referenced'
   /** Left out of the files. */
   | 'withheld'
@@ -66,8 +66,12 @@ export interface Finding {
   /** Key path, e.g. `work_pool.job_variables.env.GITHUB_TOKEN`, `pull[0]...access_token`. */
   path: string;
   action: FindingAction;
-  /** The secret block whose value it was (`referenced`, or `withheld` where no reference can stand). */
+  /** The secret block whose value it was, or held (`referenced`, or `withheld` where no reference can stand). */
   block?: string | undefined;
+  /** The placeholder written instead of the value (`referenced`). */
+  reference?: string | undefined;
+  /** The block's value is only part of it (`https://user:TOKEN@host`): no reference can stand for that. */
+  within?: boolean | undefined;
   /** Why it was not replaced by a reference, when it matched a block. */
   reason?: string | undefined;
 }
@@ -87,15 +91,56 @@ export interface ProtectOptions {
   allowPlain: boolean;
 }
 
-/** Finds secret values by value: the first block by name for each, among string values. */
-export function secretIndex(secrets: SecretValues): Map<string, string> {
-  const byValue = new Map<string, string>();
-  for (const name of [...secrets.keys()].sort()) {
+/** Where a secret value is on the server: a block, and the place in a JSON secret's value. */
+export interface SecretPlace {
+  block: string;
+  /**
+   * For a string inside a JSON secret (an object or a list): Prefect's key path to it (`value.db.password`,
+   * `value.hosts[1]`), or null when a placeholder cannot spell it (a key with `.`, a space, only digits).
+   * Absent for a secret whose value is the string itself.
+   */
+  keyPath?: string | null | undefined;
+}
+
+/** The keys a placeholder can spell, as Prefect's key paths split them (`.`, `[n]`; digits alone would be an index). */
+const KEY_PATH_PART = /^(?!\d+$)[A-Za-z0-9_-]+$/;
+
+/** Every string of a JSON secret's value, with Prefect's key path to it (null where none can be spelled). */
+function leaves(value: JsonValue, path: string | null, out: Array<[string, string | null]>): void {
+  if (typeof value === 'string') out.push([value, path]);
+  else if (Array.isArray(value)) value.forEach((item, index) => leaves(item, path === null ? null : `${path}[${index}]`, out));
+  else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) leaves(item, path !== null && KEY_PATH_PART.test(key) ? `${path}.${key}` : null, out);
+  }
+}
+
+/**
+ * Finds secret values by value: each string secret, then each string inside a JSON secret (a
+ * secret block whose value is an object or a list), the first block by name for each value.
+ */
+export function secretIndex(secrets: SecretValues): Map<string, SecretPlace> {
+  const byValue = new Map<string, SecretPlace>();
+  const names = [...secrets.keys()].sort();
+  for (const name of names) {
     const value = secrets.get(name);
-    if (typeof value === 'string' && value !== '' && !byValue.has(value)) byValue.set(value, name);
+    if (typeof value === 'string' && value !== '' && !byValue.has(value)) byValue.set(value, { block: name });
+  }
+  for (const name of names) {
+    const value = secrets.get(name);
+    if (value === null || typeof value !== 'object') continue;
+    const found: Array<[string, string | null]> = [];
+    leaves(value, 'value', found);
+    for (const [leaf, keyPath] of found) if (leaf !== '' && !byValue.has(leaf)) byValue.set(leaf, { block: name, keyPath });
   }
   return byValue;
 }
+
+/**
+ * Secret values shorter than this are found only as whole values, not inside other text: a short
+ * one (`admin`, `prod`, `1234`) turns up in ordinary values by chance. A URL's password is found
+ * whatever its length by URL_WITH_PASSWORD.
+ */
+export const MIN_CONTAINED_LENGTH = 8;
 
 /** A string that is only a placeholder refers to a value; it holds none. */
 export const ONLY_PLACEHOLDER = /^\{\{\s*[\w.\-[\]$]+\s*\}\}$/;
@@ -114,14 +159,20 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
   // A value that equals a block's value but for the final newline (typed by hand where the block kept
   // the file's newline) is still that secret; a reference would add the newline, so it is left out.
   const trimmed = new Map<string, string>();
-  for (const [secret, name] of byValue) {
+  for (const [secret, place] of byValue) {
     const without = secret.replace(/\r?\n$/, '');
-    if (without !== secret && without !== '' && !byValue.has(without) && !trimmed.has(without)) trimmed.set(without, name);
+    if (place.keyPath === undefined && without !== secret && without !== '' && !byValue.has(without) && !trimmed.has(without)) trimmed.set(without, place.block);
+  }
+  // What is looked for inside other text: each secret value long enough, without its final newline.
+  const contained: Array<[string, string]> = [];
+  for (const [secret, place] of byValue) {
+    const without = secret.replace(/\r?\n$/, '');
+    if (without.length >= MIN_CONTAINED_LENGTH && !contained.some(([needle]) => needle === without)) contained.push([without, place.block]);
   }
   const findings: Finding[] = [];
   /** A credential no reference can stand for: removed, or kept as it is when the operator allows it. */
-  const plain = (item: JsonValue, path: string, block?: string, reason?: string): JsonValue | typeof REMOVED => {
-    findings.push({ path, action: options.allowPlain ? 'written' : 'withheld', block, reason });
+  const plain = (item: JsonValue, path: string, match: { block?: string; reason?: string; within?: boolean } = {}): JsonValue | typeof REMOVED => {
+    findings.push({ path, action: options.allowPlain ? 'written' : 'withheld', block: match.block, reason: match.reason, ...(match.within && { within: true }) });
     return options.allowPlain ? item : REMOVED;
   };
 
@@ -150,17 +201,22 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
       return out;
     }
     if (typeof item === 'string') {
-      const block = byValue.get(item);
-      if (block !== undefined) {
-        if (!options.referable) return plain(item, path, block, 'Prefect passes parameters to the flow as written, so a reference would not be resolved');
-        if (!REFERABLE_NAME.test(block)) return plain(item, path, block, `a placeholder cannot name block "${block}" (lower case letters, digits and - only)`);
-        findings.push({ path, action: 'referenced', block });
-        return `{{ prefect.blocks.secret.${block} }}`;
+      const place = byValue.get(item);
+      if (place !== undefined) {
+        const { block, keyPath } = place;
+        if (!options.referable) return plain(item, path, { block, reason: 'Prefect passes parameters to the flow as written, so a reference would not be resolved' });
+        if (!REFERABLE_NAME.test(block)) return plain(item, path, { block, reason: `a placeholder cannot name block "${block}" (lower case letters, digits and - only)` });
+        if (keyPath === null) return plain(item, path, { block, reason: 'a placeholder cannot spell the key path to it in the block\'s JSON value (a key with other characters than letters, digits, _ and -)' });
+        const reference = `{{ prefect.blocks.secret.${block}${keyPath === undefined ? '' : `.${keyPath}`} }}`;
+        findings.push({ path, action: 'referenced', block, reference });
+        return reference;
       }
       const near = trimmed.get(item);
-      if (near !== undefined) return plain(item, path, near, 'the block holds it with a final newline, which a reference would add');
-      if (URL_WITH_PASSWORD.test(item)) return plain(item, path, undefined, 'a URL with a password in it');
+      if (near !== undefined) return plain(item, path, { block: near, reason: 'the block holds it with a final newline, which a reference would add' });
       if (item === '' || ONLY_PLACEHOLDER.test(item)) return item;
+      const holder = contained.find(([needle]) => item.includes(needle));
+      if (holder !== undefined) return plain(item, path, { block: holder[1], within: true, reason: 'it holds the value within other text, which no reference can stand for' });
+      if (URL_WITH_PASSWORD.test(item)) return plain(item, path, { reason: 'a URL with a password in it' });
     }
     if (key !== undefined && isCredential(key) && (typeof item === 'string' || typeof item === 'number')) return plain(item, path);
     return item;
