@@ -65,17 +65,44 @@ export function isWrite(method: string, path: string): boolean {
 
 class RetryableError extends Error {
   readonly retryAfterMs: number | undefined;
-  /** The server sent an HTTP answer (a 503, say); false for a refused, reset or timed-out connection. */
+  /**
+   * The Prefect server itself answered (its own 503, say); false for a refused, reset or timed-out
+   * connection, and for a proxy or load balancer answering for a server behind it that it cannot reach.
+   */
   readonly answered: boolean;
   /** The request may have reached the server (a reset or a timeout; not a refused connection). */
   readonly maybeSent: boolean;
-  constructor(message: string, options: { retryAfterMs?: number | undefined; answered: boolean; maybeSent?: boolean }) {
+  /** A proxy or load balancer answered instead of Prefect (see `fromGateway`). */
+  readonly gateway: boolean;
+  constructor(message: string, options: { retryAfterMs?: number | undefined; answered: boolean; maybeSent?: boolean; gateway?: boolean }) {
     super(message);
     this.retryAfterMs = options.retryAfterMs;
     this.answered = options.answered;
     this.maybeSent = options.maybeSent ?? options.answered;
+    this.gateway = options.gateway ?? false;
   }
 }
+
+/**
+ * Whether a retryable status came from a proxy or load balancer in front of the server rather than
+ * from Prefect: 502 and 504, which Prefect never sends, and a 503 without Prefect's JSON body (its
+ * 503s are JSON objects, `{"exception_message": "Service Unavailable"}`; nginx, HAProxy, Envoy and
+ * Kubernetes ingresses answer with an HTML or text page, or nothing). Reads the body of a 503.
+ */
+async function fromGateway(response: Response): Promise<boolean> {
+  if (response.status === 502 || response.status === 504) return true;
+  if (response.status !== 503) return false;
+  let body: unknown;
+  try {
+    body = JSON.parse(await response.text());
+  } catch {
+    return true;
+  }
+  return body === null || typeof body !== 'object' || Array.isArray(body);
+}
+
+/** What the error of a request says when a proxy answered its last attempt. */
+const GATEWAY_NOTE = 'answered by a proxy or load balancer, not by Prefect: the server behind it is not answering';
 
 /** A network failure: no HTTP answer. Only a refused connection says for sure the request never arrived. */
 function noAnswer(error: unknown, timeoutMs: number): RetryableError {
@@ -215,8 +242,11 @@ export class PrefectHttp {
       }
       if (RETRY_STATUSES.has(response.status)) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-        await response.body?.cancel();
-        throw new RetryableError(`HTTP ${response.status}`, { retryAfterMs: retryAfter, answered: true });
+        const gateway = await fromGateway(response);
+        if (!response.bodyUsed) await response.body?.cancel();
+        // A proxy may have passed the request on before the server behind it failed.
+        if (gateway) maybeSentBefore = true;
+        throw new RetryableError(`HTTP ${response.status}`, { retryAfterMs: retryAfter, answered: !gateway, gateway });
       }
       // The body is read here, inside the attempt: a connection cut in the middle of it is retried like any network error.
       let bytes: ArrayBuffer;
@@ -262,11 +292,12 @@ export class PrefectHttp {
       if (error instanceof RetryableError) {
         const failure = new ConnectionError(
           'unreachable',
-          `${request.method} ${this.apiUrl}${path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`,
+          `${request.method} ${this.apiUrl}${path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}${error.gateway ? ` (${GATEWAY_NOTE})` : ''}`,
         );
-        // No answer at all after a whole retry budget: the server is gone (killed, restarting, or
-        // the network to it down). Every later object would spend the same budget for nothing, so
-        // the run stops here. A server that answers, even with errors, is not gone.
+        // No answer from Prefect after a whole retry budget, neither directly nor through the proxy
+        // in front of it: the server is gone (killed, restarting, or the network to it down). Every
+        // later object would spend the same budget for nothing, so the run stops here. A server that
+        // answers, even with errors (its own 503s), is not gone.
         if (!error.answered && this.credentialsAccepted) {
           this.stop(failure);
           log.error({ event: 'run.stopping', method: request.method, path, reason: error.message }, `the server stopped answering: ${failure.message}`);

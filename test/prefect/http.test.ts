@@ -382,6 +382,43 @@ describe('a server gone mid-run', () => {
     expect(api.http.stopped.aborted).toBe(false);
   });
 
+  const page = (status: number, body: string, type = 'text/html') => new Response(body, { status, headers: { 'content-type': type } });
+  it.each([
+    ['502 from nginx', () => page(502, '<html><head><title>502 Bad Gateway</title></head></html>'), 'HTTP 502'],
+    ['504 with a JSON body', () => json(504, { message: 'upstream request timeout' }), 'HTTP 504'],
+    ['503 HTML page', () => page(503, '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>'), 'HTTP 503'],
+    ['503 text from Envoy', () => page(503, 'no healthy upstream', 'text/plain'), 'HTTP 503'],
+    ['503 with no body', () => new Response(null, { status: 503 }), 'HTTP 503'],
+    ['503 with a JSON string', () => json(503, 'unavailable'), 'HTTP 503'],
+  ])('stops the run when a proxy answers for a gone server for the whole retry budget: %s', async (_name, answer, status) => {
+    const { api, server } = await ready([answer(), answer(), answer()]);
+    const error = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch((e: unknown) => e);
+    expect((error as ConnectionError).reason).toBe('unreachable');
+    expect((error as Error).message).toBe(
+      `GET http://prefect.test/api/variables/name/a failed after 3 attempts: ${status} (answered by a proxy or load balancer, not by Prefect: the server behind it is not answering)`,
+    );
+    expect(api.http.stopped.reason).toBe(error);
+    await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'b' } } }))).rejects.toBe(error);
+    expect(server.seen).toHaveLength(6);
+  });
+
+  it('stops on what the last attempt met: resets then a proxy, but not a proxy then Prefect\'s own 503', async () => {
+    const gone = await ready([reset(), reset(), page(502, 'Bad Gateway', 'text/plain')]);
+    await unwrap(gone.api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch(() => undefined);
+    expect(gone.api.http.stopped.aborted).toBe(true);
+
+    const busy = await ready([page(502, 'Bad Gateway', 'text/plain'), reset(), json(503, { exception_message: 'Service Unavailable' })]);
+    const error = await unwrap(busy.api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('GET http://prefect.test/api/variables/name/a failed after 3 attempts: HTTP 503');
+    expect(busy.api.http.stopped.aborted).toBe(false);
+  });
+
+  it('marks an answer after a proxy\'s 502 as one whose request may have reached the server', async () => {
+    const { api } = await ready([csrfOff(), page(502, 'Bad Gateway', 'text/plain'), json(409, { detail: 'exists' })]);
+    const created = await api.client.POST('/variables/', { body: { name: 'a', value: 1 } });
+    expect(responseOrigins.get(created.response)).toMatchObject({ path: '/variables/', repeated: true });
+  });
+
   it('does not stop while connecting: that is the wait for the server, with its own error', async () => {
     const { logger } = capture();
     const server = scripted([json(200, true), json(200, { message: 'OK' }), reset(), reset(), reset()]);

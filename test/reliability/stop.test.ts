@@ -99,6 +99,63 @@ describe('a server gone in the middle of an apply of 300 variables', () => {
   });
 });
 
+describe('a server gone behind a proxy or load balancer in the middle of an apply of 300 variables', () => {
+  const PROXY_ANSWERED = '(answered by a proxy or load balancer, not by Prefect: the server behind it is not answering)';
+
+  it('stops after one request\'s retry budget when the proxy answers 502 for the server it lost: exit 4, applied / failed / not done listed', async () => {
+    // openem-config -> front (the load balancer) -> back (the server's socket) -> the real server:
+    // closing back is the server killed, and front answers 502 as nginx does.
+    const back = await startFaultProxy({ target: apiUrl() });
+    const front = await startFaultProxy({ target: back.apiUrl });
+    try {
+      const pending = runCli(['--output', 'json', '--retries', '2', '-v', vars], { env: { PREFECT_API_URL: front.apiUrl } });
+      await until(() => variablePosts(front).length >= 51, 60_000, '51 creates');
+      await back.close();
+      const result = await pending;
+      expect(result.code, result.stdout).toBe(EXIT.unreachable);
+
+      // After the server went: the three attempts of one create, each answered 502 by the proxy, and nothing else.
+      const tail = result.requests.slice(result.requests.findIndex((r) => r.status === 502));
+      expect(tail.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(Array(3).fill('POST /variables/ 502'));
+      const report = JSON.parse(result.stdout) as StoppedReport;
+      const { applied } = report.stopped;
+      expect(applied).toBeGreaterThanOrEqual(50);
+      // Far fewer than 300 objects x 3 attempts: every create applied, and the three of the one that failed.
+      expect(result.requests.filter((r) => r.path === '/variables/')).toHaveLength(applied + 3);
+      expect(report).toMatchObject({ ok: false, exitCode: EXIT.unreachable, error: { reason: 'unreachable' } });
+      expect(report.error.message).toMatch(/^the server stopped answering mid-run: POST http:\/\/127\.0\.0\.1:\d+\/api\/variables\/ failed after 3 attempts: HTTP 502 /);
+      expect(report.error.message).toContain(PROXY_ANSWERED);
+      expect(report.stopped).toEqual({ applied, failed: 1, notDone: COUNT - applied - 1 });
+      expect(report.items.filter((item) => item.error === 'not done: the run stopped when the server stopped answering')).toHaveLength(COUNT - applied - 1);
+      // The create in flight when the server went may have been applied without its answer: the next run finds it.
+      await followUp();
+    } finally {
+      await front.close();
+      await back.close();
+    }
+  });
+
+  it.each([
+    ['a 503 page', { kind: 'status', status: 503, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>' }, 'HTTP 503'],
+    ['a 504 without a body', { kind: 'status', status: 504, headers: { 'content-type': 'text/plain' }, body: '' }, 'HTTP 504'],
+  ] as const)('stops the same way when the load balancer answers %s for the server it lost, in text', async (_name, fault, status) => {
+    const pending = runCli(['--retries', '2', '-v', vars], { env: { PREFECT_API_URL: proxy.apiUrl } });
+    await until(() => variablePosts(proxy).length >= 100, 60_000, '100 creates');
+    proxy.inject({ times: 1_000_000, fault });
+    const result = await pending;
+    expect(result.code, result.stdout).toBe(EXIT.unreachable);
+    const faulted = proxy.requests.filter((r) => r.fault === 'status');
+    expect(faulted.map((r) => `${r.method} ${r.path}`)).toEqual(Array(3).fill('POST /variables/'));
+    const lines = result.stdout.trim().split('\n');
+    const applied = lines.filter((line) => line.startsWith('+ variable ')).length;
+    expect(applied).toBeGreaterThanOrEqual(100);
+    expect(lines.filter((line) => line.endsWith(`failed after 3 attempts: ${status} ${PROXY_ANSWERED}`))).toHaveLength(1);
+    expect(lines.at(-1)).toBe(`Stopped before the end: ${applied} applied, 1 failed, ${COUNT - applied - 1} not done.`);
+    expect(result.stderr).toContain(`error: the server stopped answering mid-run: POST ${proxy.apiUrl}/variables/ failed after 3 attempts: ${status} ${PROXY_ANSWERED}.`);
+    await followUp();
+  });
+});
+
 describe('a signal while waiting for the server (the built binary)', () => {
   it('ends the wait at once, before any write: exit 143, and the JSON document says why', async () => {
     const port = await freePort();
