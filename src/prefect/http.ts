@@ -28,10 +28,13 @@ export interface HttpOptions {
  * A stop asked for from outside the run. Once `requested` is aborted (with an InterruptedError), the
  * wait for the server ends and no new object is started, while requests in flight go on; once `cut`
  * is aborted (the grace period is over, or a second signal came), they are aborted and none is sent.
+ * Then the run's last write, the ownership record of what it applied, may be sent (after
+ * `PrefectHttp.finishing`) until `end` is aborted: a short while after `cut`, or with it at a second signal.
  */
 export interface Interrupt {
   requested: AbortSignal;
   cut: AbortSignal;
+  end: AbortSignal;
 }
 
 export interface RequestRecord {
@@ -129,8 +132,12 @@ export class PrefectHttp {
   private credentialsAccepted = false;
   /** Aborted when the server refuses the credentials mid-run, or is gone: nothing more is sent. */
   private readonly halt = new AbortController();
-  /** The halt, or the end of an interrupt's grace period: no request is sent any more. */
-  private readonly blocked: AbortSignal;
+  /** The halt, or the end of an interrupt's grace period: no request of an object is sent any more. */
+  private readonly blockedForObjects: AbortSignal;
+  /** The halt, or the end of the time an interrupted run's last write has (see `finishing`). */
+  private readonly blockedForRecord: AbortSignal;
+  /** Set by `finishing`: the objects of an interrupted run are done, its last write goes on. */
+  private lastWrite = false;
   /** What the run stops at: the halt, or an interrupt as soon as it is requested. */
   readonly stopped: AbortSignal;
   /** The token fetch in flight: the server keeps one token per client, so parallel fetches would invalidate each other's. */
@@ -142,8 +149,34 @@ export class PrefectHttp {
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
     this.send = options.fetch ?? ((request) => globalThis.fetch(request));
     const interrupt = options.interrupt;
-    this.blocked = interrupt ? AbortSignal.any([this.halt.signal, interrupt.cut]) : this.halt.signal;
+    this.blockedForObjects = interrupt ? AbortSignal.any([this.halt.signal, interrupt.cut]) : this.halt.signal;
+    this.blockedForRecord = interrupt ? AbortSignal.any([this.halt.signal, interrupt.end]) : this.halt.signal;
     this.stopped = interrupt ? AbortSignal.any([this.halt.signal, interrupt.requested]) : this.halt.signal;
+  }
+
+  /** No request is sent any more once this is aborted; requests in flight are cut. */
+  private get blocked(): AbortSignal {
+    return this.lastWrite ? this.blockedForRecord : this.blockedForObjects;
+  }
+
+  /** What cuts a request in flight: the interrupt's cut, or its end for the last write. */
+  private get cut(): AbortSignal | undefined {
+    const interrupt = this.options.interrupt;
+    return interrupt && (this.lastWrite ? interrupt.end : interrupt.cut);
+  }
+
+  /** True once the run stopped at refused credentials or a server gone: nothing can be sent any more. */
+  get halted(): boolean {
+    return this.halt.signal.aborted;
+  }
+
+  /**
+   * An interrupted run has finished its objects (applyPlan returned) and sends its last write, the
+   * ownership record of what it applied: from now on requests may be sent, even after the grace
+   * period of the objects, until the interrupt's `end`.
+   */
+  finishing(): void {
+    this.lastWrite = true;
   }
 
   get writes(): number {
@@ -187,7 +220,7 @@ export class PrefectHttp {
     let refusedWith: number | undefined;
     let maybeSentBefore = false;
     const log = this.options.logger;
-    const cut = this.options.interrupt?.cut;
+    const cut = this.cut;
 
     const sendOnce = async (): Promise<{ response: Response; csrfToken: string | null }> => {
       // A retry that waited out its backoff while the run was stopped is not sent.
@@ -355,7 +388,7 @@ export class PrefectHttp {
     const url = `${this.apiUrl}/csrf-token?client=${encodeURIComponent(this.csrfClient)}`;
     let response: Response;
     try {
-      const cut = this.options.interrupt?.cut;
+      const cut = this.cut;
       const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
       response = await this.send(new Request(url, { headers: this.authHeaders(), signal: cut ? AbortSignal.any([timeout, cut]) : timeout }));
     } catch (error) {

@@ -455,7 +455,7 @@ describe('an interrupt (SIGTERM, SIGINT)', () => {
     const http = new PrefectHttp({
       ...base,
       logger,
-      interrupt: { requested: requested.signal, cut: new AbortController().signal },
+      interrupt: { requested: requested.signal, cut: new AbortController().signal, end: new AbortController().signal },
       fetch: async () => {
         throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
       },
@@ -483,7 +483,7 @@ describe('an interrupt (SIGTERM, SIGINT)', () => {
         request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
       });
     };
-    const api = createApi({ ...base, logger, fetch, interrupt: { requested: requested.signal, cut: cut.signal } });
+    const api = createApi({ ...base, logger, fetch, interrupt: { requested: requested.signal, cut: cut.signal, end: new AbortController().signal } });
     await api.http.waitUntilReady(1000, 5);
     const inFlight = unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } }));
     await new Promise((done) => setTimeout(done, 10));
@@ -502,5 +502,41 @@ describe('an interrupt (SIGTERM, SIGINT)', () => {
     await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'c' } } }))).rejects.toBeInstanceOf(InterruptedError);
     expect(seen).toHaveLength(sent);
     expect(seen.filter((path) => path === '/api/variables/name/b')).toHaveLength(1);
+  });
+
+  it('sends the last write (the ownership record) after the objects\' grace period, until the end of its own', async () => {
+    const { logger } = capture();
+    const [requested, cut, end] = [new AbortController(), new AbortController(), new AbortController()];
+    const answers = [json(200, true), json(200, { message: 'OK' }), json(200, '3.7.2'), csrfOff(), json(200, { id: 'doc' })];
+    const seen: string[] = [];
+    const fetch = async (request: Request): Promise<Response> => {
+      seen.push(`${request.method} ${new URL(request.url).pathname}`);
+      const next = answers.shift();
+      if (next) return next;
+      return new Promise<Response>((_resolve, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true }));
+    };
+    const api = createApi({ ...base, logger, fetch, interrupt: { requested: requested.signal, cut: cut.signal, end: end.signal } });
+    await api.http.waitUntilReady(1000, 5);
+    const reason = new InterruptedError('SIGTERM');
+    requested.abort(reason);
+    cut.abort(reason);
+    // The grace period of the objects is over: nothing is sent for them.
+    await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } }))).rejects.toBe(reason);
+    expect(api.http.halted).toBe(false);
+
+    api.http.finishing();
+    const written = await unwrap(api.client.PATCH('/block_documents/{id}', { params: { path: { id: 'doc' } }, body: { data: {}, merge_existing_data: false } }));
+    expect(written).toEqual({ id: 'doc' });
+    // Held by the server until the end of the record's own time: then cut, and nothing more is sent.
+    const held = unwrap(api.client.PATCH('/block_documents/{id}', { params: { path: { id: 'doc' } }, body: { data: {}, merge_existing_data: false } })).catch((e: unknown) => e);
+    await new Promise((done) => setTimeout(done, 10));
+    end.abort(reason);
+    expect(await held).toBe(reason);
+    await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'b' } } }))).rejects.toBe(reason);
+    expect(seen.filter((line) => !line.includes('/health') && !line.includes('/ready') && !line.includes('/admin/version'))).toEqual([
+      'GET /api/csrf-token',
+      'PATCH /api/block_documents/doc',
+      'PATCH /api/block_documents/doc',
+    ]);
   });
 });

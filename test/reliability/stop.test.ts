@@ -229,3 +229,70 @@ describe('a signal in the middle of an apply (the built binary)', () => {
     expect(lines.at(-1)).toBe(`Stopped before the end: 2 applied, 1 failed, ${COUNT - 3} not done.`);
   });
 });
+
+describe('a signal in the middle of an apply records what the run created (the built binary)', () => {
+  // Tag limits are owned through openem-config's ownership record (variables through their tag).
+  const TAGS = 30;
+  const tags = Array.from({ length: TAGS }, (_, index) => `stop-tag-${String(index).padStart(3, '0')}`);
+  let limits = '';
+  let noLimits = '';
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'openem-stop-limits-'));
+    limits = join(dir, 'limits.toml');
+    writeFileSync(limits, `[tag_limits]\n${tags.map((tag) => `"${tag}" = 1`).join('\n')}\n`);
+    noLimits = join(dir, 'none.toml');
+    writeFileSync(noLimits, '[tag_limits]\n');
+  });
+
+  const limitPosts = () => proxy.requests.filter((r) => r.method === 'POST' && r.path === '/concurrency_limits/');
+
+  /** The tag limits the ownership record on the server says openem-config owns. */
+  async function ownedTagLimits(): Promise<string[]> {
+    const response = await fetch(`${apiUrl()}/block_types/slug/openem-config-state/block_documents/name/ownership`);
+    if (response.status === 404) return [];
+    const document = (await response.json()) as { data: { owned: Record<string, string[]> } };
+    return document.data.owned['tag-limit'] ?? [];
+  }
+
+  /** SIGTERM once the third create of a tag limit is sent. */
+  async function terminatedAtThirdCreate() {
+    return spawnCli(['-l', limits], {
+      env: { PREFECT_API_URL: proxy.apiUrl },
+      whileRunning: async (pid) => {
+        await until(() => limitPosts().length >= 3, 60_000, 'the third create');
+        process.kill(pid, 'SIGTERM');
+      },
+    });
+  }
+
+  it('SIGTERM: the objects created before it are recorded as owned, so that a later --prune removes them', async () => {
+    proxy.inject({ method: 'POST', path: '/concurrency_limits/', times: 1_000_000, fault: { kind: 'delay', ms: 1_000 } });
+    const result = await terminatedAtThirdCreate();
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
+    expect(limitPosts()).toHaveLength(3);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe(`Stopped before the end: 3 applied, 0 failed, ${TAGS - 3} not done.`);
+    expect(await ownedTagLimits()).toEqual(tags.slice(0, 3));
+
+    const prune = await runCli(['--prune', '-l', noLimits], { env: { PREFECT_API_URL: apiUrl() } });
+    expect(prune.code, prune.stdout).toBe(EXIT.ok);
+    expect(prune.stdout).toContain('tag-limits: 0 created, 0 updated, 3 deleted, 0 unchanged, 0 failed');
+    for (const tag of tags.slice(0, 3)) expect(prune.stdout).toContain(`- tag-limit ${tag}`);
+    expect((await readEverything(apiUrl())).tagLimits).toEqual({});
+    expect(await ownedTagLimits()).toEqual([]);
+  });
+
+  it('records them also when the create in flight outlasts the grace period: that one is cut, the record is written after it', async () => {
+    // The third create is applied by the server, its answer held for an hour: the test ends (within
+    // its timeout) only if the grace period cuts it, and the record still gets its own time.
+    proxy.inject({ method: 'POST', path: '/concurrency_limits/', skip: 2, times: 1, fault: { kind: 'delay', ms: 3_600_000 } });
+    const result = await terminatedAtThirdCreate();
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.filter((line) => line.startsWith(`! tag-limit ${tags[2]}: interrupted by SIGTERM before this object was finished`))).toHaveLength(1);
+    expect(lines.at(-1)).toBe(`Stopped before the end: 2 applied, 1 failed, ${TAGS - 3} not done.`);
+    expect(result.stderr).not.toContain('could not record what openem-config owns');
+    // The one cut in the middle is not recorded: this run does not know that it created it.
+    expect(await ownedTagLimits()).toEqual(tags.slice(0, 2));
+  });
+});
+
