@@ -282,40 +282,50 @@ function stopCode(stopped: Stopped): number {
 }
 
 /**
- * How long requests in flight may go on after SIGTERM or SIGINT before they are cut: less than
- * the 10 s `docker stop` waits before SIGKILL, so the report is always printed.
+ * How long requests in flight may go on after SIGTERM or SIGINT before they are cut, and how much
+ * longer the ownership record of what the run applied may take after that: together less than the
+ * 10 s `docker stop` waits before SIGKILL, so the report is always printed.
  */
 const GRACE_MS = 5000;
+const RECORD_GRACE_MS = 3000;
 
 /**
  * SIGTERM and SIGINT during a run: the first stops the run (no object is started after it) and
- * gives the requests in flight up to the grace period; the second, or the end of the grace
- * period, cuts them. The report is printed either way.
+ * gives the requests in flight up to the grace period, then the ownership record its own short
+ * one; the second, or the end of each period, cuts them. The report is printed either way.
  */
 function listenForSignals(io: MainIO, requestTimeoutMs: number, logger: Logger): { interrupt?: Interrupt; dispose(): void } {
   if (!io.onSignal) return { dispose() {} };
-  const graceMs = requestTimeoutMs > 0 ? Math.min(GRACE_MS, requestTimeoutMs) : GRACE_MS;
+  const bounded = (ms: number) => (requestTimeoutMs > 0 ? Math.min(ms, requestTimeoutMs) : ms);
+  const graceMs = bounded(GRACE_MS);
+  const recordMs = bounded(RECORD_GRACE_MS);
   const requested = new AbortController();
   const cut = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const end = new AbortController();
+  const timers: Array<ReturnType<typeof setTimeout>> = [];
   const unsubscribe = io.onSignal((signal) => {
     if (requested.signal.aborted) {
       logger.warn({ event: 'signal', signal }, `${signal} again: cutting the requests in flight`);
       cut.abort(requested.signal.reason);
+      end.abort(requested.signal.reason);
       return;
     }
     const reason = new InterruptedError(signal);
     requested.abort(reason);
-    timer = setTimeout(() => cut.abort(reason), graceMs);
+    timers.push(
+      setTimeout(() => cut.abort(reason), graceMs),
+      setTimeout(() => end.abort(reason), graceMs + recordMs),
+    );
     logger.warn(
-      { event: 'signal', signal, graceMs },
-      `${signal}: stopping; no object is started any more, requests in flight get up to ${graceMs / 1000} s (send ${signal} again to cut them now)`,
+      { event: 'signal', signal, graceMs, recordMs },
+      `${signal}: stopping; no object is started any more, requests in flight get up to ${graceMs / 1000} s, then recording what this run applied ` +
+        `up to ${recordMs / 1000} s (send ${signal} again to cut them now)`,
     );
   });
   return {
-    interrupt: { requested: requested.signal, cut: cut.signal },
+    interrupt: { requested: requested.signal, cut: cut.signal, end: end.signal },
     dispose() {
-      clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
       unsubscribe();
     },
   };

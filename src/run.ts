@@ -210,9 +210,12 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     });
     outcome.summary = summarize(outcome.results);
     const record = updatedOwnership(ownership.record, outcome.results);
-    // A stopped run does not write the record (the server may refuse it, be gone, or the grace be
-    // over); the next run records what this one applied.
-    if (!sameRecord(record, ownership.record) && !stopped.aborted) {
+    // A run stopped by a signal still records what it applied, within a bound of its own (see
+    // Interrupt): else a later --prune could not remove what it created. A run stopped at refused
+    // credentials or a server gone sends nothing more; the next run records what this one applied.
+    const interrupted = stopped.aborted && !api.http.halted;
+    if (!sameRecord(record, ownership.record) && (!stopped.aborted || interrupted)) {
+      if (interrupted) api.http.finishing();
       try {
         await writeOwnership(api, ownership, record);
       } catch (error) {

@@ -8,38 +8,54 @@ import type { SecretValues } from './secret-values.js';
 /** Prefect's block names as a placeholder can name them. */
 const REFERABLE_NAME = /^[a-z0-9-]+$/;
 
-/** Key parts that make a key a credential's: `GITHUB_TOKEN`, `db-password`, `apiKey`, `credentials`. */
-const CREDENTIAL_PARTS = new Set(['password', 'passwd', 'passphrase', 'token', 'secret', 'credential', 'credentials', 'apikey', 'authorization']);
-/** Adjacent key parts that do the same: `api_key`, `access_key`, `private_key`. */
-const CREDENTIAL_PAIRS = new Set(['api key', 'access key', 'private key', 'secret key', 'client secret']);
+/** Key parts that make a key a credential's: `GITHUB_TOKEN`, `db-password`, `apiKey`, `credentials`, `MYSQL_PWD`. */
+const CREDENTIAL_PARTS = new Set(['password', 'passwords', 'passwd', 'passphrase', 'pwd', 'token', 'secret', 'credential', 'credentials', 'apikey', 'authorization']);
+/**
+ * Words that make a credential's name when another word is glued in front of them, as environment
+ * variables are often written: `PGPASSWORD`, `githubtoken`, `clientsecret`, `dbpwd`. Not a word that
+ * only starts so: `tokenizer`, `secretary`, `passenger`.
+ */
+const CREDENTIAL_SUFFIXES = ['password', 'passwd', 'passphrase', 'token', 'secret', 'pwd', 'apikey'];
+/** Adjacent key parts that do the same: `api_key`, `access_key`, `private_key`, `PREFECT_API_AUTH_STRING`. */
+const CREDENTIAL_PAIRS = new Set(['api key', 'access key', 'private key', 'secret key', 'client secret', 'auth string']);
 /**
  * A key ending so names where a credential is, or what it is, not the credential itself:
  * `secret_name`, `token_file`, `password_path`, `access_key_id`, `token_url`.
  */
 const POINTER_ENDINGS = new Set(['name', 'names', 'file', 'path', 'dir', 'id', 'url', 'uri', 'ref', 'type', 'env', 'header']);
+/** The shell's working directories (`PWD`, `OLDPWD`), set in every environment: no password. */
+const SHELL_DIRECTORIES = new Set(['PWD', 'OLDPWD']);
 
-/** `GITHUB_TOKEN` -> [github, token]; `apiKey` -> [api, key]; `private-key.pem` -> [private, key, pem]. */
+/** `GITHUB_TOKEN` -> [github, token]; `apiKey` -> [api, key]; `APIToken` -> [api, token]; `private-key.pem` -> [private, key, pem]. */
 export function keyParts(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter(Boolean);
 }
 
+/** A part that names a credential, alone (`token`) or with a word glued in front (`pgpassword`). */
+function credentialPart(part: string): boolean {
+  return CREDENTIAL_PARTS.has(part) || CREDENTIAL_SUFFIXES.some((suffix) => part.length > suffix.length && part.endsWith(suffix));
+}
+
 /**
  * Whether the value of this key is a credential, whatever it holds: a part of the key names one
- * (`password`, `GITHUB_TOKEN`, `apiKey`, `registry_credentials`) and its end does not say that it
- * only names where one is (`secret_name`, `token_file`).
+ * (`password`, `GITHUB_TOKEN`, `apiKey`, `registry_credentials`, `db_pwd`, `PGPASSWORD`) and its
+ * end does not say that it only names where one is (`secret_name`, `token_file`). The one rule for
+ * what export leaves out and what the plan shows as "(hidden)".
  */
 export function isCredential(key: string): boolean {
+  if (SHELL_DIRECTORIES.has(key)) return false;
   const parts = keyParts(key);
   if (POINTER_ENDINGS.has(parts.at(-1) ?? '')) return false;
-  return parts.some((part, index) => CREDENTIAL_PARTS.has(part) || CREDENTIAL_PAIRS.has(`${part} ${parts[index + 1] ?? ''}`));
+  return parts.some((part, index) => credentialPart(part) || CREDENTIAL_PAIRS.has(`${part} ${parts[index + 1] ?? ''}`));
 }
 
 export type FindingAction =
-  /** Replaced by `{{ prefect.blocks.secret.<block> }}`. */
+  /** Replaced by `{{ prefect.blocks.secret.<block> }}` (or a key path into a JSON secret). */
   | 'referenced'
   /** Left out of the files. */
   | 'withheld'
@@ -50,8 +66,12 @@ export interface Finding {
   /** Key path, e.g. `work_pool.job_variables.env.GITHUB_TOKEN`, `pull[0]...access_token`. */
   path: string;
   action: FindingAction;
-  /** The secret block whose value it was (`referenced`, or `withheld` where no reference can stand). */
+  /** The secret block whose value it was, or held (`referenced`, or `withheld` where no reference can stand). */
   block?: string | undefined;
+  /** The placeholder written instead of the value (`referenced`). */
+  reference?: string | undefined;
+  /** The block's value is only part of it (`https://user:TOKEN@host`): no reference can stand for that. */
+  within?: boolean | undefined;
   /** Why it was not replaced by a reference, when it matched a block. */
   reason?: string | undefined;
 }
@@ -71,15 +91,56 @@ export interface ProtectOptions {
   allowPlain: boolean;
 }
 
-/** Finds secret values by value: the first block by name for each, among string values. */
-export function secretIndex(secrets: SecretValues): Map<string, string> {
-  const byValue = new Map<string, string>();
-  for (const name of [...secrets.keys()].sort()) {
+/** Where a secret value is on the server: a block, and the place in a JSON secret's value. */
+export interface SecretPlace {
+  block: string;
+  /**
+   * For a string inside a JSON secret (an object or a list): Prefect's key path to it (`value.db.password`,
+   * `value.hosts[1]`), or null when a placeholder cannot spell it (a key with `.`, a space, only digits).
+   * Absent for a secret whose value is the string itself.
+   */
+  keyPath?: string | null | undefined;
+}
+
+/** The keys a placeholder can spell, as Prefect's key paths split them (`.`, `[n]`; digits alone would be an index). */
+const KEY_PATH_PART = /^(?!\d+$)[A-Za-z0-9_-]+$/;
+
+/** Every string of a JSON secret's value, with Prefect's key path to it (null where none can be spelled). */
+function leaves(value: JsonValue, path: string | null, out: Array<[string, string | null]>): void {
+  if (typeof value === 'string') out.push([value, path]);
+  else if (Array.isArray(value)) value.forEach((item, index) => leaves(item, path === null ? null : `${path}[${index}]`, out));
+  else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) leaves(item, path !== null && KEY_PATH_PART.test(key) ? `${path}.${key}` : null, out);
+  }
+}
+
+/**
+ * Finds secret values by value: each string secret, then each string inside a JSON secret (a
+ * secret block whose value is an object or a list), the first block by name for each value.
+ */
+export function secretIndex(secrets: SecretValues): Map<string, SecretPlace> {
+  const byValue = new Map<string, SecretPlace>();
+  const names = [...secrets.keys()].sort();
+  for (const name of names) {
     const value = secrets.get(name);
-    if (typeof value === 'string' && value !== '' && !byValue.has(value)) byValue.set(value, name);
+    if (typeof value === 'string' && value !== '' && !byValue.has(value)) byValue.set(value, { block: name });
+  }
+  for (const name of names) {
+    const value = secrets.get(name);
+    if (value === null || typeof value !== 'object') continue;
+    const found: Array<[string, string | null]> = [];
+    leaves(value, 'value', found);
+    for (const [leaf, keyPath] of found) if (leaf !== '' && !byValue.has(leaf)) byValue.set(leaf, { block: name, keyPath });
   }
   return byValue;
 }
+
+/**
+ * Secret values shorter than this are found only as whole values, not inside other text: a short
+ * one (`admin`, `prod`, `1234`) turns up in ordinary values by chance. A URL's password is found
+ * whatever its length by URL_WITH_PASSWORD.
+ */
+export const MIN_CONTAINED_LENGTH = 8;
 
 /** A string that is only a placeholder refers to a value; it holds none. */
 export const ONLY_PLACEHOLDER = /^\{\{\s*[\w.\-[\]$]+\s*\}\}$/;
@@ -98,14 +159,20 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
   // A value that equals a block's value but for the final newline (typed by hand where the block kept
   // the file's newline) is still that secret; a reference would add the newline, so it is left out.
   const trimmed = new Map<string, string>();
-  for (const [secret, name] of byValue) {
+  for (const [secret, place] of byValue) {
     const without = secret.replace(/\r?\n$/, '');
-    if (without !== secret && without !== '' && !byValue.has(without) && !trimmed.has(without)) trimmed.set(without, name);
+    if (place.keyPath === undefined && without !== secret && without !== '' && !byValue.has(without) && !trimmed.has(without)) trimmed.set(without, place.block);
+  }
+  // What is looked for inside other text: each secret value long enough, without its final newline.
+  const contained: Array<[string, string]> = [];
+  for (const [secret, place] of byValue) {
+    const without = secret.replace(/\r?\n$/, '');
+    if (without.length >= MIN_CONTAINED_LENGTH && !contained.some(([needle]) => needle === without)) contained.push([without, place.block]);
   }
   const findings: Finding[] = [];
   /** A credential no reference can stand for: removed, or kept as it is when the operator allows it. */
-  const plain = (item: JsonValue, path: string, block?: string, reason?: string): JsonValue | typeof REMOVED => {
-    findings.push({ path, action: options.allowPlain ? 'written' : 'withheld', block, reason });
+  const plain = (item: JsonValue, path: string, match: { block?: string; reason?: string; within?: boolean } = {}): JsonValue | typeof REMOVED => {
+    findings.push({ path, action: options.allowPlain ? 'written' : 'withheld', block: match.block, reason: match.reason, ...(match.within && { within: true }) });
     return options.allowPlain ? item : REMOVED;
   };
 
@@ -134,17 +201,22 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
       return out;
     }
     if (typeof item === 'string') {
-      const block = byValue.get(item);
-      if (block !== undefined) {
-        if (!options.referable) return plain(item, path, block, 'Prefect passes parameters to the flow as written, so a reference would not be resolved');
-        if (!REFERABLE_NAME.test(block)) return plain(item, path, block, `a placeholder cannot name block "${block}" (lower case letters, digits and - only)`);
-        findings.push({ path, action: 'referenced', block });
-        return `{{ prefect.blocks.secret.${block} }}`;
+      const place = byValue.get(item);
+      if (place !== undefined) {
+        const { block, keyPath } = place;
+        if (!options.referable) return plain(item, path, { block, reason: 'Prefect passes parameters to the flow as written, so a reference would not be resolved' });
+        if (!REFERABLE_NAME.test(block)) return plain(item, path, { block, reason: `a placeholder cannot name block "${block}" (lower case letters, digits and - only)` });
+        if (keyPath === null) return plain(item, path, { block, reason: 'a placeholder cannot spell the key path to it in the block\'s JSON value (a key with other characters than letters, digits, _ and -)' });
+        const reference = `{{ prefect.blocks.secret.${block}${keyPath === undefined ? '' : `.${keyPath}`} }}`;
+        findings.push({ path, action: 'referenced', block, reference });
+        return reference;
       }
       const near = trimmed.get(item);
-      if (near !== undefined) return plain(item, path, near, 'the block holds it with a final newline, which a reference would add');
-      if (URL_WITH_PASSWORD.test(item)) return plain(item, path, undefined, 'a URL with a password in it');
+      if (near !== undefined) return plain(item, path, { block: near, reason: 'the block holds it with a final newline, which a reference would add' });
       if (item === '' || ONLY_PLACEHOLDER.test(item)) return item;
+      const holder = contained.find(([needle]) => item.includes(needle));
+      if (holder !== undefined) return plain(item, path, { block: holder[1], within: true, reason: 'it holds the value within other text, which no reference can stand for' });
+      if (URL_WITH_PASSWORD.test(item)) return plain(item, path, { reason: 'a URL with a password in it' });
     }
     if (key !== undefined && isCredential(key) && (typeof item === 'string' || typeof item === 'number')) return plain(item, path);
     return item;

@@ -28,10 +28,13 @@ export interface HttpOptions {
  * A stop asked for from outside the run. Once `requested` is aborted (with an InterruptedError), the
  * wait for the server ends and no new object is started, while requests in flight go on; once `cut`
  * is aborted (the grace period is over, or a second signal came), they are aborted and none is sent.
+ * Then the run's last write, the ownership record of what it applied, may be sent (after
+ * `PrefectHttp.finishing`) until `end` is aborted: a short while after `cut`, or with it at a second signal.
  */
 export interface Interrupt {
   requested: AbortSignal;
   cut: AbortSignal;
+  end: AbortSignal;
 }
 
 export interface RequestRecord {
@@ -65,17 +68,44 @@ export function isWrite(method: string, path: string): boolean {
 
 class RetryableError extends Error {
   readonly retryAfterMs: number | undefined;
-  /** The server sent an HTTP answer (a 503, say); false for a refused, reset or timed-out connection. */
+  /**
+   * The Prefect server itself answered (its own 503, say); false for a refused, reset or timed-out
+   * connection, and for a proxy or load balancer answering for a server behind it that it cannot reach.
+   */
   readonly answered: boolean;
   /** The request may have reached the server (a reset or a timeout; not a refused connection). */
   readonly maybeSent: boolean;
-  constructor(message: string, options: { retryAfterMs?: number | undefined; answered: boolean; maybeSent?: boolean }) {
+  /** A proxy or load balancer answered instead of Prefect (see `fromGateway`). */
+  readonly gateway: boolean;
+  constructor(message: string, options: { retryAfterMs?: number | undefined; answered: boolean; maybeSent?: boolean; gateway?: boolean }) {
     super(message);
     this.retryAfterMs = options.retryAfterMs;
     this.answered = options.answered;
     this.maybeSent = options.maybeSent ?? options.answered;
+    this.gateway = options.gateway ?? false;
   }
 }
+
+/**
+ * Whether a retryable status came from a proxy or load balancer in front of the server rather than
+ * from Prefect: 502 and 504, which Prefect never sends, and a 503 without Prefect's JSON body (its
+ * 503s are JSON objects, `{"exception_message": "Service Unavailable"}`; nginx, HAProxy, Envoy and
+ * Kubernetes ingresses answer with an HTML or text page, or nothing). Reads the body of a 503.
+ */
+async function fromGateway(response: Response): Promise<boolean> {
+  if (response.status === 502 || response.status === 504) return true;
+  if (response.status !== 503) return false;
+  let body: unknown;
+  try {
+    body = JSON.parse(await response.text());
+  } catch {
+    return true;
+  }
+  return body === null || typeof body !== 'object' || Array.isArray(body);
+}
+
+/** What the error of a request says when a proxy answered its last attempt. */
+const GATEWAY_NOTE = 'answered by a proxy or load balancer, not by Prefect: the server behind it is not answering';
 
 /** A network failure: no HTTP answer. Only a refused connection says for sure the request never arrived. */
 function noAnswer(error: unknown, timeoutMs: number): RetryableError {
@@ -102,8 +132,12 @@ export class PrefectHttp {
   private credentialsAccepted = false;
   /** Aborted when the server refuses the credentials mid-run, or is gone: nothing more is sent. */
   private readonly halt = new AbortController();
-  /** The halt, or the end of an interrupt's grace period: no request is sent any more. */
-  private readonly blocked: AbortSignal;
+  /** The halt, or the end of an interrupt's grace period: no request of an object is sent any more. */
+  private readonly blockedForObjects: AbortSignal;
+  /** The halt, or the end of the time an interrupted run's last write has (see `finishing`). */
+  private readonly blockedForRecord: AbortSignal;
+  /** Set by `finishing`: the objects of an interrupted run are done, its last write goes on. */
+  private lastWrite = false;
   /** What the run stops at: the halt, or an interrupt as soon as it is requested. */
   readonly stopped: AbortSignal;
   /** The token fetch in flight: the server keeps one token per client, so parallel fetches would invalidate each other's. */
@@ -115,8 +149,34 @@ export class PrefectHttp {
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
     this.send = options.fetch ?? ((request) => globalThis.fetch(request));
     const interrupt = options.interrupt;
-    this.blocked = interrupt ? AbortSignal.any([this.halt.signal, interrupt.cut]) : this.halt.signal;
+    this.blockedForObjects = interrupt ? AbortSignal.any([this.halt.signal, interrupt.cut]) : this.halt.signal;
+    this.blockedForRecord = interrupt ? AbortSignal.any([this.halt.signal, interrupt.end]) : this.halt.signal;
     this.stopped = interrupt ? AbortSignal.any([this.halt.signal, interrupt.requested]) : this.halt.signal;
+  }
+
+  /** No request is sent any more once this is aborted; requests in flight are cut. */
+  private get blocked(): AbortSignal {
+    return this.lastWrite ? this.blockedForRecord : this.blockedForObjects;
+  }
+
+  /** What cuts a request in flight: the interrupt's cut, or its end for the last write. */
+  private get cut(): AbortSignal | undefined {
+    const interrupt = this.options.interrupt;
+    return interrupt && (this.lastWrite ? interrupt.end : interrupt.cut);
+  }
+
+  /** True once the run stopped at refused credentials or a server gone: nothing can be sent any more. */
+  get halted(): boolean {
+    return this.halt.signal.aborted;
+  }
+
+  /**
+   * An interrupted run has finished its objects (applyPlan returned) and sends its last write, the
+   * ownership record of what it applied: from now on requests may be sent, even after the grace
+   * period of the objects, until the interrupt's `end`.
+   */
+  finishing(): void {
+    this.lastWrite = true;
   }
 
   get writes(): number {
@@ -160,7 +220,7 @@ export class PrefectHttp {
     let refusedWith: number | undefined;
     let maybeSentBefore = false;
     const log = this.options.logger;
-    const cut = this.options.interrupt?.cut;
+    const cut = this.cut;
 
     const sendOnce = async (): Promise<{ response: Response; csrfToken: string | null }> => {
       // A retry that waited out its backoff while the run was stopped is not sent.
@@ -215,8 +275,11 @@ export class PrefectHttp {
       }
       if (RETRY_STATUSES.has(response.status)) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-        await response.body?.cancel();
-        throw new RetryableError(`HTTP ${response.status}`, { retryAfterMs: retryAfter, answered: true });
+        const gateway = await fromGateway(response);
+        if (!response.bodyUsed) await response.body?.cancel();
+        // A proxy may have passed the request on before the server behind it failed.
+        if (gateway) maybeSentBefore = true;
+        throw new RetryableError(`HTTP ${response.status}`, { retryAfterMs: retryAfter, answered: !gateway, gateway });
       }
       // The body is read here, inside the attempt: a connection cut in the middle of it is retried like any network error.
       let bytes: ArrayBuffer;
@@ -262,11 +325,12 @@ export class PrefectHttp {
       if (error instanceof RetryableError) {
         const failure = new ConnectionError(
           'unreachable',
-          `${request.method} ${this.apiUrl}${path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`,
+          `${request.method} ${this.apiUrl}${path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}${error.gateway ? ` (${GATEWAY_NOTE})` : ''}`,
         );
-        // No answer at all after a whole retry budget: the server is gone (killed, restarting, or
-        // the network to it down). Every later object would spend the same budget for nothing, so
-        // the run stops here. A server that answers, even with errors, is not gone.
+        // No answer from Prefect after a whole retry budget, neither directly nor through the proxy
+        // in front of it: the server is gone (killed, restarting, or the network to it down). Every
+        // later object would spend the same budget for nothing, so the run stops here. A server that
+        // answers, even with errors (its own 503s), is not gone.
         if (!error.answered && this.credentialsAccepted) {
           this.stop(failure);
           log.error({ event: 'run.stopping', method: request.method, path, reason: error.message }, `the server stopped answering: ${failure.message}`);
@@ -324,7 +388,7 @@ export class PrefectHttp {
     const url = `${this.apiUrl}/csrf-token?client=${encodeURIComponent(this.csrfClient)}`;
     let response: Response;
     try {
-      const cut = this.options.interrupt?.cut;
+      const cut = this.cut;
       const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
       response = await this.send(new Request(url, { headers: this.authHeaders(), signal: cut ? AbortSignal.any([timeout, cut]) : timeout }));
     } catch (error) {

@@ -1,21 +1,86 @@
 // Credentials in exported values: a secret block's value becomes a reference where Prefect resolves
 // one, a credential-like value matching no block is left out (or kept when allowed), by key path.
 import { describe, expect, it } from 'vitest';
-import { isCredential, keyParts, protectCredentials } from '../../src/export/credentials.js';
+import { isCredential, keyParts, MIN_CONTAINED_LENGTH, protectCredentials } from '../../src/export/credentials.js';
 import { fakeSecretValues } from './factories.js';
 
 const secrets = fakeSecretValues({ 'github-user': 'svc-bot', 'github-token': 'ghp_abc123', 'old-tool': 'with-newline\n', Upper_Name: 'upper-value', json: { a: 1 }, empty: '' });
 
 describe('isCredential', () => {
-  it('takes a key part that names a credential, and not a key that names where one is', () => {
+  it('splits keys at separators, case changes and the end of an acronym', () => {
     expect(keyParts('GITHUB_TOKEN')).toEqual(['github', 'token']);
     expect(keyParts('apiKey')).toEqual(['api', 'key']);
-    for (const key of ['password', 'DB_PASSWORD', 'token', 'GITHUB_TOKEN', 'secret', 'client-secret', 'api_key', 'apiKey', 'APIKEY', 'access_key', 'private_key', 'credentials', 'registry_credentials', 'Authorization']) {
-      expect(isCredential(key), key).toBe(true);
-    }
-    for (const key of ['username', 'image', 'key', 'secret_name', 'token_file', 'password_path', 'aws_access_key_id', 'token_url', 'secrets', 'tokenizer', 'PWD', 'passenger']) {
-      expect(isCredential(key), key).toBe(false);
-    }
+    expect(keyParts('APIToken')).toEqual(['api', 'token']);
+    expect(keyParts('x-api-key')).toEqual(['x', 'api', 'key']);
+  });
+
+  // The one rule of what is a credential: export leaves these values out, the plan shows them as (hidden).
+  it.each([
+    // A part names a credential, in any case style.
+    ['password', true],
+    ['DB_PASSWORD', true],
+    ['db-password', true],
+    ['dbPassword', true],
+    ['DBPassword', true],
+    ['passwords', true],
+    ['passwd', true],
+    ['ssh_passphrase', true],
+    ['token', true],
+    ['GITHUB_TOKEN', true],
+    ['githubToken', true],
+    ['github-token', true],
+    ['APIToken', true],
+    ['use_token', true],
+    ['secret', true],
+    ['client-secret', true],
+    ['clientSecret', true],
+    ['AWS_SECRET_ACCESS_KEY', true],
+    ['api_key', true],
+    ['apiKey', true],
+    ['APIKEY', true],
+    ['x-api-key', true],
+    ['access_key', true],
+    ['private_key', true],
+    ['credentials', true],
+    ['registry_credentials', true],
+    ['Authorization', true],
+    ['PREFECT_API_AUTH_STRING', true],
+    // pwd: a password, but not the shell's working directory.
+    ['pwd', true],
+    ['db_pwd', true],
+    ['MYSQL_PWD', true],
+    ['dbPwd', true],
+    ['PWD', false],
+    ['OLDPWD', false],
+    // A word glued in front of one, as environment variables are written.
+    ['PGPASSWORD', true],
+    ['githubtoken', true],
+    ['clientsecret', true],
+    ['dbpwd', true],
+    // Words that only start like one, or hold one in another sense.
+    ['tokenizer', false],
+    ['tokenizer_name', false],
+    ['secretary', false],
+    ['passenger', false],
+    ['passwordless', false],
+    ['max_tokens', false],
+    ['tokens', false],
+    ['secrets', false],
+    // Where a credential is, or what it is: not the credential.
+    ['secret_name', false],
+    ['token_file', false],
+    ['PASSWORD_FILE', false],
+    ['password_path', false],
+    ['aws_access_key_id', false],
+    ['token_url', false],
+    ['auth_header', false],
+    // Nothing to do with one.
+    ['username', false],
+    ['image', false],
+    ['key', false],
+    ['keyboard', false],
+  ])('%s: %s', (key, credential) => {
+    expect(isCredential(key)).toBe(credential);
   });
 });
 
@@ -40,18 +105,18 @@ describe('protectCredentials', () => {
       env: { TOKENS: ['{{ prefect.blocks.secret.github-token }}'] },
     });
     expect(result.findings).toEqual([
-      { path: 'work_pool.job_variables.registry_credentials.username', action: 'referenced', block: 'github-user' },
-      { path: 'work_pool.job_variables.registry_credentials.password', action: 'referenced', block: 'github-token' },
-      { path: 'work_pool.job_variables.env.TOKENS[0]', action: 'referenced', block: 'github-token' },
+      { path: 'work_pool.job_variables.registry_credentials.username', action: 'referenced', block: 'github-user', reference: '{{ prefect.blocks.secret.github-user }}' },
+      { path: 'work_pool.job_variables.registry_credentials.password', action: 'referenced', block: 'github-token', reference: '{{ prefect.blocks.secret.github-token }}' },
+      { path: 'work_pool.job_variables.env.TOKENS[0]', action: 'referenced', block: 'github-token', reference: '{{ prefect.blocks.secret.github-token }}' },
     ]);
     // The input is not changed.
     expect(value.registry_credentials.password).toBe('ghp_abc123');
   });
 
   it('leaves out a credential-like value matching no block, and keeps it when allowed', () => {
-    const value = { env: { GITHUB_TOKEN: 'ghp_unknown', LOG_LEVEL: 'DEBUG', secret_name: 'regcred', api_key: 42, use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, passwords: ['a'] };
+    const value = { env: { GITHUB_TOKEN: 'ghp_unknown', LOG_LEVEL: 'DEBUG', secret_name: 'regcred', api_key: 42, use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, tokens: ['a'] };
     const withheld = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: false });
-    expect(withheld.value).toEqual({ env: { LOG_LEVEL: 'DEBUG', secret_name: 'regcred', use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, passwords: ['a'] });
+    expect(withheld.value).toEqual({ env: { LOG_LEVEL: 'DEBUG', secret_name: 'regcred', use_token: true, token: '', password: '{{ prefect.blocks.secret.x }}' }, tokens: ['a'] });
     expect(withheld.findings).toEqual([
       { path: 'job_variables.env.GITHUB_TOKEN', action: 'withheld', block: undefined, reason: undefined },
       { path: 'job_variables.env.api_key', action: 'withheld', block: undefined, reason: undefined },
@@ -81,5 +146,79 @@ describe('protectCredentials', () => {
     const value = JSON.parse('{"__proto__": {"x": ""}, "list": ["", "svc-bot"]}') as { [key: string]: unknown };
     const result = protectCredentials(value as never, { path: 'p', secrets, referable: true, allowPlain: false });
     expect(JSON.stringify(result.value)).toBe('{"__proto__":{"x":""},"list":["","{{ prefect.blocks.secret.github-user }}"]}');
+  });
+
+  it('leaves out a value that holds a secret value within other text (a token in a URL), naming the block, or writes it when allowed', () => {
+    const value = {
+      REPO: 'https://oauth2:ghp_abc123@github.com/org/repo.git',
+      NOTE: 'use ghp_abc123 for the mirror',
+      OLD: 'prefix with-newline suffix',
+      // Shorter than MIN_CONTAINED_LENGTH: found only as a whole value, not in an image path.
+      image: 'ghcr.io/svc-bot/archiver:1.2',
+      user: 'svc-bot',
+    };
+    const result = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: false });
+    expect(result.value).toEqual({ image: 'ghcr.io/svc-bot/archiver:1.2', user: '{{ prefect.blocks.secret.github-user }}' });
+    expect(result.findings.map((f) => [f.path, f.action, f.block, f.within])).toEqual([
+      ['job_variables.REPO', 'withheld', 'github-token', true],
+      ['job_variables.NOTE', 'withheld', 'github-token', true],
+      ['job_variables.OLD', 'withheld', 'old-tool', true],
+      ['job_variables.user', 'referenced', 'github-user', undefined],
+    ]);
+    expect(JSON.stringify(result)).not.toMatch(/ghp_abc123|with-newline/);
+    expect('ghp_abc123'.length).toBeGreaterThanOrEqual(MIN_CONTAINED_LENGTH);
+
+    const allowed = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: true });
+    expect(allowed.value).toMatchObject({ REPO: value.REPO, NOTE: value.NOTE, OLD: value.OLD });
+    expect(allowed.findings.filter((f) => f.within).map((f) => f.action)).toEqual(['written', 'written', 'written']);
+  });
+
+  it('does not take a placeholder for a secret value it happens to spell', () => {
+    const named = fakeSecretValues({ 'a-token': 'prefect.blocks.secret.github-token' });
+    const result = protectCredentials({ password: '{{ prefect.blocks.secret.github-token }}' }, { path: 'p', secrets: named, referable: true, allowPlain: false });
+    expect(result).toEqual({ value: { password: '{{ prefect.blocks.secret.github-token }}' }, findings: [] });
+  });
+
+  describe('a JSON secret (a secret block whose value is an object)', () => {
+    const json = fakeSecretValues({
+      database: { user: 'archiver-app', password: 'pg-s3cret-pass', hosts: ['db-1.internal', 'db-2.internal'], port: 5432, 'odd key': 'odd-value-123', '0': 'digit-key-value' },
+      // A string secret wins over a JSON one holding the same value.
+      'pg-password': 'pg-s3cret-pass',
+    });
+
+    it('writes a string of it as a reference with its key path where Prefect resolves references', () => {
+      const value = { env: { DB_USER: 'archiver-app', DB_PASSWORD: 'pg-s3cret-pass', REPLICA: 'db-2.internal', DB_PORT: 5432 } };
+      const result = protectCredentials(value, { path: 'work_pool.job_variables', secrets: json, referable: true, allowPlain: false });
+      expect(result.value).toEqual({
+        env: {
+          DB_USER: '{{ prefect.blocks.secret.database.value.user }}',
+          DB_PASSWORD: '{{ prefect.blocks.secret.pg-password }}',
+          REPLICA: '{{ prefect.blocks.secret.database.value.hosts[1] }}',
+          DB_PORT: 5432,
+        },
+      });
+      expect(result.findings.map((f) => [f.path, f.block, f.reference])).toEqual([
+        ['work_pool.job_variables.env.DB_USER', 'database', '{{ prefect.blocks.secret.database.value.user }}'],
+        ['work_pool.job_variables.env.DB_PASSWORD', 'pg-password', '{{ prefect.blocks.secret.pg-password }}'],
+        ['work_pool.job_variables.env.REPLICA', 'database', '{{ prefect.blocks.secret.database.value.hosts[1] }}'],
+      ]);
+    });
+
+    it('leaves it out where no reference can stand: in parameters, under a key a placeholder cannot spell, or within other text', () => {
+      const value = { user: 'archiver-app', odd: 'odd-value-123', digit: 'digit-key-value', dsn: 'postgresql://archiver-app@db-1.internal:5432/archive', port: 5432 };
+      const parameters = protectCredentials(value, { path: 'parameters', secrets: json, referable: false, allowPlain: false });
+      expect(parameters.value).toEqual({ port: 5432 });
+      const jobVariables = protectCredentials(value, { path: 'job_variables', secrets: json, referable: true, allowPlain: false });
+      expect(jobVariables.value).toEqual({ user: '{{ prefect.blocks.secret.database.value.user }}', port: 5432 });
+      expect(jobVariables.findings.map((f) => [f.path, f.action, f.block, f.within ?? false, f.reason?.split(' ').slice(0, 4).join(' ')])).toEqual([
+        ['job_variables.user', 'referenced', 'database', false, undefined],
+        ['job_variables.odd', 'withheld', 'database', false, 'a placeholder cannot spell'],
+        ['job_variables.digit', 'withheld', 'database', false, 'a placeholder cannot spell'],
+        ['job_variables.dsn', 'withheld', 'database', true, 'it holds the value'],
+      ]);
+      for (const secret of ['archiver-app', 'odd-value-123', 'digit-key-value', 'db-1.internal']) {
+        expect(JSON.stringify([parameters, jobVariables.findings])).not.toContain(secret);
+      }
+    });
   });
 });

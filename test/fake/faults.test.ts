@@ -291,6 +291,29 @@ describe('a server gone in the middle of a run', () => {
     expect(text.stdout.trim().split('\n').at(-1)).toBe('Stopped before the end: 0 applied, 1 failed, 7 not done.');
   });
 
+  it.each([
+    ['502 from a proxy', { status: 502, text: '<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>' }],
+    ['504 from a proxy', { status: 504, text: '' }],
+    ["503 page that is not Prefect's", { status: 503, text: '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>' }],
+  ])('stops the same way when a proxy answers for the server for a whole retry budget: %s', async (_name, answer) => {
+    fake.inject({ method: 'POST', path: '/block_documents/', times: 1000, ...answer });
+    const result = await run(['--output', 'json', '--retries', '2', ...OLD_COMMAND_LINE]);
+    expect(result.code, result.stdout).toBe(EXIT.unreachable);
+    // Three attempts of the first secret, then nothing: 21 objects, 3 requests where 7 x 3 would have been sent.
+    const first = result.requests.findIndex((r) => r.method === 'POST' && r.path === '/block_documents/');
+    expect(result.requests.slice(first).map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(Array(3).fill(`POST /block_documents/ ${answer.status}`));
+    const report = JSON.parse(result.stdout) as JsonFailureReport & { stopped: Record<string, number> };
+    expect(report).toMatchObject({ ok: false, exitCode: EXIT.unreachable, error: { reason: 'unreachable' } });
+    expect(report.error.message).toBe(
+      `the server stopped answering mid-run: POST http://prefect.fake/api/block_documents/ failed after 3 attempts: HTTP ${answer.status} ` +
+        '(answered by a proxy or load balancer, not by Prefect: the server behind it is not answering). ' +
+        'The run stopped there; every object not done is listed. Run it again once the server is back.',
+    );
+    expect(report.stopped).toEqual({ applied: 13, failed: 1, notDone: 7 });
+    expect(report.items.filter((item) => item.error === NOT_DONE)).toHaveLength(7);
+    expect(result.stderr).toBe(`error: ${report.error.message}\n`);
+  });
+
   it('does not stop for a server that answers 503 on one object past --retries: that object fails, exit 1', async () => {
     fake.inject({ method: 'POST', path: '/block_documents/', times: 3, status: 503 });
     const result = await run(['--retries', '2', ...OLD_COMMAND_LINE]);

@@ -55,6 +55,8 @@ export interface Fault {
   status?: number;
   /** JSON body; defaults to what the real server (or a proxy in front of it) sends with that status. */
   body?: unknown;
+  /** A body that is not JSON, sent as it is (a proxy's HTML page); with `status`, instead of `body`. */
+  text?: string;
   headers?: Record<string, string>;
   networkError?: boolean;
   delayMs?: number;
@@ -1707,6 +1709,7 @@ export function createPrefectFake(options: FakeOptions = {}): PrefectFake {
       if (fault.status !== undefined) {
         const status = fault.status;
         if (status === 204 || status === 304) return new HttpResponse(null, { status, headers: fault.headers });
+        if (fault.text !== undefined) return new HttpResponse(fault.text, { status, headers: { 'content-type': 'text/html', ...fault.headers } });
         return json(status, fault.body === undefined ? defaultFaultBody(status) : fault.body, fault.headers);
       }
     }

@@ -382,6 +382,43 @@ describe('a server gone mid-run', () => {
     expect(api.http.stopped.aborted).toBe(false);
   });
 
+  const page = (status: number, body: string, type = 'text/html') => new Response(body, { status, headers: { 'content-type': type } });
+  it.each([
+    ['502 from nginx', () => page(502, '<html><head><title>502 Bad Gateway</title></head></html>'), 'HTTP 502'],
+    ['504 with a JSON body', () => json(504, { message: 'upstream request timeout' }), 'HTTP 504'],
+    ['503 HTML page', () => page(503, '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>'), 'HTTP 503'],
+    ['503 text from Envoy', () => page(503, 'no healthy upstream', 'text/plain'), 'HTTP 503'],
+    ['503 with no body', () => new Response(null, { status: 503 }), 'HTTP 503'],
+    ['503 with a JSON string', () => json(503, 'unavailable'), 'HTTP 503'],
+  ])('stops the run when a proxy answers for a gone server for the whole retry budget: %s', async (_name, answer, status) => {
+    const { api, server } = await ready([answer(), answer(), answer()]);
+    const error = await unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch((e: unknown) => e);
+    expect((error as ConnectionError).reason).toBe('unreachable');
+    expect((error as Error).message).toBe(
+      `GET http://prefect.test/api/variables/name/a failed after 3 attempts: ${status} (answered by a proxy or load balancer, not by Prefect: the server behind it is not answering)`,
+    );
+    expect(api.http.stopped.reason).toBe(error);
+    await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'b' } } }))).rejects.toBe(error);
+    expect(server.seen).toHaveLength(6);
+  });
+
+  it('stops on what the last attempt met: resets then a proxy, but not a proxy then Prefect\'s own 503', async () => {
+    const gone = await ready([reset(), reset(), page(502, 'Bad Gateway', 'text/plain')]);
+    await unwrap(gone.api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch(() => undefined);
+    expect(gone.api.http.stopped.aborted).toBe(true);
+
+    const busy = await ready([page(502, 'Bad Gateway', 'text/plain'), reset(), json(503, { exception_message: 'Service Unavailable' })]);
+    const error = await unwrap(busy.api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } })).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('GET http://prefect.test/api/variables/name/a failed after 3 attempts: HTTP 503');
+    expect(busy.api.http.stopped.aborted).toBe(false);
+  });
+
+  it('marks an answer after a proxy\'s 502 as one whose request may have reached the server', async () => {
+    const { api } = await ready([csrfOff(), page(502, 'Bad Gateway', 'text/plain'), json(409, { detail: 'exists' })]);
+    const created = await api.client.POST('/variables/', { body: { name: 'a', value: 1 } });
+    expect(responseOrigins.get(created.response)).toMatchObject({ path: '/variables/', repeated: true });
+  });
+
   it('does not stop while connecting: that is the wait for the server, with its own error', async () => {
     const { logger } = capture();
     const server = scripted([json(200, true), json(200, { message: 'OK' }), reset(), reset(), reset()]);
@@ -418,7 +455,7 @@ describe('an interrupt (SIGTERM, SIGINT)', () => {
     const http = new PrefectHttp({
       ...base,
       logger,
-      interrupt: { requested: requested.signal, cut: new AbortController().signal },
+      interrupt: { requested: requested.signal, cut: new AbortController().signal, end: new AbortController().signal },
       fetch: async () => {
         throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
       },
@@ -446,7 +483,7 @@ describe('an interrupt (SIGTERM, SIGINT)', () => {
         request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
       });
     };
-    const api = createApi({ ...base, logger, fetch, interrupt: { requested: requested.signal, cut: cut.signal } });
+    const api = createApi({ ...base, logger, fetch, interrupt: { requested: requested.signal, cut: cut.signal, end: new AbortController().signal } });
     await api.http.waitUntilReady(1000, 5);
     const inFlight = unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } }));
     await new Promise((done) => setTimeout(done, 10));
@@ -465,5 +502,41 @@ describe('an interrupt (SIGTERM, SIGINT)', () => {
     await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'c' } } }))).rejects.toBeInstanceOf(InterruptedError);
     expect(seen).toHaveLength(sent);
     expect(seen.filter((path) => path === '/api/variables/name/b')).toHaveLength(1);
+  });
+
+  it('sends the last write (the ownership record) after the objects\' grace period, until the end of its own', async () => {
+    const { logger } = capture();
+    const [requested, cut, end] = [new AbortController(), new AbortController(), new AbortController()];
+    const answers = [json(200, true), json(200, { message: 'OK' }), json(200, '3.7.2'), csrfOff(), json(200, { id: 'doc' })];
+    const seen: string[] = [];
+    const fetch = async (request: Request): Promise<Response> => {
+      seen.push(`${request.method} ${new URL(request.url).pathname}`);
+      const next = answers.shift();
+      if (next) return next;
+      return new Promise<Response>((_resolve, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true }));
+    };
+    const api = createApi({ ...base, logger, fetch, interrupt: { requested: requested.signal, cut: cut.signal, end: end.signal } });
+    await api.http.waitUntilReady(1000, 5);
+    const reason = new InterruptedError('SIGTERM');
+    requested.abort(reason);
+    cut.abort(reason);
+    // The grace period of the objects is over: nothing is sent for them.
+    await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'a' } } }))).rejects.toBe(reason);
+    expect(api.http.halted).toBe(false);
+
+    api.http.finishing();
+    const written = await unwrap(api.client.PATCH('/block_documents/{id}', { params: { path: { id: 'doc' } }, body: { data: {}, merge_existing_data: false } }));
+    expect(written).toEqual({ id: 'doc' });
+    // Held by the server until the end of the record's own time: then cut, and nothing more is sent.
+    const held = unwrap(api.client.PATCH('/block_documents/{id}', { params: { path: { id: 'doc' } }, body: { data: {}, merge_existing_data: false } })).catch((e: unknown) => e);
+    await new Promise((done) => setTimeout(done, 10));
+    end.abort(reason);
+    expect(await held).toBe(reason);
+    await expect(unwrap(api.client.GET('/variables/name/{name}', { params: { path: { name: 'b' } } }))).rejects.toBe(reason);
+    expect(seen.filter((line) => !line.includes('/health') && !line.includes('/ready') && !line.includes('/admin/version'))).toEqual([
+      'GET /api/csrf-token',
+      'PATCH /api/block_documents/doc',
+      'PATCH /api/block_documents/doc',
+    ]);
   });
 });

@@ -375,6 +375,45 @@ describe('export and the round trip', () => {
     }
   });
 
+  it('refers to a string of a JSON secret by its key path, and leaves out a value holding a secret within other text', async () => {
+    const registry = { username: 'registry-robot-9q', password: 'registry-pass-42x' };
+    await createBlock(source(), 'secret', 'registry', { value: registry });
+    const flow = (await postJson<{ id: string }>(source(), '/flows/', { name: 'cloned_flow' })).id;
+    const created = await postJson<{ id: string }>(source(), '/deployments/', {
+      name: 'cloned',
+      flow_id: flow,
+      entrypoint: './flows/cloned.py:cloned',
+      parameter_openapi_schema: { title: 'Parameters', type: 'object', properties: {} },
+      work_pool_name: 'archival-docker-workpool',
+      // As `prefect deploy` stores `{{ prefect.blocks.secret.registry }}` fields and a clone URL built with the token.
+      job_variables: { registry_credentials: { registry_url: 'ghcr.io', ...registry }, env: { LOG_LEVEL: 'INFO' } },
+      pull_steps: [{ 'prefect.deployments.steps.git_clone': { repository: `https://x-access-token:${SECRETS['github-password']}@github.com/org/archiver.git` } }],
+    });
+    try {
+      const dir = exportDir();
+      const result = await exportTo(source(), dir, ['--only', 'deployments', '--match', 'cloned*']);
+      expect(result.code).toBe(EXIT.applyFailed);
+      for (const secret of [registry.username, registry.password, SECRETS['github-password']!]) expect(result.all).not.toContain(secret);
+      expect(result.outcome.credentialsLeftOut).toEqual([{ subject: 'deployment "cloned_flow/cloned"', paths: ['pull[0].prefect.deployments.steps.git_clone.repository'] }]);
+      expect(result.outcome.warnings.map((w) => w.message).join('\n')).toContain(
+        'pull[0].prefect.deployments.steps.git_clone.repository (holds the value of secret block "github-password": it holds the value within other text',
+      );
+      const files = readTree(dir);
+      for (const secret of [registry.username, registry.password, SECRETS['github-password']!]) expect(Object.values(files).join('\n')).not.toContain(secret);
+      expect(files['prefect.yaml']).toContain('username: "{{ prefect.blocks.secret.registry.value.username }}"');
+      expect(files['prefect.yaml']).toContain('password: "{{ prefect.blocks.secret.registry.value.password }}"');
+      expect(files['README.md']).toContain('| deployment "cloned_flow/cloned" | `pull[0].prefect.deployments.steps.git_clone.repository` |');
+      // The file loads, and its references name a block the server has: plan reads it against the server.
+      const plan = await runCli(['plan', '-d', join(dir, 'prefect.yaml')], { env: { PREFECT_API_URL: source() } });
+      expect(plan.code, `${plan.stdout}\n${plan.stderr}`).toBe(EXIT.ok);
+      expect(plan.stdout).toContain('~ deployment cloned_flow/cloned: ');
+    } finally {
+      await send(source(), 'DELETE', `/deployments/${created.id}`);
+      const block = await getJson<{ id: string }>(source(), '/block_types/slug/secret/block_documents/name/registry');
+      await send(source(), 'DELETE', `/block_documents/${block.id}`);
+    }
+  });
+
   it('refuses to overwrite an export unless --force, and then writes the same files', async () => {
     const dir = exportDir();
     expect((await exportTo(source(), dir, ['--only', 'limits,pools'])).code).toBe(EXIT.ok);

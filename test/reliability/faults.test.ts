@@ -146,7 +146,8 @@ describe('transient errors', () => {
   });
 
   it('fails only the object whose 503s outlast --retries, with the exact report, and the next run writes just it', async () => {
-    proxy.inject({ method: 'POST', path: '/variables/', body: /"name":"s3_region"/, times: 10, fault: { kind: 'status', status: 503 } });
+    // Prefect's own 503 (a JSON body): the server answers, so the run goes on (a proxy's 503 page would stop it, see stop.test.ts).
+    proxy.inject({ method: 'POST', path: '/variables/', body: /"name":"s3_region"/, times: 10, fault: { kind: 'status', status: 503, body: { exception_message: 'Service Unavailable' } } });
     const result = await run(['--retries', '2']);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.applyFailed);
     expect(result.stdout).toContain(`! variable s3_region: POST ${proxy.apiUrl}/variables/ failed after 3 attempts: HTTP 503`);

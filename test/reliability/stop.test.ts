@@ -99,6 +99,63 @@ describe('a server gone in the middle of an apply of 300 variables', () => {
   });
 });
 
+describe('a server gone behind a proxy or load balancer in the middle of an apply of 300 variables', () => {
+  const PROXY_ANSWERED = '(answered by a proxy or load balancer, not by Prefect: the server behind it is not answering)';
+
+  it('stops after one request\'s retry budget when the proxy answers 502 for the server it lost: exit 4, applied / failed / not done listed', async () => {
+    // openem-config -> front (the load balancer) -> back (the server's socket) -> the real server:
+    // closing back is the server killed, and front answers 502 as nginx does.
+    const back = await startFaultProxy({ target: apiUrl() });
+    const front = await startFaultProxy({ target: back.apiUrl });
+    try {
+      const pending = runCli(['--output', 'json', '--retries', '2', '-v', vars], { env: { PREFECT_API_URL: front.apiUrl } });
+      await until(() => variablePosts(front).length >= 51, 60_000, '51 creates');
+      await back.close();
+      const result = await pending;
+      expect(result.code, result.stdout).toBe(EXIT.unreachable);
+
+      // After the server went: the three attempts of one create, each answered 502 by the proxy, and nothing else.
+      const tail = result.requests.slice(result.requests.findIndex((r) => r.status === 502));
+      expect(tail.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(Array(3).fill('POST /variables/ 502'));
+      const report = JSON.parse(result.stdout) as StoppedReport;
+      const { applied } = report.stopped;
+      expect(applied).toBeGreaterThanOrEqual(50);
+      // Far fewer than 300 objects x 3 attempts: every create applied, and the three of the one that failed.
+      expect(result.requests.filter((r) => r.path === '/variables/')).toHaveLength(applied + 3);
+      expect(report).toMatchObject({ ok: false, exitCode: EXIT.unreachable, error: { reason: 'unreachable' } });
+      expect(report.error.message).toMatch(/^the server stopped answering mid-run: POST http:\/\/127\.0\.0\.1:\d+\/api\/variables\/ failed after 3 attempts: HTTP 502 /);
+      expect(report.error.message).toContain(PROXY_ANSWERED);
+      expect(report.stopped).toEqual({ applied, failed: 1, notDone: COUNT - applied - 1 });
+      expect(report.items.filter((item) => item.error === 'not done: the run stopped when the server stopped answering')).toHaveLength(COUNT - applied - 1);
+      // The create in flight when the server went may have been applied without its answer: the next run finds it.
+      await followUp();
+    } finally {
+      await front.close();
+      await back.close();
+    }
+  });
+
+  it.each([
+    ['a 503 page', { kind: 'status', status: 503, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>' }, 'HTTP 503'],
+    ['a 504 without a body', { kind: 'status', status: 504, headers: { 'content-type': 'text/plain' }, body: '' }, 'HTTP 504'],
+  ] as const)('stops the same way when the load balancer answers %s for the server it lost, in text', async (_name, fault, status) => {
+    const pending = runCli(['--retries', '2', '-v', vars], { env: { PREFECT_API_URL: proxy.apiUrl } });
+    await until(() => variablePosts(proxy).length >= 100, 60_000, '100 creates');
+    proxy.inject({ times: 1_000_000, fault });
+    const result = await pending;
+    expect(result.code, result.stdout).toBe(EXIT.unreachable);
+    const faulted = proxy.requests.filter((r) => r.fault === 'status');
+    expect(faulted.map((r) => `${r.method} ${r.path}`)).toEqual(Array(3).fill('POST /variables/'));
+    const lines = result.stdout.trim().split('\n');
+    const applied = lines.filter((line) => line.startsWith('+ variable ')).length;
+    expect(applied).toBeGreaterThanOrEqual(100);
+    expect(lines.filter((line) => line.endsWith(`failed after 3 attempts: ${status} ${PROXY_ANSWERED}`))).toHaveLength(1);
+    expect(lines.at(-1)).toBe(`Stopped before the end: ${applied} applied, 1 failed, ${COUNT - applied - 1} not done.`);
+    expect(result.stderr).toContain(`error: the server stopped answering mid-run: POST ${proxy.apiUrl}/variables/ failed after 3 attempts: ${status} ${PROXY_ANSWERED}.`);
+    await followUp();
+  });
+});
+
 describe('a signal while waiting for the server (the built binary)', () => {
   it('ends the wait at once, before any write: exit 143, and the JSON document says why', async () => {
     const port = await freePort();
@@ -172,3 +229,70 @@ describe('a signal in the middle of an apply (the built binary)', () => {
     expect(lines.at(-1)).toBe(`Stopped before the end: 2 applied, 1 failed, ${COUNT - 3} not done.`);
   });
 });
+
+describe('a signal in the middle of an apply records what the run created (the built binary)', () => {
+  // Tag limits are owned through openem-config's ownership record (variables through their tag).
+  const TAGS = 30;
+  const tags = Array.from({ length: TAGS }, (_, index) => `stop-tag-${String(index).padStart(3, '0')}`);
+  let limits = '';
+  let noLimits = '';
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'openem-stop-limits-'));
+    limits = join(dir, 'limits.toml');
+    writeFileSync(limits, `[tag_limits]\n${tags.map((tag) => `"${tag}" = 1`).join('\n')}\n`);
+    noLimits = join(dir, 'none.toml');
+    writeFileSync(noLimits, '[tag_limits]\n');
+  });
+
+  const limitPosts = () => proxy.requests.filter((r) => r.method === 'POST' && r.path === '/concurrency_limits/');
+
+  /** The tag limits the ownership record on the server says openem-config owns. */
+  async function ownedTagLimits(): Promise<string[]> {
+    const response = await fetch(`${apiUrl()}/block_types/slug/openem-config-state/block_documents/name/ownership`);
+    if (response.status === 404) return [];
+    const document = (await response.json()) as { data: { owned: Record<string, string[]> } };
+    return document.data.owned['tag-limit'] ?? [];
+  }
+
+  /** SIGTERM once the third create of a tag limit is sent. */
+  async function terminatedAtThirdCreate() {
+    return spawnCli(['-l', limits], {
+      env: { PREFECT_API_URL: proxy.apiUrl },
+      whileRunning: async (pid) => {
+        await until(() => limitPosts().length >= 3, 60_000, 'the third create');
+        process.kill(pid, 'SIGTERM');
+      },
+    });
+  }
+
+  it('SIGTERM: the objects created before it are recorded as owned, so that a later --prune removes them', async () => {
+    proxy.inject({ method: 'POST', path: '/concurrency_limits/', times: 1_000_000, fault: { kind: 'delay', ms: 1_000 } });
+    const result = await terminatedAtThirdCreate();
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
+    expect(limitPosts()).toHaveLength(3);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe(`Stopped before the end: 3 applied, 0 failed, ${TAGS - 3} not done.`);
+    expect(await ownedTagLimits()).toEqual(tags.slice(0, 3));
+
+    const prune = await runCli(['--prune', '-l', noLimits], { env: { PREFECT_API_URL: apiUrl() } });
+    expect(prune.code, prune.stdout).toBe(EXIT.ok);
+    expect(prune.stdout).toContain('tag-limits: 0 created, 0 updated, 3 deleted, 0 unchanged, 0 failed');
+    for (const tag of tags.slice(0, 3)) expect(prune.stdout).toContain(`- tag-limit ${tag}`);
+    expect((await readEverything(apiUrl())).tagLimits).toEqual({});
+    expect(await ownedTagLimits()).toEqual([]);
+  });
+
+  it('records them also when the create in flight outlasts the grace period: that one is cut, the record is written after it', async () => {
+    // The third create is applied by the server, its answer held for an hour: the test ends (within
+    // its timeout) only if the grace period cuts it, and the record still gets its own time.
+    proxy.inject({ method: 'POST', path: '/concurrency_limits/', skip: 2, times: 1, fault: { kind: 'delay', ms: 3_600_000 } });
+    const result = await terminatedAtThirdCreate();
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.terminated);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.filter((line) => line.startsWith(`! tag-limit ${tags[2]}: interrupted by SIGTERM before this object was finished`))).toHaveLength(1);
+    expect(lines.at(-1)).toBe(`Stopped before the end: 2 applied, 1 failed, ${TAGS - 3} not done.`);
+    expect(result.stderr).not.toContain('could not record what openem-config owns');
+    // The one cut in the middle is not recorded: this run does not know that it created it.
+    expect(await ownedTagLimits()).toEqual(tags.slice(0, 2));
+  });
+});
+

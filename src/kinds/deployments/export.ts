@@ -211,13 +211,15 @@ function credentialWarnings(subject: string, findings: readonly Finding[]): Expo
     warnings.push({
       subject,
       message:
-        `${listNames(referenced.map((f) => `${f.path} -> {{ prefect.blocks.secret.${f.block ?? ''} }}`))}: ` +
+        `${listNames(referenced.map((f) => `${f.path} -> ${f.reference ?? ''}`))}: ` +
         `${one ? 'this value was' : 'these values were'} the value of a secret block (resolved by \`prefect deploy\`) and ${one ? 'is' : 'are'} written as a reference, which Prefect resolves at run time. ` +
         `Applied back to this server, the deployment stores the reference instead of the value (plan shows that change once)`,
     });
   }
-  const describe = (f: Finding) =>
-    f.block === undefined ? `${f.path} (under a credential-like key, the value of no secret block)` : `${f.path} (the value of secret block "${f.block}": ${f.reason ?? 'no reference can stand for it'})`;
+  const describe = (f: Finding) => {
+    if (f.block === undefined) return f.reason ? `${f.path} (${f.reason})` : `${f.path} (under a credential-like key, the value of no secret block)`;
+    return `${f.path} (${f.within ? 'holds ' : ''}the value of secret block "${f.block}": ${f.reason ?? 'no reference can stand for it'})`;
+  };
   const withheld = findings.filter((f) => f.action === 'withheld');
   if (withheld.length > 0) {
     const one = withheld.length === 1;

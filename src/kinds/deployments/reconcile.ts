@@ -31,12 +31,7 @@ const EMPTY_SCHEMA = { type: 'object', properties: {} };
 function shown(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(shown);
   if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, credentialKey(key) && !(typeof item === 'string' && ONLY_PLACEHOLDER.test(item)) ? '(hidden)' : shown(item)]));
-}
-
-/** Credential-like: by its parts (`api_key`), or holding a password or token word (`PGPASSWORD`, `MYSQL_PWD`). */
-function credentialKey(key: string): boolean {
-  return isCredential(key) || /passw(or)?d|pwd|token|secret/i.test(key);
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, isCredential(key) && !(typeof item === 'string' && ONLY_PLACEHOLDER.test(item)) ? '(hidden)' : shown(item)]));
 }
 
 /** A deployment's global concurrency limit is its own when Prefect named it after the deployment. */

@@ -128,7 +128,12 @@ function variableCredentials(name: string, value: JsonValue, secrets: SecretValu
 
 function credentialWarning(subject: string, findings: readonly Finding[], allowPlain: boolean): ExportWarning {
   const paths = findings.map((f) => f.path);
-  const shown = listNames(findings.map((f) => (f.block === undefined ? `${f.path} (a credential-like name or key)` : `${f.path} (the value of secret block "${f.block}")`)));
+  const shown = listNames(
+    findings.map((f) => {
+      if (f.block !== undefined) return `${f.path} (${f.within ? 'holds ' : ''}the value of secret block "${f.block}")`;
+      return `${f.path} (${f.reason ?? 'a credential-like name or key'})`;
+    }),
+  );
   if (allowPlain) {
     return { subject, message: `holds a credential, written in plain text (--allow-plain-credentials): ${shown}; keep the vars file as secret as it`, credentials: { paths, written: true } };
   }

@@ -292,6 +292,37 @@ describe('credentials in deployments', () => {
     expect(kind.diff(loadBack(allowed.files[0]!.content)[0]!, d)).toEqual({ action: 'noop', changes: [] });
   });
 
+  it('leaves out a value holding a secret within other text, and refers to a string of a JSON secret by its key path; both read back', () => {
+    const withJson = fakeSecretValues({ 'github-token': 'ghp_resolvedToken123', registry: { username: 'registry-robot', password: 'registry-pass-42' } });
+    const d = fakeDeployment({
+      name: 'cloned',
+      work_pool_name: 'pool',
+      job_variables: { registry_credentials: { username: 'registry-robot', password: 'registry-pass-42', registry_url: 'ghcr.io' }, env: { MIRROR: 'https://x-access-token:ghp_resolvedToken123@github.com/x/y' } },
+      pull_steps: [{ 'prefect.deployments.steps.git_clone': { repository: 'https://oauth2:ghp_resolvedToken123@github.com/x/y.git' } }],
+    });
+    const result = exportDeployments([d], { matches: all, check, secrets: withJson });
+    const text = result.files[0]!.content;
+    for (const secret of ['ghp_resolvedToken123', 'registry-robot', 'registry-pass-42']) {
+      expect(text).not.toContain(secret);
+      for (const warning of result.warnings) expect(warning.message).not.toContain(secret);
+    }
+    expect(text).toContain('username: "{{ prefect.blocks.secret.registry.value.username }}"');
+    expect(text).toContain('password: "{{ prefect.blocks.secret.registry.value.password }}"');
+    expect(result.warnings.map((w) => w.message.slice(0, 60))).toEqual([
+      'work_pool.job_variables.registry_credentials.username -> {{ ',
+      '2 credentials are not written: work_pool.job_variables.env.M',
+    ]);
+    expect(result.warnings[0]!.message).toContain('registry_credentials.password -> {{ prefect.blocks.secret.registry.value.password }}');
+    expect(result.warnings[1]).toMatchObject({ credentials: { paths: ['work_pool.job_variables.env.MIRROR', 'pull[0].prefect.deployments.steps.git_clone.repository'], written: false } });
+    expect(result.warnings[1]!.message).toContain(
+      'work_pool.job_variables.env.MIRROR (holds the value of secret block "github-token": it holds the value within other text, which no reference can stand for)',
+    );
+    // The loader takes the key path placeholders, and the entry reads back as the server then holds it.
+    const [desired] = loadBack(text);
+    expect(desired!.references.map((r) => `${r.kind} ${r.name}`)).toEqual(['secret registry', 'secret registry']);
+    expect(kind.diff(desired!, result.written.get('archive-flow/cloned')!)).toEqual({ action: 'noop', changes: [] });
+  });
+
   it('leaves out a credential among the default values of the parameter schema, keeping the order of everything else', () => {
     const d = fakeDeployment({
       name: 'defaults',
