@@ -145,6 +145,18 @@ export const MIN_CONTAINED_LENGTH = 8;
 /** A string that is only a placeholder refers to a value; it holds none. */
 export const ONLY_PLACEHOLDER = /^\{\{\s*[\w.\-[\]$]+\s*\}\}$/;
 
+/**
+ * A value as a plan shows it: everything under a credential-like key is "(hidden)", whatever its
+ * shape, unless it is exactly one `{{ ... }}` placeholder (what it names, not a value).
+ */
+export function withCredentialsHidden(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withCredentialsHidden);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, isCredential(key) && !(typeof item === 'string' && ONLY_PLACEHOLDER.test(item)) ? '(hidden)' : withCredentialsHidden(item)]),
+  );
+}
+
 const REMOVED = Symbol('removed');
 
 /** `scheme://user:password@host...`: the password is in the text. */

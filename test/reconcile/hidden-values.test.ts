@@ -1,6 +1,6 @@
 // Credential values never reach the plan: a deployment's values under a credential-like key (the
-// one rule, isCredential) show as "(hidden)", and a work pool's base job template change names its
-// file only, so a default under a credential-like key in the template is never shown either.
+// one rule, isCredential) show as "(hidden)", and so do a work pool template's values under such a
+// key (a variable named db_password, with its default), while its other changes show path by path.
 import { describe, expect, it } from 'vitest';
 import type { DesiredDeployment, DesiredWorkPool } from '../../src/config/types.js';
 import { createDeploymentsKind } from '../../src/kinds/deployments/reconcile.js';
@@ -39,19 +39,41 @@ describe('a deployment plan', () => {
 });
 
 describe('a work pool plan', () => {
-  it('names the template file for a changed template, never a default of it', () => {
-    const template = (password: string) => ({
-      job_configuration: { env: '{{ env }}', password: '{{ db_password }}' },
-      variables: { type: 'object', properties: { db_password: { type: 'string', default: password }, apiKey: { type: 'string', default: `${password}-key` } } },
-    });
-    const desired: DesiredWorkPool = { name: 'p', type: 'docker', baseJobTemplate: template('new-s3cret'), baseJobTemplateFile: 'job-templates/p.json', queues: [], source };
-    const update = workPoolsKind.diff(desired, { pool: { id: 'id', name: 'p', type: 'docker', base_job_template: template('old-s3cret') } as never, queues: new Map() });
+  const template = (password: string, pull = 'IfNotPresent') => ({
+    job_configuration: { env: '{{ env }}', password: '{{ db_password }}', image_pull_policy: '{{ image_pull_policy }}' },
+    variables: {
+      type: 'object',
+      properties: {
+        db_password: { type: 'string', default: password },
+        apiKey: { type: 'string', default: `${password}-key` },
+        image_pull_policy: { type: 'string', default: pull, enum: ['IfNotPresent', 'Always', 'Never'] },
+      },
+    },
+  });
+  const desired = (password: string, pull?: string): DesiredWorkPool => ({ name: 'p', type: 'docker', baseJobTemplate: template(password, pull), baseJobTemplateFile: 'job-templates/p.json', queues: [], source });
+  const current = (password: string, pull?: string) => ({ pool: { id: 'id', name: 'p', type: 'docker', base_job_template: template(password, pull) } as never, queues: new Map() });
+
+  it('shows the paths of the template that changed, and never a default under a credential-like name', () => {
+    const update = workPoolsKind.diff(desired('new-s3cret', 'Always'), current('old-s3cret'));
     expect(update.action).toBe('update');
     const text = shownBy({ kind: 'work-pool', key: 'p', changes: update.changes });
-    expect(text).toContain("~ work-pool p: base_job_template: \"(the server's template)\" -> \"job-templates/p.json\"");
+    expect(text).toContain('~ work-pool p: base_job_template.variables.properties.image_pull_policy.default: "IfNotPresent" -> "Always"');
     expect(text).not.toContain('s3cret');
+    expect(expandChanges(update.changes, 'update')).toEqual([
+      { field: 'base_job_template.variables.properties.image_pull_policy.default', within: 'base_job_template', from: 'IfNotPresent', to: 'Always' },
+    ]);
+  });
 
-    const create = workPoolsKind.diff(desired, undefined);
+  it('says a template changed only in hidden values without showing them', () => {
+    const update = workPoolsKind.diff(desired('new-s3cret'), current('old-s3cret'));
+    expect(update.action).toBe('update');
+    const text = shownBy({ kind: 'work-pool', key: 'p', changes: update.changes });
+    expect(text).toContain('~ work-pool p: base_job_template changed (hidden)');
+    expect(text).not.toContain('s3cret');
+  });
+
+  it('names the template file when a pool is created', () => {
+    const create = workPoolsKind.diff(desired('new-s3cret'), undefined);
     expect(planLine({ kind: 'work-pool', key: 'p', ...create })).toBe('+ work-pool p: type = "docker", base_job_template = "job-templates/p.json"');
   });
 });

@@ -8,7 +8,7 @@ import type { components } from '../../prefect/schema.js';
 import { jsonEqual, sameTags } from '../../reconcile/json.js';
 import { pagesByName } from '../../prefect/paging.js';
 import { deploymentKey, parseDeploymentKey } from './key.js';
-import { isCredential, ONLY_PLACEHOLDER } from '../../export/credentials.js';
+import { withCredentialsHidden as shown } from '../../export/credentials.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 
 type Deployment = components['schemas']['DeploymentResponse'];
@@ -23,16 +23,6 @@ export interface CurrentDeployment {
 
 const EMPTY_SCHEMA = { type: 'object', properties: {} };
 
-
-/**
- * A value as the plan shows it: everything under a credential-like key is "(hidden)", whatever
- * its shape, unless it is exactly one `{{ ... }}` placeholder (what it names, not a value).
- */
-function shown(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(shown);
-  if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, isCredential(key) && !(typeof item === 'string' && ONLY_PLACEHOLDER.test(item)) ? '(hidden)' : shown(item)]));
-}
 
 /** A deployment's global concurrency limit is its own when Prefect named it after the deployment. */
 function ownLimitName(deployment: Deployment): string {

@@ -1,9 +1,10 @@
 // Work pools with their base job template, concurrency limit and queues. Only declared fields are
 // compared and written: a template or a limit the file does not mention is never reset.
-import type { DesiredQueue, DesiredWorkPool } from '../../config/types.js';
+import type { DesiredQueue, DesiredWorkPool, JsonValue } from '../../config/types.js';
 import { unwrap, unwrapOptional, type Api } from '../../prefect/client.js';
 import type { components } from '../../prefect/schema.js';
 import { jsonEqual } from '../../reconcile/json.js';
+import { withCredentialsHidden } from '../../export/credentials.js';
 import { createOrFind, foundMeanwhile } from '../../prefect/create.js';
 import { PAGE, pages, pagesByName } from '../../prefect/paging.js';
 import type { Applied, Diff, FieldChange, Kind } from '../../reconcile/types.js';
@@ -111,9 +112,21 @@ function poolUpdate(desired: DesiredWorkPool, pool: WorkPool): { body: WorkPoolU
   }
   if (desired.baseJobTemplate && !jsonEqual(desired.baseJobTemplate, pool.base_job_template ?? {})) {
     body.base_job_template = desired.baseJobTemplate;
-    changes.push({ field: 'base_job_template', from: '(the server\'s template)', to: desired.baseJobTemplateFile });
+    changes.push(templateChange(pool.base_job_template ?? {}, desired.baseJobTemplate));
   }
   return { body, changes };
+}
+
+/**
+ * A template change as the plan shows it: the whole documents, which the report expands into the
+ * paths that differ (`base_job_template.variables.properties.image.default: ...`), with every value
+ * under a credential-like key (a variable named db_password, its default included) hidden; when
+ * only hidden values differ, the change says so without them.
+ */
+function templateChange(current: unknown, desired: unknown): FieldChange {
+  const from = withCredentialsHidden(current);
+  const to = withCredentialsHidden(desired);
+  return jsonEqual(from as JsonValue, to as JsonValue) ? { field: 'base_job_template', secret: true } : { field: 'base_job_template', from, to };
 }
 
 export const workPoolsKind: Kind<DesiredWorkPool, CurrentPool> = {
