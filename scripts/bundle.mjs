@@ -14,6 +14,28 @@ import { fileURLToPath } from 'node:url';
 export const EXTERNAL = ['pino-pretty'];
 
 /**
+ * src/python/wasm.ts reads the WASM of the Python grammar from node_modules; in the bundle it is
+ * replaced by a module holding their bytes (esbuild's binary loader), so that the bundle stays one
+ * module and the program reads no file for them (the image's node_modules has only pino-pretty).
+ */
+export const embeddedWasm = {
+  name: 'openem-embedded-wasm',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]python[\\/]wasm\.[jt]s$/ }, () => ({
+      contents: [
+        "import runtime from 'web-tree-sitter/web-tree-sitter.wasm';",
+        "import python from 'tree-sitter-python/tree-sitter-python.wasm';",
+        'export const runtimeWasm = () => runtime;',
+        'export const pythonWasm = () => python;',
+      ].join('\n'),
+      resolveDir: join(dirname(fileURLToPath(import.meta.url)), '..'),
+      loader: 'js',
+    }));
+    build.onLoad({ filter: /\.wasm$/ }, async (args) => ({ contents: readFileSync(args.path), loader: 'binary' }));
+  },
+};
+
+/**
  * Writes the bundle of `entry` (the tsc output's main.js) to `outfile`, and beside it
  * `<outfile without .mjs>.licenses.txt`: the licence of every package the bundle contains, since a
  * bundle keeps their code but not the licence files their terms ask to ship with it.
@@ -28,6 +50,8 @@ export async function bundle(entry, outfile) {
     format: 'esm',
     target: 'node22.12',
     external: EXTERNAL,
+    // The Python grammar: its WASM files embedded (see src/python/wasm.ts).
+    plugins: [embeddedWasm],
     // Not minified: stack traces of an internal error (exit 70) stay readable, and a minified
     // bundle measured no faster to start.
     legalComments: 'inline',

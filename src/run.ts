@@ -13,6 +13,7 @@ import { DesiredSet, type AnyKind } from './reconcile/kind.js';
 import { checkReferences, checkReferencesOffline } from './reconcile/references.js';
 import type { ItemResult, KindSummary } from './reconcile/types.js';
 import { checkServerVersion } from './reconcile/versions.js';
+import { preparePythonReader } from './python/syntax.js';
 
 export type Command = 'apply' | 'plan' | 'validate';
 
@@ -149,6 +150,8 @@ function stopReport(reason: unknown, logger: Logger): Stopped {
 
 export async function run(options: RunOptions, context: RunContext): Promise<RunOutcome> {
   const { logger } = context;
+  // The Python grammar is compiled only for a run that reads flow files.
+  if (options.flowsDir !== undefined) await preparePythonReader();
   const { desired, connection, warnings } = loadInputs(options, context.env);
   // Warnings reach the user in the report (stderr, or the JSON document); the log keeps the event.
   for (const warning of warnings) logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);

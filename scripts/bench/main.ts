@@ -27,6 +27,7 @@ import { renderMarkdown, updateBenchmarksFile } from './lib/report.js';
 import type { ConcurrencyCase, Counted, ExampleCase, Results, Sample, ScaleCase, StartupVariant, ToolName } from './lib/results.js';
 import { ServerPool, type BenchServer } from './lib/servers.js';
 import { runFloor, runOpenem, runPrefectCli, runPrefectSdk, type OpenemOptions, type PrefectOptions, type ToolResult } from './lib/tools.js';
+import { preparePythonReader } from '../../src/python/syntax.js';
 
 const SECTIONS = ['example', 'cli', 'scale', 'concurrency', 'concurrency-postgres', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -133,6 +134,8 @@ class Bench {
     // The Prefect tools run from the cached virtualenv before any server starts (machine facts,
     // version): install it first, as the tests' global setup does through startPrefectServer.
     ensurePrefect(prefectPin(), log);
+    // changeset() reads the example's flow files as validate does, with the grammar compiled once.
+    await preparePythonReader();
     // The floor runs as plain JavaScript: no TypeScript loader in its start-up.
     const esbuild = await import('esbuild');
     esbuild.buildSync({ entryPoints: [join(repo, 'scripts', 'bench', 'floor.ts')], outfile: this.floorScript, format: 'esm', platform: 'node', target: 'node22', logLevel: 'error' });

@@ -1,9 +1,7 @@
 // Annotations to JSON schema, as pydantic 2 (Prefect 3.7.2's) generates it.
 import type { JsonValue } from '../config/types.js';
 import type { Scope } from './module.js';
-import { parseExpression, type Expr } from './parser.js';
-import { SourceProblem } from './problem.js';
-import { tokenize, type LogicalLine } from './tokenizer.js';
+import { parseExpressionText, type Expr } from './expressions.js';
 
 export type Schema = { [key: string]: JsonValue };
 
@@ -105,14 +103,8 @@ export function typeSchema(expr: Expr, env: TypeContext): Schema {
     case 'constant': {
       if (expr.type === 'none') return { ...NULL_SCHEMA };
       if (expr.type !== 'str') throw unmappable(expr, env);
-      let inner: Expr;
-      try {
-        const lines = tokenize(expr.value as string);
-        inner = lines.length === 1 ? parseExpression((lines[0] as LogicalLine).tokens, expr.value as string) : { kind: 'opaque', text: expr.text };
-      } catch (error) {
-        if (error instanceof SourceProblem) throw unmappable(expr, env, 'is not a valid type expression');
-        throw error;
-      }
+      const inner = parseExpressionText(expr.value as string);
+      if (inner.kind === 'opaque') throw unmappable(expr, env, 'is not a valid type expression');
       const namespace = env.nested ? { scope: undefined, forwardReference: true } : env;
       return typeSchema(inner, innerContext({ ...env, ...namespace }));
     }

@@ -2,8 +2,8 @@
 //
 // `prefect deploy` imports the flow file and asks pydantic for the schema. This tool configures
 // deployments from machines that have neither the flows' dependencies nor (necessarily) Python, so
-// it reads the source with a small tokenizer and reproduces what Prefect 3.7.2 derives for the
-// annotations flows actually use. test/real/python-flow.test.ts compares the two on every fixture
+// it parses the source (tree-sitter's Python grammar, syntax.ts) and reproduces what Prefect derives
+// for the annotations flows actually use. test/real/python-flow.test.ts compares the two on every fixture
 // flow, so any drift from Prefect shows up there first.
 //
 // Where reading cannot replace running: an annotation this reader does not know (a class from another
@@ -12,9 +12,10 @@
 // default it cannot evaluate (a call, arithmetic) is an error instead: guessing would deploy a wrong
 // default, where a looser type only validates less.
 //
-// The reader is layered so that each step can be tested and replaced alone: tokenizer.ts -> parser.ts
-// (expressions) -> module.ts (bindings, the def, its signature) -> schema.ts (with annotations.ts,
-// values.ts and docstring.ts); this module ties them together and reports.
+// The reader is layered so that each step can be tested and replaced alone: syntax.ts (the parser) ->
+// expressions.ts (the nodes that matter, as expressions) -> module.ts (bindings, the def, its
+// signature) -> schema.ts (with annotations.ts, values.ts and docstring.ts); this module ties them
+// together and reports.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -23,11 +24,11 @@ import type { JsonValue } from '../config/types.js';
 import type { IssueList, Source } from '../errors.js';
 import { qualifiedName } from './annotations.js';
 import { cleandoc, parameterDescriptions } from './docstring.js';
-import { isFlowDecoratorText, readDocstring, scanModule, type FunctionSite, type Scope } from './module.js';
-import type { Expr } from './parser.js';
+import type { Expr } from './expressions.js';
+import { isFlowDecoratorText, scanModule, type FunctionSite, type Scope } from './module.js';
 import { SourceProblem } from './problem.js';
 import { parameterSchema } from './schema.js';
-import { tokenize } from './tokenizer.js';
+import { parseModule, type SyntaxNode } from './syntax.js';
 import { literalValue } from './values.js';
 
 export interface FlowInfo {
@@ -113,8 +114,16 @@ function isFlowDecorator(decorator: Expr, scope: Scope): boolean {
 }
 
 function analyzeModule(source: string, functionName: string, declared: DeclaredFlow): FlowInfo {
-  const lines = tokenize(source);
-  const { site, futureAnnotations, flowFunctions } = scanModule(lines, functionName, source);
+  const tree = parseModule(source);
+  try {
+    return analyzeTree(tree.rootNode, { source, functionName, declared });
+  } finally {
+    tree.delete();
+  }
+}
+
+function analyzeTree(root: SyntaxNode, { source, functionName, declared }: { source: string; functionName: string; declared: DeclaredFlow }): FlowInfo {
+  const { site, futureAnnotations, flowFunctions } = scanModule(root, functionName);
   if (!site) {
     const known = flowFunctions.length > 0 ? `; its flow functions are: ${flowFunctions.join(', ')}` : '; it defines no flow functions';
     throw new SourceProblem(`there is no top-level function \`${functionName}\`${known}`);
@@ -124,11 +133,10 @@ function analyzeModule(source: string, functionName: string, declared: DeclaredF
     throw new SourceProblem(`\`${functionName}\` is not decorated with @flow; ${DEF_NOTE}: decorate it, or point the entrypoint at a flow function`, site.line);
   }
   const options = decoratorOptions(decorator, { site, declaredName: declared.flowName });
-  const docstring = readDocstring(site.firstStatement, source);
+  const docstring = site.docstring;
   const cleaned = docstring === undefined ? undefined : cleandoc(docstring);
   const { schema, warnings } = parameterSchema({
     site,
-    source,
     futureAnnotations,
     descriptions: cleaned === undefined ? new Map() : parameterDescriptions(cleaned),
   });

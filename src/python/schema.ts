@@ -1,8 +1,7 @@
 // A flow's signature as the parameter schema Prefect sends with a deployment.
 import type { JsonValue } from '../config/types.js';
 import { typeSchema, Unmappable, type Schema } from './annotations.js';
-import { signatureParameters, type FunctionSite } from './module.js';
-import { parseExpression } from './parser.js';
+import type { FunctionSite } from './module.js';
 import { SourceProblem } from './problem.js';
 import { literalValue } from './values.js';
 
@@ -10,16 +9,15 @@ import { literalValue } from './values.js';
 const RESERVED_PARAMETERS = new Set(['return_state', 'wait_for']);
 
 /** Mirrors prefect.utilities.callables.parameter_schema + ParameterSchema.model_dump(exclude_unset=True). */
-export function parameterSchema({ site, source, futureAnnotations, descriptions }: {
+export function parameterSchema({ site, futureAnnotations, descriptions }: {
   site: FunctionSite;
-  source: string;
   futureAnnotations: boolean;
   descriptions: Map<string, string>;
 }): { schema: Schema; warnings: string[] } {
   const properties: Schema = {};
   const required: string[] = [];
   const warnings: string[] = [];
-  for (const [position, parameter] of signatureParameters(site).entries()) {
+  for (const [position, parameter] of site.parameters.entries()) {
     const { name } = parameter;
     // Prefect skips these as implicit, but still counts them in `position`.
     if (name === 'self' || name === 'cls') continue;
@@ -31,7 +29,7 @@ export function parameterSchema({ site, source, futureAnnotations, descriptions 
     }
     let schema: Schema = {};
     if (parameter.annotation) {
-      const annotation = parseExpression(parameter.annotation, source);
+      const annotation = parameter.annotation;
       try {
         // With `from __future__ import annotations` every annotation is a string that Prefect
         // evaluates, so a quoted annotation is a string inside a string: a nested forward reference.
@@ -48,7 +46,7 @@ export function parameterSchema({ site, source, futureAnnotations, descriptions 
     }
     const property: Schema = { ...schema };
     if (parameter.default) {
-      const expr = parseExpression(parameter.default, source);
+      const expr = parameter.default;
       const literal = literalValue(expr, site.scope);
       if (literal === undefined) {
         throw new SourceProblem(

@@ -1,7 +1,7 @@
 // Literal values, as pydantic writes a default into the schema (tuples become lists).
 import type { JsonValue } from '../config/types.js';
 import type { Scope } from './module.js';
-import type { Expr } from './parser.js';
+import type { Expr } from './expressions.js';
 
 export function literalValue(expr: Expr, scope: Scope, depth = 0): { value: JsonValue } | undefined {
   if (depth > 20) return undefined;

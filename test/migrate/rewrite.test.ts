@@ -4,7 +4,8 @@
 // reader reads from the rewritten file the same as from the original, with no legacy warning.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { preparePythonReader } from '../../src/python/syntax.js';
 import { parseYaml } from '../../src/config/yaml.js';
 import { isObject } from '../../src/config/json.js';
 import type { JsonValue } from '../../src/config/types.js';
@@ -12,6 +13,9 @@ import { IssueList } from '../../src/errors.js';
 import { loadDeployments, type DeploymentsOptions } from '../../src/kinds/deployments/spec.js';
 import { migrateText } from '../../src/migrate/rewrite.js';
 import { useTempDir } from '../config/temp.js';
+
+// Deployments with --flows-dir read flow files: the grammar is compiled once, as run() does.
+beforeAll(preparePythonReader);
 
 const temp = useTempDir();
 const corpus = (name: string) => fileURLToPath(new URL(`../fixtures/migrate/${name}`, import.meta.url));

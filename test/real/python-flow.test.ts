@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ensurePrefect, venvBin } from '../../scripts/prefect-env.js';
 import { analyzeEntrypoint } from '../../src/python/flow.js';
+import { preparePythonReader } from '../../src/python/syntax.js';
 import type { JsonValue } from '../../src/config/types.js';
 import { IssueList } from '../../src/errors.js';
 
@@ -75,6 +76,7 @@ function describeWithPrefect(): PrefectFlow[] {
   }
 }
 
+await preparePythonReader();
 const described = describeWithPrefect();
 const flows = described.filter((flow) => flow.flowName !== null);
 const plainFunctions = described.filter((flow) => flow.flowName === null);

@@ -2,11 +2,15 @@
 // Prefect 3 converts it, what is ignored with a warning, what is refused, and --strict refusing
 // every conversion and ignored key.
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { preparePythonReader } from '../../../src/python/syntax.js';
 import { loadDeployments, type DeploymentsOptions } from '../../../src/kinds/deployments/spec.js';
 import { IssueList, type ConfigIssue } from '../../../src/errors.js';
 import { EXIT } from '../../../src/exit-codes.js';
 import { runCli } from '../../helpers/cli.js';
+
+// Deployments with --flows-dir read flow files: the grammar is compiled once, as run() does.
+beforeAll(preparePythonReader);
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/deployments/legacy/${name}`, import.meta.url));
 const flowsDir = fileURLToPath(new URL('../../fixtures/flows', import.meta.url));

@@ -1,10 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { preparePythonReader } from '../../../src/python/syntax.js';
 import { loadDeployments, type DeploymentsOptions } from '../../../src/kinds/deployments/spec.js';
 import { cronProblem, intervalSeconds, timezoneProblem } from '../../../src/config/schedules.js';
 import { formatPath } from '../../../src/config/yaml.js';
 import { IssueList, type ConfigIssue } from '../../../src/errors.js';
 import { useTempDir } from '../../config/temp.js';
+
+// Deployments with --flows-dir read flow files: the grammar is compiled once, as run() does.
+beforeAll(preparePythonReader);
 
 const temp = useTempDir();
 const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/deployments/${name}`, import.meta.url));
