@@ -120,14 +120,16 @@ describe('deployments from prefect.yaml', () => {
 
   it("derives the schema for the server's release: *args and **kwargs (SCHEMA_RULES.variadicCollections)", async () => {
     const flowsDir = mkdtempSync(join(tmpdir(), 'openem-variadic-'));
-    writeFileSync(join(flowsDir, 'variadic.py'), 'from prefect import flow\n\n@flow(name="variadic")\ndef f(x: int, *args: str, **kwargs: int):\n    pass\n');
+    writeFileSync(join(flowsDir, 'variadic.py'), 'from prefect import flow\n\n@flow(name="variadic")\ndef f(x: int, *args: str, **kwargs: int):\n    """Takes anything."""\n');
     const yaml = join(flowsDir, 'prefect.yaml');
     writeFileSync(yaml, 'deployments:\n  - name: variadic\n    entrypoint: variadic.py:f\n    parameters: {x: 1, anything: 2}\n    work_pool: {name: archival-docker-workpool}\n');
     const result = await runCli(['--output', 'json', ...everything(yaml), '--flows-dir', flowsDir], { env: env() });
     expect(result.code, result.stderr).toBe(EXIT.ok);
     const version = inject('prefectVersion');
     expect(JSON.parse(result.stdout)).toMatchObject({ schemasFor: { version, source: 'server' } });
-    const stored = await getJson<{ parameter_openapi_schema: { required?: string[] } }>(apiUrl(), '/deployments/name/variadic/variadic');
+    const stored = await getJson<{ description: string | null; parameter_openapi_schema: { required?: string[] } }>(apiUrl(), '/deployments/name/variadic/variadic');
+    // No description in the file: the flow's docstring, as prefect deploy gives it.
+    expect(stored.description).toBe('Takes anything.');
     const derived = analyzeFlowSource(readFileSync(join(flowsDir, 'variadic.py'), 'utf8'), 'f', { prefectVersion: version });
     expect('problem' in derived ? derived.problem : stored.parameter_openapi_schema).toEqual('problem' in derived ? undefined : derived.parameterSchema);
     expect(stored.parameter_openapi_schema.required).toEqual(schemaRulesFor(version).variadicCollections ? ['x'] : ['x', 'args', 'kwargs']);

@@ -405,7 +405,8 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     flowName: flow.flowName,
     entrypoint: spec.entrypoint,
     version: readVersion(spec.version, yaml.written([...base, 'version'])),
-    description: spec.description ?? undefined,
+    // As `prefect deploy`: a deployment without a description (or an empty one) gets its flow's.
+    description: spec.description || flow.description || (spec.description ?? undefined),
     tags: spec.tags ?? undefined,
     parameters,
     parameterSchema: flow.parameterSchema,
@@ -496,10 +497,11 @@ function readVersion(version: string | number | null | undefined, written: strin
 function readFlow(
   spec: DeploymentSpec,
   { at, options, issues }: { at: (...path: PathPart[]) => Source; options: DeploymentsOptions; issues: OnceIssues },
-): { flowName: string; parameterSchema: JsonObject | undefined; takesAnyParameter?: boolean } | undefined {
+): { flowName: string; parameterSchema: JsonObject | undefined; takesAnyParameter?: boolean; description?: string } | undefined {
   let flowName = spec.flow_name;
   let parameterSchema = spec.parameter_openapi_schema ?? undefined;
   let takesAnyParameter: boolean | undefined;
+  let description: string | undefined;
   if (spec.entrypoint === undefined) {
     if (flowName === undefined) {
       issues.error(at(), 'add `entrypoint: path/to/file.py:function` (and `flow_name:`, the name given to @flow); a deployment needs its flow');
@@ -519,6 +521,7 @@ function readFlow(
     flowName = flow.flowName;
     parameterSchema ??= flow.parameterSchema;
     takesAnyParameter = flow.takesAnyParameter;
+    description = flow.description;
   }
   if (flowName === undefined) {
     issues.error(
@@ -527,7 +530,7 @@ function readFlow(
     );
     return undefined;
   }
-  return { flowName, parameterSchema, ...(takesAnyParameter !== undefined && { takesAnyParameter }) };
+  return { flowName, parameterSchema, ...(takesAnyParameter !== undefined && { takesAnyParameter }), ...(description !== undefined && { description }) };
 }
 
 function readConcurrency(value: unknown, path: PathPart[], yaml: YamlData, issues: IssueSink): DesiredDeployment['concurrency'] {
