@@ -1,7 +1,7 @@
 // The command line: parse arguments and environment, run, print the report, and map the outcome
 // to an exit code. This is the only place that exits the process.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions, type MainIO } from './cli-common.js';
 import { PROJECT_FILE, projectOrThrow, type Project } from './config/project.js';
 import { closest } from './config/suggest.js';
@@ -19,9 +19,16 @@ import { run, type Command as RunCommand, type RunContext, type RunOptions, type
 export type { MainIO } from './cli-common.js';
 
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+function packageJson(): { version: string; openemConfig: { prefectVersion: string } } {
+  return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; openemConfig: { prefectVersion: string } };
+}
+
+/** A Prefect release as --prefect-version takes it. */
+function prefectRelease(value: string): string {
+  if (!/^3\.\d+\.\d+([a-z.+-][\w.+-]*)?$/.test(value)) {
+    throw new InvalidArgumentError(`--prefect-version takes a Prefect 3 release such as 3.9.1, found "${value}"`);
+  }
+  return value;
 }
 
 interface CliOptions extends Partial<ConnectionCliOptions> {
@@ -35,6 +42,7 @@ interface CliOptions extends Partial<ConnectionCliOptions> {
   limits: string[];
   deployments: string[];
   flowsDir?: string;
+  prefectVersion?: string;
   fromEnv: string[];
   stringValues?: boolean;
   keepTrailingNewline?: boolean;
@@ -59,6 +67,7 @@ function addInputOptions(command: Command): Command {
     .option('-l, --limits <file>', 'limits manifest TOML (tag limits, global limits, work pools); repeatable', collect, [])
     .option('-d, --deployments <file>', 'prefect.yaml with deployments; repeatable', collect, [])
     .option('--flows-dir <dir>', 'where the flow files of the entrypoints are: flow names and parameter schemas are read from them')
+    .option('--prefect-version <version>', 'derive parameter schemas as this Prefect release does (default: the server\'s release; validate: the pinned one)', prefectRelease)
     .option('--from-env <NAME>', 'declare a variable whose value comes only from the environment variable NAME', collect, [])
     .option('--string-values', 'write every variable value as a string, as the old tool did')
     .option('--keep-trailing-newline', 'keep the final newline of secret files')
@@ -111,7 +120,7 @@ function withProject(cli: CliOptions, project: Project | undefined, given: (key:
 function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOptions) => Promise<void>): Command {
   const program = new Command('openem-config')
     .description('Bring a Prefect 3 server to the state declared in files: variables, secret blocks, tag and global concurrency limits, work pools and deployments.')
-    .version(packageVersion(), '-V, --version')
+    .version(packageJson().version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -214,6 +223,8 @@ async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO):
     limits: options.limits,
     deployments: options.deployments,
     flowsDir: options.flowsDir,
+    prefectVersion: options.prefectVersion,
+    pinnedPrefectVersion: packageJson().openemConfig.prefectVersion,
     fromEnv: options.fromEnv,
     stringValues: options.stringValues ?? false,
     keepTrailingNewline: options.keepTrailingNewline ?? false,
@@ -256,6 +267,7 @@ async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO):
       return `${count} ${kind.label[count === 1 ? 0 : 1]}`;
     });
     io.stdout(`Inputs are valid: ${counts.join(', ')}.\n`);
+    if (outcome.schemasFor) io.stdout(`${schemasNote(outcome.schemasFor)}\n`);
   } else if (command === 'plan') {
     io.stdout(renderPlan(outcome.planned ?? []));
   } else {
@@ -264,6 +276,12 @@ async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO):
   }
   if (outcome.stopped) io.stderr(`error: ${outcome.stopped.message}\n`);
   return code;
+}
+
+/** Which Prefect release the parameter schemas read from flow files were derived for, and why that one. */
+function schemasNote({ version, source }: NonNullable<RunOutcome['schemasFor']>): string {
+  const why = source === 'option' ? 'given with --prefect-version' : source === 'server' ? "the server's release" : 'the pinned release, as no server is asked offline; --prefect-version derives them for another';
+  return `Parameter schemas read from flow files are derived as Prefect ${version} derives them (${why}).`;
 }
 
 /** Input errors: every issue with its place, and exit 3; nothing was sent. */
@@ -337,6 +355,7 @@ function toJson(outcome: RunOutcome, exitCode: number): Record<string, unknown> 
     ok: exitCode === EXIT.ok || exitCode === EXIT.changesPending,
     exitCode,
     server: outcome.server,
+    schemasFor: outcome.schemasFor,
     desired: outcome.desired,
     warnings: outcome.warnings,
     errors: outcome.planned?.filter((kind) => kind.error).map((kind) => ({ kind: kind.name, error: kind.error })),

@@ -14,6 +14,7 @@ import { checkReferences, checkReferencesOffline } from './reconcile/references.
 import type { ItemResult, KindSummary } from './reconcile/types.js';
 import { checkServerVersion } from './reconcile/versions.js';
 import { preparePythonReader } from './python/syntax.js';
+import { sameSchemaRules } from './python/versions.js';
 
 export type Command = 'apply' | 'plan' | 'validate';
 
@@ -29,6 +30,8 @@ export interface RunOptions extends InputOptions {
   concurrency: number;
   /** Delete owned objects of the given input kinds that the inputs no longer declare. */
   prune: boolean;
+  /** The release package.json pins (openemConfig.prefectVersion): flows' schemas are derived for it offline. */
+  pinnedPrefectVersion?: string | undefined;
 }
 
 export interface RunContext {
@@ -53,6 +56,8 @@ export interface RunOutcome {
   /** How many objects of each kind the inputs declare, by the kind's countKey, in registry order. */
   desired: Record<string, number>;
   server?: { url: string; version: string };
+  /** With --flows-dir: the Prefect release the flows' parameter schemas were derived for, and where it came from. */
+  schemasFor?: { version: string; source: 'option' | 'pinned' | 'server' };
   planned?: PlannedKind[];
   results?: ItemResult[];
   summary?: Map<string, KindSummary>;
@@ -152,7 +157,11 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   const { logger } = context;
   // The Python grammar is compiled only for a run that reads flow files.
   if (options.flowsDir !== undefined) await preparePythonReader();
-  const { desired, connection, warnings } = loadInputs(options, context.env);
+  // Flows' schemas are derived for the release given, else for the pinned one until the server says its own.
+  const assumed = options.prefectVersion ?? options.pinnedPrefectVersion;
+  const loaded = loadInputs({ ...options, prefectVersion: assumed }, context.env);
+  let { desired } = loaded;
+  const { connection, warnings } = loaded;
   // Warnings reach the user in the report (stderr, or the JSON document); the log keeps the event.
   for (const warning of warnings) logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
   const outcome: RunOutcome = {
@@ -160,10 +169,22 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     warnings,
     desired: Object.fromEntries(KINDS.map((kind) => [kind.countKey, desired.get(kind).length])),
   };
+  if (options.flowsDir !== undefined && assumed !== undefined) outcome.schemasFor = { version: assumed, source: options.prefectVersion === undefined ? 'pinned' : 'option' };
   logger.info({ event: 'inputs.valid', ...outcome.desired }, 'inputs are valid');
   if (options.command === 'validate' || !connection) return outcome;
 
   const { api, version } = await connect(connection, { ...options, interrupt: context.interrupt }, logger, context.fetch);
+  if (outcome.schemasFor && options.prefectVersion === undefined) {
+    // The server's release decides; the inputs were checked for the pinned one before the first
+    // request, and are read again (and checked again) only when that release derives differently.
+    if (!sameSchemaRules(version, outcome.schemasFor.version)) {
+      const again = loadInputs({ ...options, prefectVersion: version }, context.env);
+      desired = again.desired;
+      outcome.warnings = again.warnings;
+      logger.info({ event: 'schemas.rederived', version }, `parameter schemas derived again for the server's Prefect ${version}`);
+    }
+    outcome.schemasFor = { version, source: 'server' };
+  }
   // Before anything else is read: a server too old for a declared kind or feature is told so.
   checkServerVersion(version, KINDS.filter((kind) => desired.get(kind).length > 0 || (options.prune && desired.declared(kind))), desired);
   outcome.server = { url: connection.apiUrl, version };

@@ -19,6 +19,8 @@ export interface InputOptions {
   strict?: boolean | undefined;
   /** Values of build and push step outputs, `step-id.field=value`. */
   stepOutputs?: string[] | undefined;
+  /** The Prefect release flows' parameter schemas are derived for (src/python/versions.ts). */
+  prefectVersion?: string | undefined;
 }
 
 /** No input at all: what a caller that gives only some files (export's check, tests) starts from. */

@@ -78,6 +78,8 @@ export interface DesiredDeployment {
   parameters?: { [key: string]: JsonValue } | undefined;
   /** Declared or derived from the flow's signature; undefined keeps what the server has. */
   parameterSchema?: { [key: string]: JsonValue } | undefined;
+  /** The flow takes `**kwargs` (read from its source): a parameter the schema does not name is passed on to it. */
+  takesAnyParameter?: boolean | undefined;
   enforceParameterSchema?: boolean | undefined;
   paused?: boolean | undefined;
   schedules: DesiredSchedule[];

@@ -153,7 +153,7 @@ function genericSchema(expr: Extract<Expr, { kind: 'subscript' }>, env: TypeCont
 }
 
 /** pydantic's dict_schema: the value schema as additionalProperties, key constraints as propertyNames. */
-function dictSchema(keys: Schema, values: Schema): Schema {
+export function dictSchema(keys: Schema, values: Schema): Schema {
   const schema: Schema = { type: 'object' };
   const keysPattern = keys.pattern;
   delete keys.pattern;

@@ -28,6 +28,7 @@ import type { Expr } from './expressions.js';
 import { isFlowDecoratorText, scanModule, type FunctionSite, type Scope } from './module.js';
 import { SourceProblem } from './problem.js';
 import { parameterSchema } from './schema.js';
+import { schemaRulesFor } from './versions.js';
 import { parseModule, type SyntaxNode } from './syntax.js';
 import { literalValue } from './values.js';
 
@@ -43,6 +44,8 @@ export interface FlowInfo {
   description?: string | undefined;
   /** The flow's own version: `version=` of the decorator, else the MD5 of the file, as Prefect computes it. */
   version: string;
+  /** The function takes `**kwargs`: Prefect passes it any parameter its schema does not name. */
+  takesAnyParameter: boolean;
   /** Parameters whose schema had to be left open; the flow still deploys, but less precisely than with Prefect. */
   warnings: string[];
 }
@@ -52,10 +55,12 @@ export interface FlowProblem {
   line?: number | undefined;
 }
 
-/** What the deployment itself declares about its flow, for what the source alone cannot tell. */
+/** What the deployment itself declares about its flow, for what the source alone cannot tell, and where it goes. */
 export interface DeclaredFlow {
   /** `flow_name` of the deployment: taken when `@flow(name=...)` is not a literal (a variable, an f-string, `**options`). */
   flowName?: string | undefined;
+  /** The Prefect release the schema is derived for (versions.ts); without it, as the oldest 3.x derives it. */
+  prefectVersion?: string | undefined;
 }
 
 /** Finds `def`/`async def` <functionName> at module top level, its decorators and signature. Pure. */
@@ -138,6 +143,7 @@ function analyzeTree(root: SyntaxNode, { source, functionName, declared }: { sou
   const { schema, warnings } = parameterSchema({
     site,
     futureAnnotations,
+    rules: schemaRulesFor(declared.prefectVersion ?? '3.0.0'),
     descriptions: cleaned === undefined ? new Map() : parameterDescriptions(cleaned),
   });
   const description = options.description ?? (cleaned || undefined);
@@ -148,6 +154,7 @@ function analyzeTree(root: SyntaxNode, { source, functionName, declared }: { sou
     line: site.line,
     ...(description === undefined ? {} : { description }),
     version: options.version ?? createHash('md5').update(source, 'utf8').digest('hex'),
+    takesAnyParameter: site.parameters.some((parameter) => parameter.kind === 'var-keyword'),
     warnings,
   };
 }

@@ -1,22 +1,28 @@
 // A flow's signature as the parameter schema Prefect sends with a deployment.
 import type { JsonValue } from '../config/types.js';
-import { typeSchema, Unmappable, type Schema } from './annotations.js';
+import { dictSchema, typeSchema, Unmappable, type Schema } from './annotations.js';
 import type { FunctionSite } from './module.js';
 import { SourceProblem } from './problem.js';
 import { literalValue } from './values.js';
+import type { SchemaRules } from './versions.js';
 
 /** Prefect's flow decorator refuses these parameter names (`raise_for_reserved_arguments`). */
 const RESERVED_PARAMETERS = new Set(['return_state', 'wait_for']);
 
 /** Mirrors prefect.utilities.callables.parameter_schema + ParameterSchema.model_dump(exclude_unset=True). */
-export function parameterSchema({ site, futureAnnotations, descriptions }: {
+export function parameterSchema({ site, futureAnnotations, rules, descriptions }: {
   site: FunctionSite;
   futureAnnotations: boolean;
+  rules: SchemaRules;
   descriptions: Map<string, string>;
 }): { schema: Schema; warnings: string[] } {
   const properties: Schema = {};
   const required: string[] = [];
   const warnings: string[] = [];
+  const describe = (name: string): Schema => {
+    const description = descriptions.get(name);
+    return description === undefined ? {} : { description };
+  };
   for (const [position, parameter] of site.parameters.entries()) {
     const { name } = parameter;
     // Prefect skips these as implicit, but still counts them in `position`.
@@ -44,6 +50,13 @@ export function parameterSchema({ site, futureAnnotations, descriptions }: {
         }
       }
     }
+    const variadic = parameter.kind === 'var-positional' || parameter.kind === 'var-keyword';
+    if (variadic && rules.variadicCollections) {
+      // SCHEMA_RULES.variadicCollections: list[T] and dict[str, T], each with an empty default.
+      const collection = parameter.kind === 'var-positional' ? { items: schema, type: 'array' } : dictSchema({ type: 'string' }, schema);
+      properties[name] = sortLikePydantic({ ...collection, default: parameter.kind === 'var-positional' ? [] : {}, ...describe(name), position, title: name }, name);
+      continue;
+    }
     const property: Schema = { ...schema };
     if (parameter.default) {
       const expr = parameter.default;
@@ -57,8 +70,7 @@ export function parameterSchema({ site, futureAnnotations, descriptions }: {
       }
       property.default = literal.value;
     } else required.push(name);
-    const description = descriptions.get(name);
-    if (description !== undefined) property.description = description;
+    Object.assign(property, describe(name));
     property.position = position;
     property.title = name;
     properties[name] = sortLikePydantic(property, name);

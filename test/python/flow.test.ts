@@ -110,6 +110,7 @@ describe('the archiver fixture flows', () => {
       line: 29,
       description: 'Retrieves every dataset of a retrieve job.',
       version: expect.stringMatching(/^[0-9a-f]{32}$/),
+      takesAnyParameter: false,
       warnings: [],
       parameterSchema: {
         title: 'Parameters',

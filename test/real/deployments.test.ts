@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { EXIT } from '../../src/exit-codes.js';
+import { analyzeFlowSource } from '../../src/python/flow.js';
+import { preparePythonReader } from '../../src/python/syntax.js';
+import { schemaRulesFor } from '../../src/python/versions.js';
 import { runCli } from '../helpers/cli.js';
 import { DEPLOY_ENV, EXAMPLE_ENV, OLD_COMMAND_LINE, writeSecretFiles } from '../shared/example-cases.js';
 import { clearPoolsAndDeployments, clearServer, getJson, postJson } from '../shared/server.js';
@@ -13,6 +16,7 @@ const repo = resolve(import.meta.dirname, '..', '..');
 const prefectYaml = join(repo, 'vars', 'prefect.yaml');
 const pools = join(repo, 'vars', 'work-pools_dev.toml');
 const apiUrl = () => inject('prefectApiUrl');
+await preparePythonReader();
 
 
 const env = (extra: Record<string, string> = {}) => ({ PREFECT_API_URL: apiUrl(), ...writeSecretFiles(), ...EXAMPLE_ENV, ...DEPLOY_ENV, ...extra });
@@ -111,6 +115,25 @@ describe('deployments from prefect.yaml', () => {
     expect(archival.parameter_openapi_schema.required).toEqual(['job_id']);
     expect(archival.parameter_openapi_schema.properties.job_id).toMatchObject({ format: 'uuid', type: 'string' });
     const again = await runCli([...everything(withoutNames), '--flows-dir', flowsDir], { env: env() });
+    expect(again.writes).toEqual([]);
+  });
+
+  it("derives the schema for the server's release: *args and **kwargs (SCHEMA_RULES.variadicCollections)", async () => {
+    const flowsDir = mkdtempSync(join(tmpdir(), 'openem-variadic-'));
+    writeFileSync(join(flowsDir, 'variadic.py'), 'from prefect import flow\n\n@flow(name="variadic")\ndef f(x: int, *args: str, **kwargs: int):\n    """Takes anything."""\n');
+    const yaml = join(flowsDir, 'prefect.yaml');
+    writeFileSync(yaml, 'deployments:\n  - name: variadic\n    entrypoint: variadic.py:f\n    parameters: {x: 1, anything: 2}\n    work_pool: {name: archival-docker-workpool}\n');
+    const result = await runCli(['--output', 'json', ...everything(yaml), '--flows-dir', flowsDir], { env: env() });
+    expect(result.code, result.stderr).toBe(EXIT.ok);
+    const version = inject('prefectVersion');
+    expect(JSON.parse(result.stdout)).toMatchObject({ schemasFor: { version, source: 'server' } });
+    const stored = await getJson<{ description: string | null; parameter_openapi_schema: { required?: string[] } }>(apiUrl(), '/deployments/name/variadic/variadic');
+    // No description in the file: the flow's docstring, as prefect deploy gives it.
+    expect(stored.description).toBe('Takes anything.');
+    const derived = analyzeFlowSource(readFileSync(join(flowsDir, 'variadic.py'), 'utf8'), 'f', { prefectVersion: version });
+    expect('problem' in derived ? derived.problem : stored.parameter_openapi_schema).toEqual('problem' in derived ? undefined : derived.parameterSchema);
+    expect(stored.parameter_openapi_schema.required).toEqual(schemaRulesFor(version).variadicCollections ? ['x'] : ['x', 'args', 'kwargs']);
+    const again = await runCli([...everything(yaml), '--flows-dir', flowsDir], { env: env() });
     expect(again.writes).toEqual([]);
   });
 

@@ -21,7 +21,7 @@ export const deployments = defineKind({
     return needs;
   },
   load({ options, env }, issues) {
-    const desired = loadDeployments(options.deployments, { env, flowsDir: options.flowsDir, strict: options.strict, stepOutputs: options.stepOutputs }, issues);
+    const desired = loadDeployments(options.deployments, { env, flowsDir: options.flowsDir, strict: options.strict, stepOutputs: options.stepOutputs, prefectVersion: options.prefectVersion }, issues);
     for (const deployment of desired) checkParameters(deployment, issues);
     for (const deployment of desired.filter((d) => d.parameterSchema === undefined)) {
       issues.warn(

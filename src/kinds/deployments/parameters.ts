@@ -31,7 +31,8 @@ export function checkParameters(deployment: DesiredDeployment, issues: IssueList
   const validate = compileSchema({ ...schema, required: [] });
   for (const { path, values } of sets) {
     for (const name of Object.keys(values)) {
-      if (!Object.hasOwn(properties, name)) {
+      // A flow with `**kwargs` takes any parameter (Prefect binds the rest to it).
+      if (!Object.hasOwn(properties, name) && !deployment.takesAnyParameter) {
         report(`${path}.${name}`, `the flow ${deployment.flowName} has no parameter \`${name}\`; its parameters are ${known.join(', ') || '(none)'}`);
       }
     }

@@ -24,6 +24,8 @@ export interface DeploymentsOptions {
   strict?: boolean | undefined;
   /** Values of build and push step outputs, as `step-id.field=value`: the steps are never run here. */
   stepOutputs?: readonly string[] | undefined;
+  /** The Prefect release the parameter schemas read from flow files are derived for. */
+  prefectVersion?: string | undefined;
 }
 
 
@@ -403,10 +405,12 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     flowName: flow.flowName,
     entrypoint: spec.entrypoint,
     version: readVersion(spec.version, yaml.written([...base, 'version'])),
-    description: spec.description ?? undefined,
+    // As `prefect deploy`: a deployment without a description (or an empty one) gets its flow's.
+    description: spec.description || flow.description || (spec.description ?? undefined),
     tags: spec.tags ?? undefined,
     parameters,
     parameterSchema: flow.parameterSchema,
+    ...(flow.takesAnyParameter && { takesAnyParameter: true }),
     enforceParameterSchema: spec.enforce_parameter_schema,
     paused: spec.paused,
     schedules,
@@ -493,9 +497,11 @@ function readVersion(version: string | number | null | undefined, written: strin
 function readFlow(
   spec: DeploymentSpec,
   { at, options, issues }: { at: (...path: PathPart[]) => Source; options: DeploymentsOptions; issues: OnceIssues },
-): { flowName: string; parameterSchema: JsonObject | undefined } | undefined {
+): { flowName: string; parameterSchema: JsonObject | undefined; takesAnyParameter?: boolean; description?: string } | undefined {
   let flowName = spec.flow_name;
   let parameterSchema = spec.parameter_openapi_schema ?? undefined;
+  let takesAnyParameter: boolean | undefined;
+  let description: string | undefined;
   if (spec.entrypoint === undefined) {
     if (flowName === undefined) {
       issues.error(at(), 'add `entrypoint: path/to/file.py:function` (and `flow_name:`, the name given to @flow); a deployment needs its flow');
@@ -503,7 +509,7 @@ function readFlow(
     }
     issues.warn(at(), 'has no `entrypoint`, so workers cannot start its runs; add `entrypoint: path/to/file.py:function`');
   } else if (options.flowsDir !== undefined) {
-    const flow = analyzeEntrypoint(options.flowsDir, spec.entrypoint, at('entrypoint'), issues.issues, { flowName: spec.flow_name });
+    const flow = analyzeEntrypoint(options.flowsDir, spec.entrypoint, at('entrypoint'), issues.issues, { flowName: spec.flow_name, prefectVersion: options.prefectVersion });
     if (!flow) return undefined;
     if (flowName !== undefined && flowName !== flow.flowName) {
       issues.error(
@@ -514,6 +520,8 @@ function readFlow(
     }
     flowName = flow.flowName;
     parameterSchema ??= flow.parameterSchema;
+    takesAnyParameter = flow.takesAnyParameter;
+    description = flow.description;
   }
   if (flowName === undefined) {
     issues.error(
@@ -522,7 +530,7 @@ function readFlow(
     );
     return undefined;
   }
-  return { flowName, parameterSchema };
+  return { flowName, parameterSchema, ...(takesAnyParameter !== undefined && { takesAnyParameter }), ...(description !== undefined && { description }) };
 }
 
 function readConcurrency(value: unknown, path: PathPart[], yaml: YamlData, issues: IssueSink): DesiredDeployment['concurrency'] {

@@ -197,6 +197,40 @@ describe('loadDeployments with --flows-dir', () => {
     ]);
   });
 
+  it("gives a deployment without a description its flow's, as prefect deploy does", () => {
+    const file = yamlFile(
+      'descriptions.yaml',
+      [
+        'deployments:',
+        '  - name: from-docstring',
+        '    entrypoint: ./archiver/flows/retrieve_datasets_flow.py:retrieve_datasets_flow',
+        '  - name: empty',
+        '    description: ""',
+        '    entrypoint: ./archiver/flows/retrieve_datasets_flow.py:retrieve_datasets_flow',
+        '  - name: own',
+        '    description: Its own',
+        '    entrypoint: ./archiver/flows/retrieve_datasets_flow.py:retrieve_datasets_flow',
+        '  - name: from-decorator',
+        '    entrypoint: ./typing_zoo.py:tabs',
+        '  - name: none',
+        '    entrypoint: ./typing_zoo.py:scalars',
+        '',
+      ].join('\n'),
+    );
+    const { deployments, issues } = load([file], { flowsDir });
+    expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(Object.fromEntries(deployments.map((d) => [d.name, d.description]))).toEqual({
+      'from-docstring': 'Retrieves every dataset of a retrieve job.',
+      empty: 'Retrieves every dataset of a retrieve job.',
+      own: 'Its own',
+      'from-decorator': 'Given in the decorator',
+      none: undefined,
+    });
+    // Without --flows-dir nothing is known of the flow: no description is made up.
+    const named = yamlFile('named.yaml', 'deployments:\n  - name: d\n    flow_name: retrieve_datasetlist\n    entrypoint: ./archiver/flows/retrieve_datasets_flow.py:retrieve_datasets_flow\n');
+    expect(load([named], {}).deployments.map((d) => d.description)).toEqual([undefined]);
+  });
+
   it('reports an entrypoint whose file does not exist at the entrypoint', () => {
     const file = yamlFile('missing-flow.yaml', 'deployments:\n  - name: gone\n    entrypoint: ./nowhere.py:gone_flow\n    flow_name: gone\n');
     const { deployments, issues } = load([file], { flowsDir });
