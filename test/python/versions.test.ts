@@ -112,6 +112,16 @@ describe('which release a run derives for', () => {
     expect((await runCli(['validate', ...args.filter((arg) => !arg.endsWith('flows') && arg !== '--flows-dir')])).stdout).not.toContain('Parameter schemas');
   });
 
+  it('takes prefect_version from the project file, and --prefect-version over it', async () => {
+    const { dir, args } = project();
+    writeFileSync(join(dir, 'openem-config.toml'), 'deployments = ["prefect.yaml"]\nflows_dir = "flows"\nprefect_version = "3.9.1"\n');
+    const fromFile = await runCli(['validate', '--output', 'json'], { cwd: dir });
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ schemasFor: { version: '3.9.1', source: 'option' } });
+    const fromCli = await runCli(['validate', '--output', 'json', '--prefect-version', '3.8.0'], { cwd: dir });
+    expect(JSON.parse(fromCli.stdout)).toMatchObject({ schemasFor: { version: '3.8.0', source: 'option' } });
+    expect(args).toContain('--no-project');
+  });
+
   it('refuses a --prefect-version that is no Prefect 3 release', async () => {
     const { args } = project();
     const result = await runCli(['validate', '--prefect-version', 'latest', ...args]);
