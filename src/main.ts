@@ -106,6 +106,7 @@ function withProject(cli: CliOptions, project: Project | undefined, given: (key:
     fromEnv: [...(p.from_env ?? []), ...cli.fromEnv],
     stepOutput: [...pairs(p.step_outputs), ...cli.stepOutput],
     flowsDir: one('flowsDir', p.flows_dir),
+    prefectVersion: one('prefectVersion', p.prefect_version),
     stringValues: one('stringValues', p.string_values),
     keepTrailingNewline: one('keepTrailingNewline', p.keep_trailing_newline),
     strict: one('strict', p.strict),
@@ -280,7 +281,7 @@ async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO):
 
 /** Which Prefect release the parameter schemas read from flow files were derived for, and why that one. */
 function schemasNote({ version, source }: NonNullable<RunOutcome['schemasFor']>): string {
-  const why = source === 'option' ? 'given with --prefect-version' : source === 'server' ? "the server's release" : 'the pinned release, as no server is asked offline; --prefect-version derives them for another';
+  const why = source === 'option' ? "given with --prefect-version or the project file's prefect_version" : source === 'server' ? "the server's release" : 'the pinned release, as no server is asked offline; --prefect-version derives them for another';
   return `Parameter schemas read from flow files are derived as Prefect ${version} derives them (${why}).`;
 }
 

@@ -28,6 +28,11 @@ const SETTINGS = {
   limits: paths('limits manifests').describe('limits manifests (-l): tag and global limits, blocks, work pools').optional(),
   deployments: paths('prefect.yaml files').describe('prefect.yaml files (-d): deployments and automations').optional(),
   flows_dir: z.string({ error: 'must be a path' }).describe('where the flow files of the entrypoints are (--flows-dir)').optional(),
+  prefect_version: z
+    .string({ error: 'must be a Prefect 3 release such as "3.9.1"' })
+    .regex(/^3\.\d+\.\d+([a-z.+-][\w.+-]*)?$/, 'must be a Prefect 3 release such as "3.9.1"')
+    .describe('derive parameter schemas as this Prefect release does (--prefect-version)')
+    .optional(),
   from_env: paths('environment variable names').describe('variables whose value comes only from the environment (--from-env)').optional(),
   step_outputs: mapping('the value of a build or push step output').describe('values of {{ step-id.field }} in prefect.yaml, "step-id.field" = "value" (--step-output)').optional(),
   string_values: flag.describe('write every variable value as a string (--string-values)').optional(),

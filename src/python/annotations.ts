@@ -1,7 +1,10 @@
-// Annotations to JSON schema, as pydantic 2 (Prefect 3.7.2's) generates it.
+// Annotations to JSON schema, as pydantic 2 generates it for Prefect.
 import type { JsonValue } from '../config/types.js';
-import type { Scope } from './module.js';
+import type { ClassInfo, Scope } from './module.js';
 import { parseExpressionText, type Expr } from './expressions.js';
+import { qualifiedName, type NameContext } from './names.js';
+import { CONSTRAINTS, fieldSpec, isFieldCall } from './values.js';
+import type { SchemaRules } from './versions.js';
 
 export type Schema = { [key: string]: JsonValue };
 
@@ -14,34 +17,38 @@ export class Unmappable extends Error {
   }
 }
 
-export interface NameContext {
-  /** Module bindings at the `def`; undefined inside a forward reference. */
-  scope: Scope | undefined;
-  /**
-   * A string annotation nested in another type is a ForwardRef that pydantic resolves in the
-   * namespace of Prefect's own schema module: builtins, plus `typing` (also as `t`). Names the flow
-   * module imported are not visible there, and Prefect falls back to `{}`; so do we.
-   */
-  forwardReference: boolean;
+
+/** The definitions of the schema being built: classes of the flow's module (classes.ts). */
+export interface ClassDefinitions {
+  reference(info: ClassInfo, expr: Expr, env: TypeContext): Schema;
+}
+
+/** What `Annotated[T, Field(...)]` gives a model field besides constraints (classes.ts reads it). */
+export interface AnnotatedField {
+  description?: string;
+  title?: string;
+  examples?: JsonValue;
 }
 
 export interface TypeContext extends NameContext {
   /** Inside another type, where a quoted annotation is a forward reference rather than evaluated code. */
   nested: boolean;
   depth: number;
+  /** Classes of the module become definitions; without it, a class is Unmappable. */
+  classes?: ClassDefinitions | undefined;
+  /** The module's bindings once it has run, where model fields are resolved. */
+  moduleScope?: Scope | undefined;
+  rules?: SchemaRules | undefined;
+  /** Set on a model field: where `Annotated[T, Field(description=...)]` leaves what is not a constraint. */
+  annotatedField?: AnnotatedField | undefined;
 }
 
 const MAX_DEPTH = 20;
 
 function innerContext(context: TypeContext): TypeContext {
-  return { ...context, nested: true, depth: context.depth + 1 };
+  return { ...context, nested: true, depth: context.depth + 1, annotatedField: undefined };
 }
 
-const BUILTIN_NAMES = new Set(['str', 'int', 'float', 'bool', 'bytes', 'object', 'list', 'dict', 'tuple', 'set', 'frozenset']);
-const FORWARD_REFERENCE_MODULES = new Map([
-  ['typing', 'typing'],
-  ['t', 'typing'],
-]);
 
 const DECIMAL_PATTERN = '^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$';
 const SIMPLE_TYPES = new Map<string, Schema>([
@@ -66,23 +73,6 @@ const DICT_TYPES = new Set(['builtins.dict', 'typing.Dict', 'typing.Mapping', 'c
 const TUPLE_TYPES = new Set(['builtins.tuple', 'typing.Tuple']);
 const NULL_SCHEMA: Schema = { type: 'null' };
 
-/** The dotted path a name or attribute chain refers to, e.g. `t.Optional` -> `typing.Optional`. */
-export function qualifiedName(expr: Expr, env: NameContext): string | undefined {
-  let path: string | undefined;
-  if (expr.kind === 'name') {
-    if (env.forwardReference) {
-      path = FORWARD_REFERENCE_MODULES.get(expr.id) ?? (BUILTIN_NAMES.has(expr.id) ? `builtins.${expr.id}` : undefined);
-    } else {
-      const binding = env.scope?.get(expr.id);
-      if (binding === undefined) path = BUILTIN_NAMES.has(expr.id) ? `builtins.${expr.id}` : undefined;
-      else path = binding.kind === 'module' ? binding.path : undefined;
-    }
-  } else if (expr.kind === 'attribute') {
-    const base = qualifiedName(expr.value, env);
-    path = base === undefined ? undefined : `${base}.${expr.attr}`;
-  }
-  return path?.replace(/^typing_extensions\./, 'typing.');
-}
 
 function unmappable(expr: Expr, env: NameContext, why = 'is not a type openem-config can translate'): Unmappable {
   return new Unmappable(env.forwardReference ? undefined : `the annotation \`${expr.text}\` ${why}`);
@@ -111,6 +101,12 @@ export function typeSchema(expr: Expr, env: TypeContext): Schema {
     case 'name':
     case 'attribute': {
       const path = qualifiedName(expr, env);
+      const binding = expr.kind === 'name' && !env.forwardReference ? env.scope?.get(expr.id) : undefined;
+      if (binding?.kind === 'class') {
+        if (!env.classes) throw unmappable(expr, env, 'is a class openem-config cannot read here');
+        return env.classes.reference(binding.info, expr, env);
+      }
+      if (path === 'decimal.Decimal' && env.rules?.decimalWithoutPattern) return { anyOf: [{ type: 'number' }, { type: 'string' }] };
       const simple = path === undefined ? undefined : SIMPLE_TYPES.get(path);
       if (simple) return structuredClone(simple);
       if (path !== undefined && (LIST_TYPES.has(path) || TUPLE_TYPES.has(path))) return { items: {}, type: 'array' };
@@ -133,13 +129,7 @@ function genericSchema(expr: Extract<Expr, { kind: 'subscript' }>, env: TypeCont
   const inner = (arg: Expr): Schema => typeSchema(arg, innerContext(env));
   if (path === 'typing.Optional' || path === 'typing.Union') return unionSchema(unionMembers(expr, env), env);
   if (path === 'typing.Literal') return literalSchema(expr, env);
-  if (path === 'typing.Annotated') {
-    // Plain values as metadata are notes for readers; pydantic ignores them. Anything else (Field,
-    // constraints) changes the schema in ways this reader does not model.
-    const [annotated, ...metadata] = args;
-    if (!annotated || !metadata.every((item) => item.kind === 'constant')) throw unmappable(expr, env, 'carries metadata openem-config cannot translate');
-    return inner(annotated);
-  }
+  if (path === 'typing.Annotated') return annotatedSchema(expr, args, env);
   if (path !== undefined && LIST_TYPES.has(path) && args.length === 1) return { items: inner(args[0] as Expr), type: 'array' };
   if (path !== undefined && SET_TYPES.has(path) && args.length === 1) return { items: inner(args[0] as Expr), type: 'array', uniqueItems: true };
   if (path !== undefined && TUPLE_TYPES.has(path)) {
@@ -150,6 +140,51 @@ function genericSchema(expr: Extract<Expr, { kind: 'subscript' }>, env: TypeCont
   }
   if (path !== undefined && DICT_TYPES.has(path) && args.length === 2) return dictSchema(inner(args[0] as Expr), inner(args[1] as Expr));
   throw unmappable(expr, env);
+}
+
+/**
+ * `Annotated[T, ...]`: plain values are notes for readers, which pydantic ignores; `Field(...)` adds
+ * its constraints to T's schema. Its description, title and examples belong to a model field (passed
+ * on through `annotatedField`); on a flow's parameter Prefect's own field replaces them.
+ */
+function annotatedSchema(expr: Expr, args: Expr[], env: TypeContext): Schema {
+  const [annotated, ...metadata] = args;
+  if (!annotated) throw unmappable(expr, env);
+  // The annotated type keeps this level's place: Annotated adds to it, it does not nest it.
+  const schema = typeSchema(annotated, { ...env, depth: env.depth + 1, annotatedField: undefined });
+  for (const item of metadata) {
+    if (item.kind === 'constant') continue;
+    const scope = env.scope;
+    const spec = scope && isFieldCall(item, scope) ? fieldSpec(item, { scope, classes: undefined }) : undefined;
+    if (!spec || spec.default !== undefined || spec.factory !== undefined || spec.alias !== undefined) throw unmappable(expr, env, 'carries metadata openem-config cannot translate');
+    applyConstraints(schema, spec.constraints, expr, env);
+    const extras = { description: spec.description, title: spec.title, examples: spec.examples };
+    if (Object.values(extras).some((value) => value !== undefined)) {
+      if (env.annotatedField) Object.assign(env.annotatedField, Object.fromEntries(Object.entries(extras).filter(([, value]) => value !== undefined)));
+      else if (env.nested || spec.examples !== undefined) throw unmappable(expr, env, 'carries Field arguments openem-config places only on a parameter or a model field');
+    }
+  }
+  return schema;
+}
+
+const NUMBER_CONSTRAINTS: Record<string, string> = { ge: 'minimum', gt: 'exclusiveMinimum', le: 'maximum', lt: 'exclusiveMaximum', multiple_of: 'multipleOf' };
+const LENGTH_CONSTRAINTS: Record<string, Record<string, string>> = {
+  string: { min_length: 'minLength', max_length: 'maxLength', pattern: 'pattern' },
+  array: { min_length: 'minItems', max_length: 'maxItems' },
+  object: { min_length: 'minProperties', max_length: 'maxProperties' },
+};
+
+/** pydantic's constraints on a type's schema (ge -> minimum, max_length -> maxLength or maxItems, ...); Unmappable where it would do more. */
+export function applyConstraints(schema: Schema, constraints: ReadonlyMap<string, JsonValue>, expr: Expr, env: NameContext): void {
+  for (const [name, value] of constraints) {
+    if (!CONSTRAINTS.has(name)) throw unmappable(expr, env, `has the constraint ${name}, which openem-config does not translate`);
+    const type = typeof schema.type === 'string' ? schema.type : undefined;
+    const key = type === 'integer' || type === 'number' ? NUMBER_CONSTRAINTS[name] : type === undefined ? undefined : LENGTH_CONSTRAINTS[type]?.[name];
+    if (key === undefined || typeof schema.$ref === 'string' || schema.format !== undefined && name === 'pattern') {
+      throw unmappable(expr, env, `has the constraint ${name} on a type openem-config cannot constrain`);
+    }
+    schema[key] = value;
+  }
 }
 
 /** pydantic's dict_schema: the value schema as additionalProperties, key constraints as propertyNames. */

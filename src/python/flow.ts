@@ -3,26 +3,29 @@
 // `prefect deploy` imports the flow file and asks pydantic for the schema. This tool configures
 // deployments from machines that have neither the flows' dependencies nor (necessarily) Python, so
 // it parses the source (tree-sitter's Python grammar, syntax.ts) and reproduces what Prefect derives
-// for the annotations flows actually use. test/real/python-flow.test.ts compares the two on every fixture
-// flow, so any drift from Prefect shows up there first.
+// for the annotations flows actually use, for the Prefect release the flows go to (versions.ts).
+// test/real/python-parity.test.ts compares the two on a corpus of flows with the pinned and the
+// newest Prefect, so any drift from Prefect shows up there first.
 //
 // Where reading cannot replace running: an annotation this reader does not know (a class from another
-// module, a pydantic model, an Enum, `Annotated[..., Field(...)]`) gets the open schema `{}` and a
-// warning, which is what Prefect itself deploys when it cannot import the flow's dependencies. A
-// default it cannot evaluate (a call, arithmetic) is an error instead: guessing would deploy a wrong
-// default, where a looser type only validates less.
+// module, a model with a configuration) gets the open schema `{}` and a warning, which is what
+// Prefect itself deploys when it cannot import the flow's dependencies; a default only the running
+// code knows (`datetime.now()`, a call, arithmetic) gets no default in the schema, and a warning:
+// the parameter stays optional and a run that leaves it out gets the flow's own default. Never a
+// guess: a wrong type or default would be deployed, where an open one only validates less.
 //
 // The reader is layered so that each step can be tested and replaced alone: syntax.ts (the parser) ->
 // expressions.ts (the nodes that matter, as expressions) -> module.ts (bindings, the def, its
-// signature) -> schema.ts (with annotations.ts, values.ts and docstring.ts); this module ties them
-// together and reports.
+// signature) -> schema.ts (with annotations.ts, classes.ts for the module's Enums and models,
+// values.ts for defaults, docstring.ts, names.ts and versions.ts); this module ties them together
+// and reports.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { nameError } from '../config/names.js';
 import type { JsonValue } from '../config/types.js';
 import type { IssueList, Source } from '../errors.js';
-import { qualifiedName } from './annotations.js';
+import { qualifiedName } from './names.js';
 import { cleandoc, parameterDescriptions } from './docstring.js';
 import type { Expr } from './expressions.js';
 import { isFlowDecoratorText, scanModule, type FunctionSite, type Scope } from './module.js';

@@ -3,7 +3,8 @@ import type { JsonValue } from '../config/types.js';
 import { dictSchema, typeSchema, Unmappable, type Schema } from './annotations.js';
 import type { FunctionSite } from './module.js';
 import { SourceProblem } from './problem.js';
-import { literalValue } from './values.js';
+import { ModuleClasses } from './classes.js';
+import { fieldSpec } from './values.js';
 import type { SchemaRules } from './versions.js';
 
 /** Prefect's flow decorator refuses these parameter names (`raise_for_reserved_arguments`). */
@@ -19,6 +20,7 @@ export function parameterSchema({ site, futureAnnotations, rules, descriptions }
   const properties: Schema = {};
   const required: string[] = [];
   const warnings: string[] = [];
+  const classes = new ModuleClasses(site.moduleScope);
   const describe = (name: string): Schema => {
     const description = descriptions.get(name);
     return description === undefined ? {} : { description };
@@ -36,16 +38,27 @@ export function parameterSchema({ site, futureAnnotations, rules, descriptions }
     let schema: Schema = {};
     if (parameter.annotation) {
       const annotation = parameter.annotation;
+      const before = classes.snapshot();
       try {
         // With `from __future__ import annotations` every annotation is a string that Prefect
-        // evaluates, so a quoted annotation is a string inside a string: a nested forward reference.
-        schema = typeSchema(annotation, { scope: site.scope, forwardReference: false, nested: futureAnnotations, depth: 0 });
+        // evaluates once the module has run, so a quoted annotation is a string inside a string: a
+        // nested forward reference.
+        schema = typeSchema(annotation, {
+          scope: futureAnnotations ? site.moduleScope : site.scope,
+          forwardReference: false,
+          nested: futureAnnotations,
+          depth: 0,
+          classes,
+          moduleScope: site.moduleScope,
+          rules,
+        });
       } catch (error) {
         if (!(error instanceof Unmappable)) throw error;
+        classes.restore(before);
         if (error.reason !== undefined) {
           warnings.push(
             `parameter \`${name}\`: ${error.reason}, so its schema is left open (any value), as Prefect does when it cannot import the flow's dependencies; ` +
-              'use one of the annotations openem-config translates (str, int, float, bool, UUID, datetime, list/dict/tuple/set, Optional, Union, Literal) for a precise schema',
+              'use one of the annotations openem-config translates (README: What the flow reader supports) for a precise schema',
           );
         }
       }
@@ -58,25 +71,35 @@ export function parameterSchema({ site, futureAnnotations, rules, descriptions }
       continue;
     }
     const property: Schema = { ...schema };
+    let description = describe(name);
     if (parameter.default) {
       const expr = parameter.default;
-      const literal = literalValue(expr, site.scope);
-      if (literal === undefined) {
-        throw new SourceProblem(
-          `the default of parameter \`${name}\` is \`${expr.text}\`, which cannot be evaluated without running the code; ` +
-            'use a literal (number, string, True/False/None, list, tuple or dict of those) or a module constant assigned one',
-          parameter.line,
+      const spec = fieldSpec(expr, { scope: site.scope, classes });
+      // `= Field(default, description=...)`: Prefect keeps the default and the description, not the constraints.
+      const usable = spec !== undefined && spec.default !== undefined && spec.alias === undefined && spec.title === undefined && spec.examples === undefined;
+      if (usable && !(spec.description !== undefined && description.description !== undefined)) {
+        property.default = spec.default as JsonValue;
+        if (spec.description !== undefined) description = { description: spec.description };
+      } else {
+        // Prefect would write the value the default has when the module is imported; without it the
+        // parameter is still optional, and a run that leaves it out gets the flow's own default.
+        warnings.push(
+          `parameter \`${name}\`: the default \`${expr.text}\` cannot be evaluated without running the code, so the schema gives no default for it ` +
+            '(a run that leaves it out still gets the flow\'s default); use a literal, a module constant, or a value openem-config evaluates (README: What the flow reader supports)',
         );
       }
-      property.default = literal.value;
     } else required.push(name);
-    Object.assign(property, describe(name));
+    Object.assign(property, description);
     property.position = position;
     property.title = name;
     properties[name] = sortLikePydantic(property, name);
   }
   const schema: Schema = { title: 'Parameters', type: 'object', properties };
   if (required.length > 0) schema.required = required;
+  if (classes.definitions.size > 0) {
+    const names = [...classes.definitions.keys()].sort();
+    schema.definitions = Object.fromEntries(names.map((definition) => [definition, sortLikePydantic(classes.definitions.get(definition) as Schema, definition)]));
+  }
   return { schema, warnings };
 }
 

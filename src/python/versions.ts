@@ -22,6 +22,16 @@ export const SCHEMA_RULES = {
     since: '3.9.0',
     what: '`*args` is an array and `**kwargs` an object, each with an empty default and not required (before: a required property of the annotated type)',
   },
+  /**
+   * pydantic 2.14 writes `Decimal` as `anyOf: [number, string]`, without the pattern of the string
+   * that 2.13 adds. That is pydantic's release, not Prefect's: the rule follows the Prefect release
+   * because the newest Prefect installs the newest pydantic (as the test environments pair them:
+   * 3.7.2 with 2.13, 3.9.1 with 2.14); either way the schema accepts the same decimals.
+   */
+  decimalWithoutPattern: {
+    since: '3.9.0',
+    what: '`Decimal` is `anyOf: [number, string]` without the pattern of the string (pydantic 2.14, which the newest Prefect installs)',
+  },
 } as const satisfies Record<string, SchemaRule>;
 
 export type SchemaRuleName = keyof typeof SCHEMA_RULES;

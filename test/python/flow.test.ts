@@ -390,27 +390,39 @@ from pydantic import Field
 from typing import Annotated
 from archiver.models import Job
 @flow
-def f(job: Job, n: Annotated[int, Field(ge=1)] = 1, note: Annotated[str, "for readers"] = ""): pass
+def f(job: Job, n: Annotated[int, Field(ge=1)] = 1, note: Annotated[str, "for readers"] = "", m: Annotated[int, Field(strict=True)] = 2): pass
 `);
     expect(info.parameterSchema.properties).toEqual({
       job: { position: 0, title: 'job' },
-      n: { default: 1, position: 1, title: 'n' },
+      n: { default: 1, minimum: 1, position: 1, title: 'n', type: 'integer' },
       note: { default: '', position: 2, title: 'note', type: 'string' },
+      m: { default: 2, position: 3, title: 'm' },
     });
     expect(info.warnings).toEqual([
       expect.stringMatching(/^parameter `job`: the annotation `Job` is not a type openem-config can translate, so its schema is left open/),
-      expect.stringMatching(/^parameter `n`: the annotation `Annotated\[int, Field\(ge=1\)\]` carries metadata/),
+      expect.stringMatching(/^parameter `m`: the annotation `Annotated\[int, Field\(strict=True\)\]` carries metadata/),
     ]);
   });
 
-  it('refuses defaults it cannot evaluate', () => {
-    expect(problem('import os\n@flow\ndef f(path: str = os.getcwd()): pass\n')).toEqual({
-      problem: expect.stringContaining('the default of parameter `path` is `os.getcwd()`, which cannot be evaluated without running the code'),
-      line: 3,
+  it("gives no default, with a warning, for a default only the running code knows, and keeps the parameter optional", () => {
+    const info = flow(`
+import os
+from datetime import datetime
+@flow
+def f(path: str = os.getcwd(), n: int = 10 * 1024, s: set = {1, 2}, big: int = 12345678901234567890, when: datetime = datetime.now(), ok: int = 1): pass
+`);
+    expect(info.parameterSchema.required).toBeUndefined();
+    expect(info.parameterSchema.properties).toEqual({
+      path: { position: 0, title: 'path', type: 'string' },
+      n: { position: 1, title: 'n', type: 'integer' },
+      s: { items: {}, position: 2, title: 's', type: 'array', uniqueItems: true },
+      big: { position: 3, title: 'big', type: 'integer' },
+      when: { format: 'date-time', position: 4, title: 'when', type: 'string' },
+      ok: { default: 1, position: 5, title: 'ok', type: 'integer' },
     });
-    expect(problem('@flow\ndef f(n: int = 10 * 1024): pass\n').problem).toContain('`10 * 1024`');
-    expect(problem('@flow\ndef f(s: set = {1, 2}): pass\n').problem).toContain('`{1, 2}`');
-    expect(problem('@flow\ndef f(n: int = 12345678901234567890): pass\n').problem).toContain('cannot be evaluated');
+    expect(info.warnings).toEqual(
+      ['path', 'n', 's', 'big', 'when'].map((name) => expect.stringMatching(new RegExp(`^parameter \`${name}\`: the default \`.+\` cannot be evaluated without running the code, so the schema gives no default for it`))),
+    );
   });
 
   it('refuses parameter names Prefect refuses', () => {

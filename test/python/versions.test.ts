@@ -24,12 +24,14 @@ function schemaFor(source: string, prefectVersion: string): FlowInfo['parameterS
 describe('schemaRulesFor', () => {
   it('applies a rule from its release on', () => {
     expect(SCHEMA_RULES.variadicCollections.since).toBe('3.9.0');
-    expect(schemaRulesFor('3.7.2')).toEqual({ variadicCollections: false });
-    expect(schemaRulesFor('3.8.8')).toEqual({ variadicCollections: false });
-    expect(schemaRulesFor('3.9.0')).toEqual({ variadicCollections: true });
-    expect(schemaRulesFor('3.10.2')).toEqual({ variadicCollections: true });
+    const none = { variadicCollections: false, decimalWithoutPattern: false };
+    const all = { variadicCollections: true, decimalWithoutPattern: true };
+    expect(schemaRulesFor('3.7.2')).toEqual(none);
+    expect(schemaRulesFor('3.8.8')).toEqual(none);
+    expect(schemaRulesFor('3.9.0')).toEqual(all);
+    expect(schemaRulesFor('3.10.2')).toEqual(all);
     // A build whose version cannot be read is taken for the newest.
-    expect(schemaRulesFor('3.9.2.dev4+g1a2b')).toEqual({ variadicCollections: true });
+    expect(schemaRulesFor('dev')).toEqual(all);
     expect(sameSchemaRules('3.7.2', '3.8.8')).toBe(true);
     expect(sameSchemaRules('3.7.2', '3.9.1')).toBe(false);
   });
@@ -78,6 +80,19 @@ describe('variadicCollections: *args and **kwargs', () => {
   });
 });
 
+describe('decimalWithoutPattern: Decimal', () => {
+  const source = 'from decimal import Decimal\n@flow\ndef f(amount: Decimal = Decimal("1.50")): pass\n';
+  it('before 3.9.0: the string has the pattern pydantic 2.13 gives it', () => {
+    expect(schemaFor(source, '3.7.2').properties).toEqual({
+      amount: { anyOf: [{ type: 'number' }, { pattern: '^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$', type: 'string' }], default: '1.50', position: 0, title: 'amount' },
+    });
+  });
+
+  it('from 3.9.0: no pattern, as pydantic 2.14 writes it', () => {
+    expect(schemaFor(source, '3.9.1').properties).toEqual({ amount: { anyOf: [{ type: 'number' }, { type: 'string' }], default: '1.50', position: 0, title: 'amount' } });
+  });
+});
+
 describe('which release a run derives for', () => {
   function project(): { dir: string; args: string[] } {
     const dir = mkdtempSync(join(tmpdir(), 'openem-prefect-version-'));
@@ -95,6 +110,16 @@ describe('which release a run derives for', () => {
     const given = await runCli(['validate', '--prefect-version', '3.9.1', '--output', 'json', ...args]);
     expect(JSON.parse(given.stdout)).toMatchObject({ ok: true, schemasFor: { version: '3.9.1', source: 'option' } });
     expect((await runCli(['validate', ...args.filter((arg) => !arg.endsWith('flows') && arg !== '--flows-dir')])).stdout).not.toContain('Parameter schemas');
+  });
+
+  it('takes prefect_version from the project file, and --prefect-version over it', async () => {
+    const { dir, args } = project();
+    writeFileSync(join(dir, 'openem-config.toml'), 'deployments = ["prefect.yaml"]\nflows_dir = "flows"\nprefect_version = "3.9.1"\n');
+    const fromFile = await runCli(['validate', '--output', 'json'], { cwd: dir });
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ schemasFor: { version: '3.9.1', source: 'option' } });
+    const fromCli = await runCli(['validate', '--output', 'json', '--prefect-version', '3.8.0'], { cwd: dir });
+    expect(JSON.parse(fromCli.stdout)).toMatchObject({ schemasFor: { version: '3.8.0', source: 'option' } });
+    expect(args).toContain('--no-project');
   });
 
   it('refuses a --prefect-version that is no Prefect 3 release', async () => {

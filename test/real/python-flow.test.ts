@@ -1,17 +1,13 @@
 // Keeps the TypeScript reading of flow files honest: Prefect itself imports every fixture flow and
 // derives its name, description, version and parameter schema the way `prefect deploy` does, and
 // analyzeEntrypoint must agree without running anything.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ensurePrefect, venvBin } from '../../scripts/prefect-env.js';
 import { analyzeEntrypoint } from '../../src/python/flow.js';
 import { preparePythonReader } from '../../src/python/syntax.js';
-import type { JsonValue } from '../../src/config/types.js';
 import { IssueList } from '../../src/errors.js';
+import { describeWithPrefect } from './prefect-flows.js';
+import { prefectPin } from '../../scripts/prefect-env.js';
 
 const flowsDir = fileURLToPath(new URL('../fixtures/flows/', import.meta.url));
 const FLOW_FILES = [
@@ -22,62 +18,8 @@ const FLOW_FILES = [
   'aliases.py',
 ];
 
-// The same calls as `prefect deploy` (prefect/cli/deploy/_core.py): load_flow_from_entrypoint, then
-// parameter_schema(flow), sent as model_dump(exclude_unset=True). Plain functions are listed too, so
-// the test can check that they are refused.
-const DESCRIBE_FLOWS = `
-import importlib.util, inspect, json, sys, warnings
-from pathlib import Path
-from prefect.flows import Flow, load_flow_from_entrypoint
-from prefect.utilities.callables import parameter_schema
-
-warnings.simplefilter("ignore")
-flows_dir = Path(sys.argv[1])
-described = []
-for relative in sys.argv[2:]:
-    path = flows_dir / relative
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for attribute, value in vars(module).items():
-        if isinstance(value, Flow) and value.fn.__name__ == attribute:
-            flow = load_flow_from_entrypoint(f"{path}:{attribute}")
-            described.append({
-                "entrypoint": f"{relative}:{attribute}",
-                "flowName": flow.name,
-                "description": flow.description,
-                "version": flow.version,
-                "parameterSchema": parameter_schema(flow).model_dump(exclude_unset=True),
-            })
-        elif inspect.isfunction(value) and value.__module__ == module.__name__:
-            described.append({"entrypoint": f"{relative}:{attribute}", "flowName": None})
-print(json.dumps(described))
-`;
-
-interface PrefectFlow {
-  entrypoint: string;
-  flowName: string | null;
-  description?: string | null;
-  version?: string | null;
-  parameterSchema?: { [key: string]: JsonValue };
-}
-
-function describeWithPrefect(): PrefectFlow[] {
-  ensurePrefect();
-  const home = mkdtempSync(join(tmpdir(), 'openem-config-prefect-home-'));
-  try {
-    const env: NodeJS.ProcessEnv = { ...process.env, PREFECT_HOME: home, PYTHONDONTWRITEBYTECODE: '1' };
-    delete env.PREFECT_API_URL;
-    const result = spawnSync(venvBin('python'), ['-c', DESCRIBE_FLOWS, flowsDir, ...FLOW_FILES], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
-    if (result.status !== 0) throw new Error(`Prefect could not describe the fixture flows:\n${result.stderr}`);
-    return JSON.parse(result.stdout) as PrefectFlow[];
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-}
-
 await preparePythonReader();
-const described = describeWithPrefect();
+const described = describeWithPrefect(flowsDir, FLOW_FILES);
 const flows = described.filter((flow) => flow.flowName !== null);
 const plainFunctions = described.filter((flow) => flow.flowName === null);
 const source = { file: 'prefect.yaml', line: 1, key: 'deployments.0.entrypoint' };
@@ -90,7 +32,7 @@ describe('analyzeEntrypoint agrees with Prefect 3.7.2', () => {
 
   it.each(flows.map((flow) => [flow.entrypoint, flow] as const))('%s', (entrypoint, prefect) => {
     const issues = new IssueList();
-    const info = analyzeEntrypoint(flowsDir, entrypoint, source, issues);
+    const info = analyzeEntrypoint(flowsDir, entrypoint, source, issues, { prefectVersion: prefectPin().version });
     expect(issues.items).toEqual([]);
     expect(info?.flowName).toBe(prefect.flowName);
     expect(info?.parameterSchema).toEqual(prefect.parameterSchema);

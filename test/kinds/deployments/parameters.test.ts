@@ -1,10 +1,11 @@
 // Parameters against the flow's parameter schema, before any write.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { IssueList } from '../../../src/errors.js';
 import { deployments } from '../../../src/kinds/deployments/kind.js';
 import { loadDesired } from '../../../src/run.js';
 import { useTempDir } from '../../config/temp.js';
 import { noInputs } from '../../../src/config/inputs.js';
+import { preparePythonReader } from '../../../src/python/syntax.js';
 
 const temp = useTempDir();
 
@@ -45,5 +46,14 @@ describe('parameters against the parameter schema', () => {
   it('warns instead when the schema is not enforced', () => {
     const { issues } = load('{ size_mb: "x" }', '    enforce_parameter_schema: false\n');
     expect(issues).toEqual([['warning', 'deployments[0].parameters.size_mb', 'must be integer (the schema is not enforced, so the flow would get it as it is)']]);
+  });
+
+  it('takes a parameter the schema does not name when the flow takes **kwargs, and checks the others', async () => {
+    await preparePythonReader();
+    const dir = temp.write('kwargs/flows/a.py', 'from prefect import flow\n@flow(name="archive")\ndef archive(size_mb: int = 1, **options):\n    pass\n').replace(/\/flows\/a\.py$/, '');
+    const file = temp.write('kwargs/prefect.yaml', 'deployments:\n  - name: d\n    entrypoint: a.py:archive\n    parameters: { anything: 1, size_mb: "x" }\n');
+    const issues = new IssueList();
+    loadDesired({ ...noInputs(), deployments: [file], flowsDir: `${dir}/flows` }, {}, issues);
+    expect(issues.items.map((i) => [i.severity, i.key, i.message])).toEqual([['error', 'deployments[0].parameters.size_mb', 'must be integer']]);
   });
 });
