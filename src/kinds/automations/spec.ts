@@ -4,7 +4,7 @@
 // read into a canonical form: the fields the server stores, defaults filled in as the server fills
 // them, so that what the file says and what the server holds compare as JSON.
 import { z } from 'zod';
-import { isObject, type JsonObject } from '../../config/json.js';
+import { isObject, kindOf, type JsonObject } from '../../config/json.js';
 import { nameProblem, oneLine } from '../../config/names.js';
 import { intervalSeconds } from '../../config/schedules.js';
 import { closest } from '../../config/suggest.js';
@@ -36,15 +36,6 @@ export const ACTION_LISTS = [
 
 // ---------------------------------------------------------------------------------------------
 // Shapes. Messages say what is expected; `must` adds what was found.
-
-export function kindOf(value: unknown): string {
-  if (value === null) return 'nothing (null)';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return 'text';
-  if (typeof value === 'boolean') return `${value}`;
-  return `the ${typeof value} ${String(value)}`;
-}
 
 function must(what: string) {
   return { error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required: add ${what}` : `must be ${what}, found ${kindOf(issue.input)}`) };
