@@ -2,15 +2,16 @@
 // inputs do not declare is only a warning then), and after the server was read, before the first
 // write (what neither the inputs declare nor the server has is an error).
 import type { DesiredDeployment, JsonValue } from '../config/types.js';
+import { isObject } from '../config/json.js';
 import { IssueList, type ConfigIssue, type Source } from '../errors.js';
-import type { ActionReference } from '../config/types.js';
+import type { ActionReference, DesiredAction, DesiredAutomation } from '../config/types.js';
 import { automations } from '../kinds/automations/kind.js';
 import { REFERENCE_KINDS } from '../kinds/automations/spec.js';
 import { blocks } from '../kinds/blocks/kind.js';
 import { deploymentTriggers } from '../kinds/deployment-triggers/kind.js';
 import { blockKey } from '../kinds/blocks/spec.js';
 import { checkJobVariables } from '../kinds/deployments/job-variables.js';
-import { checkParameters } from '../kinds/deployments/parameters.js';
+import { checkParameters, misfits, missingRequired, schemaOf, type ParameterSchema } from '../kinds/deployments/parameters.js';
 import { deployments } from '../kinds/deployments/kind.js';
 import { globalLimits } from '../kinds/global-limits/kind.js';
 import { secrets } from '../kinds/secrets/kind.js';
@@ -36,6 +37,8 @@ export interface RuleContext {
   deleting(kind: { name: string }, key: string): boolean;
   /** The object as the server has it, declared or not (undefined offline, or when it is not there). */
   onServer<D, C>(kind: KindDefinition<D, C>, key: string): C | undefined;
+  /** Checked without a server (validate): what the server holds is unknown, not absent. */
+  offline: boolean;
 }
 
 export interface ReferenceRule<Facts = unknown> {
@@ -305,6 +308,91 @@ const deploymentParametersOnServer: ReferenceRule = {
   },
 };
 
+/** What the runs of a deployment start from: the flow's schema and the deployment's own parameters. */
+interface RunBase {
+  target: ParameterSchema | undefined;
+  parameters: { [name: string]: JsonValue };
+  /** Offline, the inputs leave the parameters to the server: those it holds are not known. */
+  unknownOnServer: boolean;
+  paused: boolean;
+}
+
+function runBase(context: RuleContext, key: string): RunBase | undefined {
+  const found = context.find(deployments, key);
+  const current = context.onServer(deployments, key)?.deployment;
+  const serverSchema = (enforce: boolean | undefined): ParameterSchema | undefined => {
+    const schema = current?.parameter_openapi_schema as { [key: string]: JsonValue } | null | undefined;
+    if (!current || !schema || Object.keys((schema.properties as object | undefined) ?? {}).length === 0) return undefined;
+    return { flowName: key.slice(0, key.indexOf('/')), schema, takesAnyParameter: false, enforced: enforce ?? current.enforce_parameter_schema ?? true };
+  };
+  const serverParameters = (current?.parameters ?? {}) as { [name: string]: JsonValue };
+  if (found.state === 'declared') {
+    const deployment = found.desired;
+    return {
+      target: schemaOf(deployment) ?? serverSchema(deployment.enforceParameterSchema),
+      parameters: deployment.parameters ?? serverParameters,
+      unknownOnServer: deployment.parameters === undefined && context.offline,
+      paused: deployment.paused ?? current?.paused ?? false,
+    };
+  }
+  if (found.state === 'server') return { target: serverSchema(undefined), parameters: serverParameters, unknownOnServer: false, paused: current?.paused ?? false };
+  return undefined;
+}
+
+const UNLESS_ON_SERVER = 'unless the deployment on the server has it: the inputs give no `parameters`, so it keeps its own';
+
+const listed = (names: string[]): string => names.map((name) => `\`${name}\``).join(', ');
+
+/** The run-deployment actions of the declared automations and deployment triggers that name their deployment. */
+function runDeploymentActions(desired: DesiredSet): Array<{ automation: DesiredAutomation; action: DesiredAction; deployment: string }> {
+  return [...desired.get(automations), ...desired.get(deploymentTriggers)].flatMap((automation) =>
+    [...automation.actions, ...automation.actionsOnTrigger, ...automation.actionsOnResolve].flatMap((action) =>
+      action.body.type === 'run-deployment' && action.reference?.kind === 'deployment' && action.reference.name !== undefined ? [{ automation, action, deployment: action.reference.name }] : [],
+    ),
+  );
+}
+
+/**
+ * The runs that schedules, deployment triggers and automations start get the deployment's
+ * parameters and their own: each of the flow's required parameters must be in one of them (else
+ * every such run fails), and what an action gives must fit the flow, as the deployment's own
+ * parameters must. Checked against the schema of the inputs, else the one the server holds.
+ */
+const runParameters: ReferenceRule = {
+  name: 'run-parameters',
+  targets: (desired) => runDeploymentActions(desired).map(({ deployment }) => ({ kind: deployments, key: deployment })),
+  check(context) {
+    const issues: ConfigIssue[] = [];
+    for (const deployment of context.desired.get(deployments)) {
+      const base = runBase(context, deployments.key(deployment));
+      if (!base?.target) continue;
+      for (const schedule of deployment.schedules) {
+        const missing = missingRequired(base.target, base.parameters, schedule.parameters);
+        if (missing.length === 0) continue;
+        const idle = !schedule.active ? 'the schedule is inactive, so no run fails yet' : base.paused ? 'the deployment is paused, so no run fails yet' : base.unknownOnServer ? UNLESS_ON_SERVER : undefined;
+        const message = `every run of this schedule would fail: the flow ${base.target.flowName} requires ${listed(missing)}, which neither the schedule's \`parameters\` nor the deployment's give; add ${missing.length > 1 ? 'them' : 'it'} to either, or give the flow parameter a default`;
+        issues.push(idle ? { ...schedule.source, severity: 'warning', message: `${message} (${idle})` } : { ...schedule.source, severity: 'error', message });
+      }
+    }
+    for (const { automation, action, deployment } of runDeploymentActions(context.desired)) {
+      const base = runBase(context, deployment);
+      if (!base?.target) continue;
+      const given = isObject(action.body.parameters) ? action.body.parameters : {};
+      const at = (path: string): Source => ({ ...action.source, key: `${action.source.key ?? automation.name}.parameters${path}` });
+      for (const misfit of misfits(base.target, given, { templated: true })) {
+        const message = `${misfit.message}, for the runs of deployment "${deployment}" this action starts`;
+        issues.push(base.target.enforced ? { ...at(misfit.path), severity: 'error', message } : { ...at(misfit.path), severity: 'warning', message: `${message} (the schema is not enforced, so the flow would get it as it is)` });
+      }
+      const missing = missingRequired(base.target, base.parameters, given);
+      if (missing.length === 0) continue;
+      const message = `every run of deployment "${deployment}" this action starts would fail: the flow ${base.target.flowName} requires ${listed(missing)}, which neither the action's \`parameters\` nor the deployment's give; add ${missing.length > 1 ? 'them' : 'it'} to either`;
+      const idle = !automation.enabled ? 'the automation is disabled, so no run fails yet' : base.unknownOnServer ? UNLESS_ON_SERVER : undefined;
+      issues.push(idle ? { ...action.source, severity: 'warning', message: `${message} (${idle})` } : { ...action.source, severity: 'error', message });
+    }
+    return issues;
+  },
+};
+
 /** Every action of the declared automations and deployment triggers that names an object by name. */
 function namedReferences(desired: DesiredSet): ActionReference[] {
   return [...desired.get(automations), ...desired.get(deploymentTriggers)].flatMap((automation) =>
@@ -376,6 +464,7 @@ export const REFERENCE_RULES: readonly ReferenceRule[] = [
   automationReferences,
   deploymentQueue,
   deploymentParametersOnServer,
+  runParameters,
   deploymentPool,
   deploymentSecrets,
   deploymentVariables,
@@ -396,6 +485,7 @@ export function checkReferencesOffline(desired: DesiredSet, rules: readonly Refe
     },
     deleting: () => false,
     onServer: () => undefined,
+    offline: true,
   };
   return rules.flatMap((rule) => rule.check(context));
 }
@@ -434,6 +524,7 @@ export async function checkReferences(api: Api, desired: DesiredSet, plan: Plan,
     },
     deleting: (kind, key) => deletions.has(`${kind.name}\u0000${key}`),
     onServer: serverCopy,
+    offline: false,
   };
   const facts = await Promise.all(rules.map((rule) => (rule.read ? rule.read(api, desired) : Promise.resolve(undefined))));
   return rules.flatMap((rule, index) => rule.check(context, facts[index]));

@@ -151,6 +151,33 @@ describe('deployments from prefect.yaml', () => {
     expect(result.stderr).toContain('parameters.job_id: must be string');
   });
 
+  it('refuses a schedule or a trigger whose runs would lack a required parameter, against the schema of the flow file or of the server, before any write', async () => {
+    const flowsDir = join(repo, 'test', 'fixtures', 'flows');
+    expect((await runCli([...everything(), '--flows-dir', flowsDir], { env: env() })).code).toBe(EXIT.ok);
+    // The fact the rule stands on: Prefect refuses a run of the deployment without its required job_id.
+    const stored = await read('archive_datasetlist', 'datasets_archival');
+    const refused = await fetch(`${apiUrl()}/deployments/${stored.id}/create_flow_run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(await refused.text()).toContain('job_id');
+    const withRuns = (runs: string) =>
+      editedYaml((text) => text.replace('    flow_name: archive_datasetlist\n', `    flow_name: archive_datasetlist\n${runs}`).replace('version: 1.0.0', 'version: 1.0.2'));
+    const schedule = withRuns('    schedules:\n      - cron: "0 4 * * *"\n');
+    const trigger = withRuns('    triggers:\n      - type: event\n        expect: [archive.requested]\n        parameters: { job_id: "{{ event.resource.id }}", dataset_ids: 7 }\n');
+    for (const args of [['--flows-dir', flowsDir], []]) {
+      const result = await runCli([...everything(schedule), ...args], { env: env() });
+      expect(result.code).toBe(EXIT.invalidInput);
+      expect(result.writes).toEqual([]);
+      expect(result.stderr).toContain('every run of this schedule would fail: the flow archive_datasetlist requires `job_id`');
+    }
+    const result = await runCli([...everything(trigger), '--flows-dir', flowsDir], { env: env() });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.writes).toEqual([]);
+    expect(result.stderr).toContain('triggers[0].parameters.dataset_ids: must be array');
+    // The schedule's own parameter satisfies the flow.
+    const given = withRuns('    schedules:\n      - cron: "0 4 * * *"\n        parameters: { job_id: "6f1c7d4e-58a3-4b0e-9d57-2d1f0c3b9a11" }\n');
+    expect((await runCli([...everything(given), '--flows-dir', flowsDir], { env: env() })).code).toBe(EXIT.ok);
+  });
+
   it('keeps hand-added schedules and the scheduled runs of an unchanged deployment', async () => {
     const yaml = editedYaml(withSchedules);
     expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IssueList } from '../../../src/errors.js';
 import { deployments } from '../../../src/kinds/deployments/kind.js';
+import { checkReferencesOffline } from '../../../src/reconcile/references.js';
 import { loadDesired } from '../../../src/run.js';
 import { useTempDir } from '../../config/temp.js';
 import { noInputs } from '../../../src/config/inputs.js';
@@ -55,5 +56,61 @@ describe('parameters against the parameter schema', () => {
     const issues = new IssueList();
     loadDesired({ ...noInputs(), deployments: [file], flowsDir: `${dir}/flows` }, {}, issues);
     expect(issues.items.map((i) => [i.severity, i.key, i.message])).toEqual([['error', 'deployments[0].parameters.size_mb', 'must be integer']]);
+  });
+});
+
+/** A prefect.yaml with `extra` under the one deployment and `tail` after the deployments; the rules' issues. */
+function runIssues(extra: string, tail = '') {
+  const file = temp.write(
+    `r-${Math.random().toString(36).slice(2)}/prefect.yaml`,
+    `deployments:\n  - name: d\n    flow_name: archive\n    entrypoint: flows/a.py:archive\n${SCHEMA}${extra}${tail}`,
+  );
+  const issues = new IssueList();
+  const desired = loadDesired({ ...noInputs(), deployments: [file] }, {}, issues);
+  return [...issues.items, ...checkReferencesOffline(desired)].map((i) => [i.severity, i.key, i.message]);
+}
+
+describe('the parameters of the runs schedules and triggers start', () => {
+  it('refuses an active schedule whose runs lack a required parameter, and only warns for an inactive one', () => {
+    const schedules = '    parameters: {}\n    schedules:\n      - cron: "0 1 * * *"\n      - cron: "0 2 * * *"\n        parameters: { dataset_id: "x" }\n      - cron: "0 3 * * *"\n        active: false\n';
+    expect(runIssues(schedules)).toEqual([
+      ['error', 'deployments[0].schedules[0]', "every run of this schedule would fail: the flow archive requires `dataset_id`, which neither the schedule's `parameters` nor the deployment's give; add it to either, or give the flow parameter a default"],
+      ['warning', 'deployments[0].schedules[2]', expect.stringContaining('(the schedule is inactive, so no run fails yet)')],
+    ]);
+  });
+
+  it('takes a schedule whose required parameter the deployment gives', () => {
+    expect(runIssues('    parameters: { dataset_id: "x" }\n    schedules:\n      - cron: "0 1 * * *"\n')).toEqual([]);
+  });
+
+  it('only warns offline when the inputs leave the parameters to the server', () => {
+    expect(runIssues('    schedules:\n      - cron: "0 1 * * *"\n')).toEqual([
+      ['warning', 'deployments[0].schedules[0]', expect.stringContaining('(unless the deployment on the server has it: the inputs give no `parameters`, so it keeps its own)')],
+    ]);
+  });
+
+  it('warns only when the deployment is paused', () => {
+    expect(runIssues('    paused: true\n    schedules:\n      - cron: "0 1 * * *"\n')).toEqual([
+      ['warning', 'deployments[0].schedules[0]', expect.stringContaining('(the deployment is paused, so no run fails yet)')],
+    ]);
+  });
+
+  it("checks a trigger's parameters: unknown names, wrong types and missing required ones, but not what Prefect renders at run time", () => {
+    const triggers = (parameters: string, enabled = true) =>
+      `    parameters: {}\n    triggers:\n      - type: event\n        expect: [my.event]\n        enabled: ${enabled}\n        parameters: ${parameters}\n`;
+    expect(runIssues(triggers('{ dataset: "x", size_mb: "sentinel-value" }'))).toEqual([
+      ['error', 'deployments[0].triggers[0].parameters.dataset', 'the flow archive has no parameter `dataset`; its parameters are dataset_id, size_mb, mode, for the runs of deployment "archive/d" this action starts'],
+      ['error', 'deployments[0].triggers[0].parameters.size_mb', 'must be integer, for the runs of deployment "archive/d" this action starts'],
+      ['error', 'deployments[0].triggers[0]', "every run of deployment \"archive/d\" this action starts would fail: the flow archive requires `dataset_id`, which neither the action's `parameters` nor the deployment's give; add it to either"],
+    ]);
+    expect(runIssues(triggers('{ dataset_id: "{{ event.resource.id }}", size_mb: "{{ event.payload.size }}", mode: { __prefect_kind: json, value: "\\"fast\\"" } }'))).toEqual([]);
+    expect(runIssues(triggers('{ size_mb: 3 }', false))).toEqual([['warning', 'deployments[0].triggers[0]', expect.stringContaining('(the automation is disabled, so no run fails yet)')]]);
+  });
+
+  it('checks the parameters of an automation that runs a declared deployment by name', () => {
+    const automation = '\nautomations:\n  - name: rerun\n    trigger: { type: event, expect: [my.event] }\n    actions:\n      - type: run-deployment\n        deployment: archive/d\n        parameters: { mode: slow }\n';
+    const issues = runIssues('    parameters: {}\n', automation);
+    expect(issues).toContainEqual(['error', expect.stringMatching(/^automations\[0\]\.actions\[0\]\.parameters\.mode$/), 'must be one of "fast", "safe", for the runs of deployment "archive/d" this action starts']);
+    expect(issues).toContainEqual(['error', expect.stringMatching(/^automations\[0\]\.actions\[0\]/), expect.stringContaining('requires `dataset_id`')]);
   });
 });
