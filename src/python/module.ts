@@ -113,6 +113,16 @@ function scanBlock(statements: SyntaxNode[], state: ScanState, topLevel: boolean
         }
         break;
       case 'if_statement':
+        // `if TYPE_CHECKING:` never runs: what it imports is not defined when Prefect reads the flow.
+        // Its `else:` (with no `elif`) always runs, as if it were at the top level.
+        if (isTypeChecking(field(statement, 'condition'))) {
+          const clauses = namedChildren(statement).filter((part) => part.type === 'elif_clause' || part.type === 'else_clause');
+          for (const part of clauses) {
+            if (clauses.length === 1 && part.type === 'else_clause') for (const block of namedChildren(part)) scanBlock(block.type === 'block' ? namedChildren(block) : [], state, topLevel);
+            else scanClauses(part, state);
+          }
+        } else scanClauses(statement, state);
+        break;
       case 'for_statement':
       case 'while_statement':
       case 'with_statement':
@@ -122,6 +132,10 @@ function scanBlock(statements: SyntaxNode[], state: ScanState, topLevel: boolean
         break;
     }
   }
+}
+
+function isTypeChecking(condition: SyntaxNode | null | undefined): boolean {
+  return condition !== null && condition !== undefined && /^(?:[A-Za-z_][A-Za-z0-9_]*\.)?TYPE_CHECKING$/.test(condition.text);
 }
 
 /** Every block directly in `node` or in its elif/else clauses. */

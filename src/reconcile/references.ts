@@ -328,8 +328,11 @@ function runBase(context: RuleContext, key: string): RunBase | undefined {
   const serverParameters = (current?.parameters ?? {}) as { [name: string]: JsonValue };
   if (found.state === 'declared') {
     const deployment = found.desired;
+    // A schema without properties is what Prefect stores when none is given: it says nothing of the flow.
+    const declared = schemaOf(deployment);
+    const described = declared && Object.keys((declared.schema.properties as object | undefined) ?? {}).length > 0 ? declared : undefined;
     return {
-      target: schemaOf(deployment) ?? serverSchema(deployment.enforceParameterSchema),
+      target: described ?? (declared ? undefined : serverSchema(deployment.enforceParameterSchema)),
       parameters: deployment.parameters ?? serverParameters,
       unknownOnServer: deployment.parameters === undefined && context.offline,
       paused: deployment.paused ?? current?.paused ?? false,

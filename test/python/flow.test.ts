@@ -461,3 +461,44 @@ describe('analyzeEntrypoint', () => {
     expect(issues).toEqual([{ ...source, severity: 'warning', message: expect.stringContaining('custom.py:3): parameter `job`') }]);
   });
 });
+
+describe('annotations Prefect cannot evaluate', () => {
+  const TYPE_CHECKING_IMPORT = 'from typing import TYPE_CHECKING, List, Optional\nfrom prefect import flow\nif TYPE_CHECKING:\n    from storage import Bucket\n';
+
+  it('with the __future__ import, reads every annotation as text in Prefect namespace once one names what is not defined', () => {
+    const info = flow(`from __future__ import annotations\n${TYPE_CHECKING_IMPORT}@flow\ndef f(bucket: Bucket, names: List[str], size: int = 1, extra: typing.Optional[int] = None, ids: list[int] | None = None):\n    pass\n`);
+    expect(info.parameterSchema.properties).toEqual({
+      bucket: { position: 0, title: 'bucket' },
+      names: { position: 1, title: 'names' },
+      size: { default: 1, position: 2, title: 'size', type: 'integer' },
+      extra: { anyOf: [{ type: 'integer' }, { type: 'null' }], default: null, position: 3, title: 'extra' },
+      ids: { anyOf: [{ items: { type: 'integer' }, type: 'array' }, { type: 'null' }], default: null, position: 4, title: 'ids' },
+    });
+    expect(info.warnings).toEqual([expect.stringMatching(/^`Bucket`, which is not defined once the module has run .* the schema of `bucket`, `names` is left open/)]);
+  });
+
+  it('without it, only the quoted annotations, and only when a quoted one fails', () => {
+    const failing = flow(`${TYPE_CHECKING_IMPORT}@flow\ndef f(bucket: "Bucket", names: List[str], label: "Optional[str]" = None):\n    pass\n`);
+    expect(failing.parameterSchema.properties).toEqual({
+      bucket: { position: 0, title: 'bucket' },
+      names: { items: { type: 'string' }, position: 1, title: 'names', type: 'array' },
+      label: { default: null, position: 2, title: 'label' },
+    });
+    expect(failing.warnings).toEqual([expect.stringContaining("cannot evaluate the flow's quoted annotations")]);
+    const evaluated = flow(`${TYPE_CHECKING_IMPORT}@flow\ndef f(names: "List[str]", label: "Optional[str]" = None):\n    pass\n`);
+    expect(evaluated.parameterSchema.properties).toEqual({
+      names: { items: { type: 'string' }, position: 0, title: 'names', type: 'array' },
+      label: { anyOf: [{ type: 'string' }, { type: 'null' }], default: null, position: 1, title: 'label' },
+    });
+    expect(evaluated.warnings).toEqual([]);
+  });
+
+  it("takes the bindings of an `if TYPE_CHECKING:`'s else branch, which always runs", () => {
+    const info = flow(`from __future__ import annotations\n${TYPE_CHECKING_IMPORT}else:\n    Bucket = str\n@flow\ndef f(bucket: Bucket, names: List[str]):\n    pass\n`);
+    expect(info.parameterSchema.properties).toEqual({
+      bucket: { position: 0, title: 'bucket', type: 'string' },
+      names: { items: { type: 'string' }, position: 1, title: 'names', type: 'array' },
+    });
+    expect(info.warnings).toEqual([]);
+  });
+});

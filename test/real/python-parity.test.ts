@@ -3,7 +3,8 @@
 // pinned release and the newest 3.x, and openem-config's reading of the same file, derived for that
 // release, must give identical JSON (key order included). The flows named `undecidable_*` hold what
 // the source alone cannot decide: there the schema must be left open with a warning naming the
-// parameter, never wrong.
+// parameter, never wrong. Where Prefect cannot evaluate the annotations (UNEVALUATED), the schema is
+// still identical and a warning says why it is poor.
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +20,10 @@ const files = readdirSync(flowsDir).filter((name) => name.endsWith('.py')).sort(
 const source = { file: 'prefect.yaml', line: 1, key: 'deployments.0.entrypoint' };
 
 type Schema = { [key: string]: JsonValue };
+
+/** The flows of these files name, in an annotation, what is not defined when Prefect reads them. */
+const UNEVALUATED = new Set(['unevaluated.py:checked_only', 'unevaluated.py:typing_spelled_out', 'unevaluated.py:nowhere_defined', 'quoted_unevaluated.py:quoted_checked_only']);
+const unevaluated = (entrypoint: string): boolean => UNEVALUATED.has(entrypoint);
 
 await preparePythonReader();
 const PINS: PrefectPin[] = [prefectPin(), prefectPin({ OPENEM_PREFECT_VERSION: 'latest' })];
@@ -78,7 +83,10 @@ for (const pin of PINS) {
         expect(compared.verdict).toBe('open');
         return;
       }
-      expect(warnings).toEqual([]);
+      // Where Prefect itself cannot evaluate the annotations, the schema is still identical, and the
+      // user is told why it is so poor.
+      if (unevaluated(entrypoint)) expect(warnings).toEqual([expect.stringContaining('so Prefect cannot evaluate the flow')]);
+      else expect(warnings).toEqual([]);
       expect(info?.parameterSchema).toEqual(prefect.parameterSchema);
       // Key order too: the server stores the schema as sent, and the UI lists parameters in it.
       expect(JSON.stringify(info?.parameterSchema)).toBe(JSON.stringify(prefect.parameterSchema));

@@ -114,3 +114,15 @@ describe('the parameters of the runs schedules and triggers start', () => {
     expect(issues).toContainEqual(['error', expect.stringMatching(/^automations\[0\]\.actions\[0\]/), expect.stringContaining('requires `dataset_id`')]);
   });
 });
+
+describe('a schema without properties', () => {
+  it('says nothing of the runs: Prefect stores it when a deployment is given none', () => {
+    const file = temp.write(
+      `e-${Math.random().toString(36).slice(2)}/prefect.yaml`,
+      'deployments:\n  - name: d\n    flow_name: archive\n    entrypoint: flows/a.py:archive\n    parameter_openapi_schema: { type: object, properties: {} }\n    schedules:\n      - cron: "0 1 * * *"\n        parameters: {}\n    triggers:\n      - type: event\n        expect: [my.event]\n        parameters: { urgent: true }\n',
+    );
+    const issues = new IssueList();
+    const desired = loadDesired({ ...noInputs(), deployments: [file] }, {}, issues);
+    expect([...issues.items, ...checkReferencesOffline(desired)]).toEqual([]);
+  });
+});
