@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, nonNegative, type ConnectionCliOptions, type MainIO } from './cli-common.js';
 import { PROJECT_FILE, projectOrThrow, type Project } from './config/project.js';
 import { closest } from './config/suggest.js';
-import { ConfigError, InterruptedError } from './errors.js';
+import { ConfigError, InterruptedError, UsageError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { KINDS } from './kinds/index.js';
 import { defineExportCommand } from './export/command.js';
@@ -14,6 +14,7 @@ import { defineMigrateCommand } from './migrate/command.js';
 import type { Logger } from './log.js';
 import type { Interrupt } from './prefect/http.js';
 import { expandChanges, renderIssues, renderPlan, renderResults, renderStopped, sortIssues, stopCounts } from './report.js';
+import { parseSelection, type Selection } from './reconcile/select.js';
 import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome, type Stopped } from './run.js';
 
 export type { MainIO } from './cli-common.js';
@@ -53,6 +54,7 @@ interface CliOptions extends Partial<ConnectionCliOptions> {
   logLevel?: string;
   detailedExitcode?: boolean;
   prune?: boolean;
+  only: string[];
 }
 
 function addInputOptions(command: Command): Command {
@@ -80,7 +82,8 @@ function addInputOptions(command: Command): Command {
 function addServerOptions(command: Command): Command {
   return addConnectionOptions(command)
     .option('--concurrency <n>', 'writes in flight at once', nonNegative('--concurrency'), 1)
-    .option('--prune', 'delete objects openem-config created earlier that the inputs no longer declare (only of the kinds given)');
+    .option('--prune', 'delete objects openem-config created earlier that the inputs no longer declare (only of the kinds given)')
+    .option('--only <KIND[:NAME]>', `plan or apply only these kinds or objects (NAME may be a glob), comma-separated: ${KINDS.map((kind) => kind.name).join(',')}; repeatable`, collect, []);
 }
 
 /** Per parsed options: whether the command line gave an option (not its default). */
@@ -215,8 +218,17 @@ async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO):
     throw error;
   }
 
+  let selection: Selection | undefined;
+  try {
+    selection = parseSelection(options.only ?? [], KINDS);
+  } catch (error) {
+    if (error instanceof UsageError) return fail(EXIT.invalidInput, error.message);
+    throw error;
+  }
+
   const runOptions: RunOptions = {
     command,
+    selection,
     variables: options.variables,
     secrets: options.secrets,
     secretsDirs: options.secretsDir,

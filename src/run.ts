@@ -11,6 +11,7 @@ import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from 
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
 import { DesiredSet, type AnyKind } from './reconcile/kind.js';
 import { checkReferences, checkReferencesOffline } from './reconcile/references.js';
+import type { Selection } from './reconcile/select.js';
 import type { ItemResult, KindSummary } from './reconcile/types.js';
 import { checkServerVersion } from './reconcile/versions.js';
 import { preparePythonReader } from './python/syntax.js';
@@ -30,6 +31,8 @@ export interface RunOptions extends InputOptions {
   concurrency: number;
   /** Delete owned objects of the given input kinds that the inputs no longer declare. */
   prune: boolean;
+  /** `--only`: the kinds and objects plan and apply touch; every input is still read and checked. */
+  selection?: Selection | undefined;
   /** The release package.json pins (openemConfig.prefectVersion): flows' schemas are derived for it offline. */
   pinnedPrefectVersion?: string | undefined;
 }
@@ -137,6 +140,17 @@ function prunableKeys(kind: AnyKind, owned: readonly string[], desired: DesiredS
   );
 }
 
+/** The selected objects of the inputs; a NAME that selects no declared object is a usage error (a typo would apply nothing). */
+function select(desired: DesiredSet, selection: Selection, deleting: boolean): DesiredSet {
+  for (const [kindName, patterns] of deleting ? [] : selection.named) {
+    const kind = KIND_BY_NAME.get(kindName)!;
+    const keys = desired.get(kind).map((item) => kind.key(item));
+    if (keys.some((key) => selection.includes(kind, key))) continue;
+    throw new UsageError(`--only ${kindName}:${patterns.join(',')} selects none of the ${keys.length} ${kind.label[1]} the inputs declare${keys.length > 0 ? ` (${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})` : ''}`);
+  }
+  return desired.filter(KINDS, (kind, key) => selection.includes(kind, key), (kind) => selection.hasKind(kind));
+}
+
 /** What the report says about a run that stopped before its end, by the reason it stopped. */
 function stopReport(reason: unknown, logger: Logger): Stopped {
   const cause = reason instanceof Error ? reason.message : String(reason);
@@ -161,6 +175,9 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   const assumed = options.prefectVersion ?? options.pinnedPrefectVersion;
   const loaded = loadInputs({ ...options, prefectVersion: assumed }, context.env);
   let { desired } = loaded;
+  // A selector that selects nothing is refused before the first request (with --prune, once the
+  // objects to delete are known too).
+  if (options.selection && options.command !== 'validate') select(desired, options.selection, options.prune);
   const { connection, warnings } = loaded;
   // Warnings reach the user in the report (stderr, or the JSON document); the log keeps the event.
   for (const warning of warnings) logger.debug({ event: 'input.warning', file: warning.file, line: warning.line, key: warning.key }, warning.message);
@@ -185,29 +202,43 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     }
     outcome.schemasFor = { version, source: 'server' };
   }
+  // With --only, the rest of the inputs is checked but not applied: references to it must be met by the server.
+  const { selection } = options;
+  const chosen = selection ? select(desired, selection, true) : desired;
+  if (selection) outcome.desired = Object.fromEntries(KINDS.map((kind) => [kind.countKey, chosen.get(kind).length]));
   // Before anything else is read: a server too old for a declared kind or feature is told so.
-  checkServerVersion(version, KINDS.filter((kind) => desired.get(kind).length > 0 || (options.prune && desired.declared(kind))), desired);
+  checkServerVersion(version, KINDS.filter((kind) => chosen.get(kind).length > 0 || (options.prune && chosen.declared(kind))), chosen);
   outcome.server = { url: connection.apiUrl, version };
 
   // Prune only the kinds whose inputs were given: `-v vars.toml --prune` must not delete pools, and
   // a limits manifest without [work_pools] must not delete them either.
   // Kinds that match objects by the record (automations) need it to plan as apply will.
-  const recordNeeded = options.command === 'apply' || options.prune || KINDS.some((kind) => kind.needsOwnership && desired.declared(kind));
+  const planned = selection ? KINDS.filter((kind) => selection.hasKind(kind)) : KINDS;
+  const recordNeeded = options.command === 'apply' || options.prune || planned.some((kind) => kind.needsOwnership && desired.declared(kind));
   const ownership = recordNeeded ? await readOwnership(api) : { record: {} };
   const inputs: KindInput[] = [];
-  for (const kind of KINDS) {
+  for (const kind of planned) {
     const owned = ownership.record[kind.name] ?? [];
     const prunable = (options.prune || kind.prunesUndeclared) && desired.declared(kind);
+    // A kind is planned whole, so that its diff is the one a full run makes; --only keeps its selected items.
     inputs.push({ kind: kind.reconcile(desired), desired: desired.get(kind), owned, ...(prunable ? { prune: prunableKeys(kind, owned, desired) } : {}) });
   }
   const { stopped } = api.http;
   const plan = await planKinds(api, inputs, logger);
+  if (selection) {
+    for (const kind of plan.kinds) kind.items = kind.items.filter((item) => selection.includes(kind, item.key));
+    for (const [kindName, patterns] of selection.named) {
+      if (!plan.kinds.some((kind) => kind.name === kindName && kind.items.length > 0)) throw new UsageError(`--only ${kindName}:${patterns.join(',')} selects nothing the inputs declare or --prune would delete`);
+    }
+  }
   outcome.planned = plan.kinds;
   // What the inputs refer to is known only after reading the server: still before any write.
-  const referenceIssues = await checkReferences(api, desired, plan);
-  for (const kind of KINDS) {
-    if (kind.checkAgainstServer && desired.get(kind).length > 0) {
-      referenceIssues.push(...(await kind.checkAgainstServer(api, desired.get(kind), plan.work.get(kind.name)?.current ?? new Map())));
+  const referenceIssues = (await checkReferences(api, chosen, plan)).map((issue) =>
+    selection && issue.severity !== 'warning' ? { ...issue, message: `${issue.message} (--only ${selection.text} leaves out what it does not select: the server must have it)` } : issue,
+  );
+  for (const kind of planned) {
+    if (kind.checkAgainstServer && chosen.get(kind).length > 0) {
+      referenceIssues.push(...(await kind.checkAgainstServer(api, chosen.get(kind), plan.work.get(kind.name)?.current ?? new Map())));
     }
   }
   for (const warning of referenceIssues.filter((i) => i.severity === 'warning')) {

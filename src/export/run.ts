@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { connect } from '../prefect/client.js';
 import type { ExportContext } from '../reconcile/kind.js';
 import { writeExport } from './files.js';
-import { createMatcher } from './glob.js';
+import { createMatcher } from '../config/glob.js';
 import { assemble } from './assemble.js';
 import { renderProjectFile } from './project-file.js';
 import { README_FILE, renderReadme } from './readme.js';

@@ -5,7 +5,7 @@
 // part whose section is its own.
 import { unwrap, type Api } from '../prefect/client.js';
 import { pages } from '../prefect/paging.js';
-import type { Matcher } from './glob.js';
+import type { Matcher } from '../config/glob.js';
 import { compareText, type ExportWarning, type Section } from './types.js';
 
 export interface UnexportedKind {

@@ -2,7 +2,7 @@
 // which Prefect it needs. src/kinds/index.ts lists them, in dependency order.
 import type { InputOptions, ManifestClaim, ManifestPart } from '../config/inputs.js';
 import type { ConfigIssue, IssueList } from '../errors.js';
-import type { Matcher } from '../export/glob.js';
+import type { Matcher } from '../config/glob.js';
 import type { ApplyArguments, ExportFile, ExportWarning, SecretEntry } from '../export/types.js';
 import type { Api } from '../prefect/client.js';
 import type { Kind } from './types.js';
@@ -58,6 +58,11 @@ export interface KindDefinition<Desired, Current> {
    * that declares `triggers:` has exactly those).
    */
   readonly prunesUndeclared?: boolean;
+  /**
+   * Its objects belong to an object of another kind (a deployment's triggers to the deployment):
+   * `--only` selecting that object selects them too. `key` gives the owner's key.
+   */
+  readonly partOf?: { kind: string; key(key: string): string };
   /** Its read matches objects by the ownership record (names are not unique): plan reads the record too. */
   readonly needsOwnership?: boolean;
   /** The reconcile part; a new one per run, as it may remember ids it read. */
@@ -150,6 +155,18 @@ export class DesiredSet {
 
   declared(kind: { name: string }): boolean {
     return this.byKind.get(kind.name)?.loaded.declared ?? false;
+  }
+
+  /** The same inputs, with only the objects `keep` keeps; a kind none of whose objects is kept counts as not declared. */
+  filter(kinds: readonly KindDefinition<unknown, unknown>[], keep: (kind: KindDefinition<unknown, unknown>, key: string) => boolean, keepKind: (kind: KindDefinition<unknown, unknown>) => boolean): DesiredSet {
+    const chosen = new DesiredSet();
+    for (const kind of kinds) {
+      const entry = this.byKind.get(kind.name);
+      if (!entry) continue;
+      const included = keepKind(kind);
+      chosen.set(kind, { desired: included ? entry.loaded.desired.filter((item) => keep(kind, kind.key(item))) : [], declared: included && entry.loaded.declared });
+    }
+    return chosen;
   }
 
   /** Whether a key is among the desired objects of a kind. */

@@ -9,7 +9,7 @@ import { assemble } from '../../src/export/assemble.js';
 import type { JsonValue } from '../../src/config/types.js';
 import type { SecretValues } from '../../src/export/secret-values.js';
 import { createApi, type Api } from '../../src/prefect/client.js';
-import type { Matcher } from '../../src/export/glob.js';
+import type { Matcher } from '../../src/config/glob.js';
 import { globalLimits } from '../../src/kinds/global-limits/kind.js';
 import { tagLimits } from '../../src/kinds/tag-limits/kind.js';
 import { workPools } from '../../src/kinds/work-pools/kind.js';

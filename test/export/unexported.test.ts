@@ -1,6 +1,6 @@
 // Objects of kinds no export part writes are named one by one, with their kind, never dropped.
 import { describe, expect, it } from 'vitest';
-import { createMatcher } from '../../src/export/glob.js';
+import { createMatcher } from '../../src/config/glob.js';
 import { readUnexported, UNEXPORTED_KINDS } from '../../src/export/unexported.js';
 import { SECTIONS } from '../../src/export/command.js';
 import { fakeApi } from './factories.js';

@@ -1,7 +1,7 @@
 // Reading a whole export back: it loads, and apply would change nothing on the server it came from.
 import { afterAll, describe, expect, it } from 'vitest';
 import { assemble } from '../../src/export/assemble.js';
-import { createMatcher } from '../../src/export/glob.js';
+import { createMatcher } from '../../src/config/glob.js';
 import type { ExportFile } from '../../src/export/types.js';
 import { EXPORTED_KINDS, Scratch, verifyExport } from '../../src/export/verify.js';
 import type { ExportContext } from '../../src/reconcile/kind.js';

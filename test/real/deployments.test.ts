@@ -178,6 +178,30 @@ describe('deployments from prefect.yaml', () => {
     expect((await runCli([...everything(given), '--flows-dir', flowsDir], { env: env() })).code).toBe(EXIT.ok);
   });
 
+  it('applies one deployment with --only, its triggers with it, and needs what it leaves out on the server', async () => {
+    const withTrigger = editedYaml((text) =>
+      text.replace('    flow_name: create_test_dataset\n', '    flow_name: create_test_dataset\n    triggers:\n      - type: event\n        expect: [dataset.requested]\n'),
+    );
+    // The pools and secrets are declared but left out, and the server has none yet.
+    const missing = await runCli(['apply', ...everything(withTrigger), '--only', 'deployment:create_test_dataset/*'], { env: env() });
+    expect(missing.code).toBe(EXIT.invalidInput);
+    expect(missing.writes).toEqual([]);
+    expect(missing.stderr).toContain('leaves out what it does not select: the server must have it');
+    expect((await runCli(['apply', ...everything(withTrigger), '--only', 'work-pools,secrets'], { env: env() })).code).toBe(EXIT.ok);
+    const one = await runCli(['apply', ...everything(withTrigger), '--only', 'deployment:create_test_dataset/*'], { env: env() });
+    expect(one.stderr).not.toContain('error');
+    expect(one.code).toBe(EXIT.ok);
+    expect(one.stdout).toContain('deployments: 1 created');
+    expect(one.stdout).toContain('deployment-triggers: 1 created');
+    const names = (await postJson<Array<{ name: string }>>(apiUrl(), '/deployments/filter', {})).map((deployment) => deployment.name);
+    expect(names).toEqual(['dataset_creation']);
+    // The rest follows with a full run; the selected deployment is unchanged by it.
+    const rest = await runCli(['apply', ...everything(withTrigger)], { env: env() });
+    expect(rest.code).toBe(EXIT.ok);
+    expect(rest.stdout).toMatch(/deployments: \d+ created, 0 updated, 1 unchanged/);
+    expect(rest.stdout).toContain('deployment-triggers: 0 created, 0 updated, 1 unchanged');
+  });
+
   it('keeps hand-added schedules and the scheduled runs of an unchanged deployment', async () => {
     const yaml = editedYaml(withSchedules);
     expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);

@@ -87,6 +87,23 @@ describe('--prune', () => {
     expect(Object.keys(state.tagLimits)).toHaveLength(2);
   });
 
+  it('prunes only what --only selects', async () => {
+    expect((await runCli(fullArgs(), { env: env() })).code).toBe(EXIT.ok);
+    const vars = edited(exampleVars, (t) => t.replace(/^S3_REGION = .*\n/m, '').replace(/^SCICAT_ENDPOINT = .*\n/m, ''), 'vars.toml');
+    const args = fullArgs(vars, secretNames.filter((n) => n !== 'SCICAT_PASSWORD_FILE'));
+    // A name only the objects to delete have is selected too; a name nothing has is refused.
+    const typo = await runCli(['--prune', '--only', 'variable:s3_regoin', ...args], { env: env() });
+    expect(typo.code).toBe(EXIT.invalidInput);
+    expect(typo.stderr).toContain('--only variable:s3_regoin selects nothing the inputs declare or --prune would delete');
+    expect(typo.writes).toEqual([]);
+    const result = await runCli(['--prune', '--only', 'variable:s3_region', ...args], { env: env() });
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.writes.map((w) => `${w.method} ${w.path}`)).toEqual(['DELETE /variables/name/s3_region']);
+    const state = await readState(apiUrl());
+    expect(state.variables.scicat_endpoint).toBeDefined();
+    expect(state.secrets['scicat-password']).toBe(SECRET_VALUES.SCICAT_PASSWORD_FILE);
+  });
+
   it('prunes pools only when a manifest has [work_pools], and tag limits only when one declares tag limits', async () => {
     expect((await runCli(fullArgs(), { env: env() })).code).toBe(EXIT.ok);
     const tagsOnly = await runCli(['--prune', '-l', exampleLimits], { env: env() });

@@ -106,6 +106,41 @@ export function defineExampleCases(target: Target): void {
       expect(result.stdout).toContain('tag-limits: 2 created, 0 updated, 0 unchanged, 0 failed');
     });
 
+    it('plans and applies only what --only selects, after checking every input', async () => {
+      const one = await run(['apply', ...OLD_COMMAND_LINE, '--only', 'variable:archiver_scratch_folder']);
+      expect(one.stderr).toBe('');
+      expect(one.code).toBe(EXIT.ok);
+      expect(one.writes.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /variables/']);
+      expect(one.stdout).toContain('variables: 1 created, 0 updated, 0 unchanged, 0 failed');
+      let state = await readState(target.apiUrl(), authHeaders(target));
+      expect(Object.keys(state.variables)).toEqual(['archiver_scratch_folder']);
+      expect(state.secrets).toEqual({});
+      // A kind as in plan lines, or as export names it; the plan lists only the selection.
+      const plan = await run(['plan', ...OLD_COMMAND_LINE, '--only', 'secrets', '--only', 'tag-limit:*']);
+      expect(plan.code).toBe(EXIT.ok);
+      expect(plan.writes).toEqual([]);
+      expect(plan.stdout).toContain('+ secret s3-user');
+      expect(plan.stdout).not.toContain('variable');
+      const limits = await run(['apply', ...OLD_COMMAND_LINE, '--only', 'limits']);
+      expect(limits.code).toBe(EXIT.ok);
+      state = await readState(target.apiUrl(), authHeaders(target));
+      expect(Object.keys(state.variables)).toEqual(['archiver_scratch_folder']);
+      expect(Object.keys(state.tagLimits).length).toBeGreaterThan(0);
+      // A typo of a kind, or a name that selects nothing, is refused before any request.
+      const typo = await run(['apply', ...OLD_COMMAND_LINE, '--only', 'varible']);
+      expect(typo.code).toBe(EXIT.invalidInput);
+      expect(typo.stderr).toContain('--only: unknown kind "varible" (did you mean "variable"?)');
+      expect(typo.requests).toEqual([]);
+      const nothing = await run(['apply', ...OLD_COMMAND_LINE, '--only', 'variable:archiver_scrach*']);
+      expect(nothing.code).toBe(EXIT.invalidInput);
+      expect(nothing.stderr).toContain('--only variable:archiver_scrach* selects none of the 13 variables the inputs declare');
+      expect(nothing.requests).toEqual([]);
+      // An input error outside the selection still stops the run: every input is checked.
+      const broken = await run(['apply', ...OLD_COMMAND_LINE, '--only', 'variables'], { S3_USER_FILE: '/nonexistent/s3-user.txt' });
+      expect(broken.code).toBe(EXIT.invalidInput);
+      expect(broken.writes).toEqual([]);
+    });
+
     it('sends no write on a second apply, and plan reports no changes', async () => {
       expect((await run(OLD_COMMAND_LINE)).code).toBe(EXIT.ok);
       const second = await run(OLD_COMMAND_LINE);

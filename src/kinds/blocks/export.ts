@@ -10,7 +10,7 @@ import { unwrap, type Api } from '../../prefect/client.js';
 import { pages } from '../../prefect/paging.js';
 import { STATE_BLOCK_TYPE } from '../../prefect/ownership.js';
 import { defineExport } from '../../reconcile/kind.js';
-import type { Matcher } from '../../export/glob.js';
+import type { Matcher } from '../../config/glob.js';
 import { SECRET_BLOCK_TYPE } from '../secrets/reconcile.js';
 import type { BlockDocument, CurrentBlock } from './reconcile.js';
 import { readTypes, secretFields } from './schema.js';

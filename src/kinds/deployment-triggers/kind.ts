@@ -26,6 +26,8 @@ export const deploymentTriggers = defineKind({
   key: (desired: DesiredTrigger) => triggerKey(desired.deployment, desired.name),
   needsOwnership: true,
   prunesUndeclared: true,
+  // `<flow>/<deployment>/<trigger>`: names of flows and deployments hold no `/`.
+  partOf: { kind: 'deployment', key: (key: string) => key.split('/').slice(0, 2).join('/') },
   reconcile: (desired) => createTriggersKind(desired ? scopeOf(desired) : undefined),
   async checkAgainstServer(api, desired, current) {
     return [...conflictIssues(desired, current, (trigger) => triggerKey(trigger.deployment, trigger.name)), ...(await checkTemplates(api, desired))];

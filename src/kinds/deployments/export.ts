@@ -7,7 +7,7 @@ import type { JsonObject } from '../../config/json.js';
 import type { JsonValue } from '../../config/types.js';
 import { protectCredentials, type Finding } from '../../export/credentials.js';
 import { describeDiff, describeIssue } from '../../export/describe.js';
-import type { Matcher } from '../../export/glob.js';
+import type { Matcher } from '../../config/glob.js';
 import { readSecretValues, type SecretValues } from '../../export/secret-values.js';
 import { compareText, credentialPolicy, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';
 import { renderYaml } from '../../export/yaml.js';

@@ -1,6 +1,6 @@
 // Global limits as [global_limits.<name>] tables of the limits manifest. The v2 rows of tag limits
 // and of deployments' own limits are declared elsewhere (the [tag_limits] table, prefect.yaml).
-import type { Matcher } from '../../export/glob.js';
+import type { Matcher } from '../../config/glob.js';
 import { tomlTableName } from '../../export/toml.js';
 import { compareText, type ExportWarning } from '../../export/types.js';
 import { defineExport } from '../../reconcile/kind.js';

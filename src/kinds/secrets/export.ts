@@ -5,7 +5,7 @@
 import { secretNameFromEnv } from './spec.js';
 import { SECRET_BLOCK_TYPE } from './reconcile.js';
 import { STATE_BLOCK_TYPE } from '../../prefect/ownership.js';
-import type { Matcher } from '../../export/glob.js';
+import type { Matcher } from '../../config/glob.js';
 import { compareText, type ExportWarning, type SecretEntry } from '../../export/types.js';
 import { unwrap } from '../../prefect/client.js';
 import { pages } from '../../prefect/paging.js';

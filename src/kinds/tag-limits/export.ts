@@ -4,7 +4,7 @@ import { compareText, type ExportWarning } from '../../export/types.js';
 import { defineExport } from '../../reconcile/kind.js';
 import { readAllLimitsOnce, type GlobalLimit } from '../global-limits/reconcile.js';
 import { TAG_PREFIX, type TagLimit } from './reconcile.js';
-import type { Matcher } from '../../export/glob.js';
+import type { Matcher } from '../../config/glob.js';
 
 export interface TagLimitEntry {
   tag: string;

@@ -6,7 +6,7 @@
 import type { JsonValue } from '../../config/types.js';
 import { MANAGED_TAG } from './spec.js';
 import { isCredential, protectCredentials, type Finding } from '../../export/credentials.js';
-import type { Matcher } from '../../export/glob.js';
+import type { Matcher } from '../../config/glob.js';
 import { readSecretValues, type SecretValues } from '../../export/secret-values.js';
 import { tomlKey, tomlProblem, tomlString, tomlValue } from '../../export/toml.js';
 import { compareText, credentialPolicy, listNames, type ExportFile, type ExportWarning } from '../../export/types.js';

@@ -2,7 +2,7 @@
 // template in a JSON file beside it.
 import type { JsonValue } from '../../config/types.js';
 import { isObject } from '../../config/json.js';
-import type { Matcher } from '../../export/glob.js';
+import type { Matcher } from '../../config/glob.js';
 import { tomlString, tomlTableName } from '../../export/toml.js';
 import { compareText, type ExportFile, type ExportWarning } from '../../export/types.js';
 import { unwrap } from '../../prefect/client.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { exportAutomations, type ServerAutomations } from '../../../src/kinds/automations/export.js';
 import type { NamesById } from '../../../src/kinds/automations/server.js';
 import { deploymentTriggerEntries, type ServerTriggers } from '../../../src/kinds/deployment-triggers/export.js';
-import { createMatcher } from '../../../src/export/glob.js';
+import { createMatcher } from '../../../src/config/glob.js';
 import { fakeAutomation } from '../../export/factories.js';
 import { useTempDir } from '../../config/temp.js';
 

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadDeployments } from '../../../src/kinds/deployments/spec.js';
 import { IssueList } from '../../../src/errors.js';
 import { entryChecker, exportDeployments, type ServerDeployment } from '../../../src/kinds/deployments/export.js';
-import { createMatcher } from '../../../src/export/glob.js';
+import { createMatcher } from '../../../src/config/glob.js';
 import { Scratch } from '../../../src/export/verify.js';
 import { createDeploymentsKind } from '../../../src/kinds/deployments/reconcile.js';
 import { useTempDir } from '../../config/temp.js';

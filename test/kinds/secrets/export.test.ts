@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { secretNameFromEnv } from '../../../src/kinds/secrets/spec.js';
-import { createMatcher } from '../../../src/export/glob.js';
+import { createMatcher } from '../../../src/config/glob.js';
 import { exportSecrets, secretEnvName } from '../../../src/kinds/secrets/export.js';
 
 describe('exportSecrets', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadVariables } from '../../../src/kinds/variables/spec.js';
 import { IssueList } from '../../../src/errors.js';
-import { createMatcher } from '../../../src/export/glob.js';
+import { createMatcher } from '../../../src/config/glob.js';
 import { exportVariables } from '../../../src/kinds/variables/export.js';
 import { useTempDir } from '../../config/temp.js';
 import { fakeSecretValues, fakeVariable } from '../../export/factories.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadLimits } from '../../config/manifest-helper.js';
 
 import { IssueList } from '../../../src/errors.js';
-import { createMatcher } from '../../../src/export/glob.js';
+import { createMatcher } from '../../../src/config/glob.js';
 import type { ServerPool } from '../../../src/kinds/work-pools/export.js';
 import type { ExportFile } from '../../../src/export/types.js';
 import { workPoolsKind } from '../../../src/kinds/work-pools/reconcile.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMatcher, globToRegExp } from '../../src/export/glob.js';
+import { createMatcher, globToRegExp } from '../../src/config/glob.js';
 
 describe('--match globs', () => {
   it.each([
