@@ -211,8 +211,9 @@ describe('connections reset after the server applied a write', () => {
   });
 
   it('retries updates whose answers were lost: PATCHes, a rotated secret, schedules added and removed', async () => {
+    // The flow requires dataset_id, so each schedule gives it: a schedule whose runs would fail is refused.
     const withSchedule = (slug: string, cron: string) =>
-      editedPrefectYaml((text) => text.replace('    flow_name: create_test_dataset\n', `    flow_name: create_test_dataset\n    schedules:\n      - cron: "${cron}"\n        slug: ${slug}\n`));
+      editedPrefectYaml((text) => text.replace('    flow_name: create_test_dataset\n', `    flow_name: create_test_dataset\n    schedules:\n      - cron: "${cron}"\n        slug: ${slug}\n        parameters: { dataset_id: ${slug}-set }\n`));
     const nightly = withSchedule('nightly', '0 3 * * *');
     const hourly = withSchedule('hourly', '0 * * * *');
     const first = await runCli(fullExample(nightly), { env: { PREFECT_API_URL: apiUrl(), ...exampleEnv() } });
