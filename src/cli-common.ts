@@ -1,7 +1,7 @@
 // What every subcommand shares: option parsers, the server connection options, the logger, and
 // the mapping of an error to its exit code and message.
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ApiError, ConnectionError, InterruptedError, UsageError, UnsupportedServerError } from './errors.js';
+import { ApiError, ConnectionError, InterruptedError, StalePlanError, UsageError, UnsupportedServerError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, parseLogLevel, type Logger } from './log.js';
 
@@ -84,6 +84,7 @@ export interface Failure {
 /** The exit code and message of an error a command did not handle itself (input errors are rendered apart). */
 export function failureOf(error: unknown): Failure {
   if (error instanceof UsageError) return { code: EXIT.invalidInput, message: error.message };
+  if (error instanceof StalePlanError) return { code: EXIT.stalePlan, message: `the saved plan is stale, nothing was written: ${error.message}`, extra: { reason: 'stale-plan' } };
   if (error instanceof UnsupportedServerError) return { code: EXIT.invalidInput, message: error.message, extra: { reason: 'unsupported-server' } };
   if (error instanceof ConnectionError) {
     return { code: error.reason === 'unauthorized' ? EXIT.unauthorized : EXIT.unreachable, message: error.message, extra: { reason: error.reason } };

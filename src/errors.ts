@@ -67,6 +67,14 @@ export class UsageError extends Error {
   }
 }
 
+/** `apply FILE`: the inputs or the server changed since the plan was saved; nothing was written. */
+export class StalePlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StalePlanError';
+  }
+}
+
 /** The server's Prefect is older than what the declared kinds need; nothing was written. */
 export class UnsupportedServerError extends Error {
   constructor(message: string) {

@@ -12,6 +12,8 @@ export const EXIT = {
   unreachable: 4,
   /** The server refused the credentials (401/403). */
   unauthorized: 5,
+  /** `apply FILE`: the saved plan is stale (the inputs or the server changed since); nothing was written. */
+  stalePlan: 6,
   /** Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it. */
   interrupted: 130,
   /** Stopped by SIGTERM (docker stop, Kubernetes): 128 + 15. */

@@ -14,7 +14,8 @@ import { defineMigrateCommand } from './migrate/command.js';
 import type { Logger } from './log.js';
 import type { Interrupt } from './prefect/http.js';
 import { expandChanges, renderIssues, renderPlan, renderResults, renderStopped, sortIssues, stopCounts } from './report.js';
-import { parseSelection, type Selection } from './reconcile/select.js';
+import { newSalt, readSavedPlan, writeSavedPlan, type PlannedOptions } from './reconcile/saved-plan.js';
+import { parseSelection } from './reconcile/select.js';
 import { run, type Command as RunCommand, type RunContext, type RunOptions, type RunOutcome, type Stopped } from './run.js';
 
 export type { MainIO } from './cli-common.js';
@@ -55,7 +56,30 @@ interface CliOptions extends Partial<ConnectionCliOptions> {
   detailedExitcode?: boolean;
   prune?: boolean;
   only: string[];
+  out?: string;
 }
+
+/** The options `apply FILE` takes from the saved plan: given with it, they are refused. */
+const PLANNED_OPTIONS: ReadonlyArray<[keyof CliOptions, string]> = [
+  ['config', '--config'],
+  ['env', '--env'],
+  ['project', '--no-project'],
+  ['variables', '--variables'],
+  ['secrets', '--secrets'],
+  ['secretsDir', '--secrets-dir'],
+  ['secret', '--secret'],
+  ['limits', '--limits'],
+  ['deployments', '--deployments'],
+  ['flowsDir', '--flows-dir'],
+  ['prefectVersion', '--prefect-version'],
+  ['fromEnv', '--from-env'],
+  ['stringValues', '--string-values'],
+  ['keepTrailingNewline', '--keep-trailing-newline'],
+  ['strict', '--strict'],
+  ['stepOutput', '--step-output'],
+  ['prune', '--prune'],
+  ['only', '--only'],
+];
 
 function addInputOptions(command: Command): Command {
   return command
@@ -121,7 +145,7 @@ function withProject(cli: CliOptions, project: Project | undefined, given: (key:
   };
 }
 
-function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOptions) => Promise<void>): Command {
+function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOptions, planFile: string | undefined) => Promise<void>): Command {
   const program = new Command('openem-config')
     .description('Bring a Prefect 3 server to the state declared in files: variables, secret blocks, tag and global concurrency limits, work pools and deployments.')
     .version(packageJson().version, '-V, --version')
@@ -138,22 +162,31 @@ function buildProgram(io: MainIO, execute: (command: RunCommand, options: CliOpt
     const sub = program.command(name, { isDefault: name === 'apply' }).description(description);
     addInputOptions(sub);
     if (name !== 'validate') addServerOptions(sub);
-    if (name === 'plan') sub.option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none');
+    if (name === 'plan') {
+      sub.option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none');
+      sub.option('--out <file>', 'save the plan to FILE (no secret values) for `apply FILE`, which applies exactly it or refuses when it is stale');
+    }
+    if (name === 'apply') sub.argument('[plan-file]', 'a plan saved by `plan --out`: apply exactly it, with its inputs and options');
     // No command takes an argument. A word that is not an option is a mistyped or misplaced
     // command (`openem-config aplly`, `openem-config -v vars.toml plan`): apply is the default, so
     // commander alone would say "too many arguments for 'apply'" without naming the command meant.
     sub.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).allowExcessArguments();
-    sub.action(async (options: CliOptions, self: Command) => {
+    sub.action(async (...received: unknown[]) => {
+      const self = received.at(-1) as Command;
+      const options = self.opts<CliOptions>();
       // Which options the command line gave: those replace the project file's values.
       givenOnCommandLine.set(options, (key) => self.getOptionValueSource(key) === 'cli');
-      const [word] = self.args;
+      const given = io.argv[0] === name;
+      // `apply FILE` names the command: a word after a defaulted apply is a mistyped command.
+      const planFile = name === 'apply' && given ? self.args[0] : undefined;
+      const [word] = planFile === undefined ? self.args : self.args.slice(1);
       if (word !== undefined) {
-        const given = io.argv[0] === name;
-        program.error(given ? `error: ${name} takes no arguments, and got '${word}': one command per run, and a file is the value of an option (-v FILE, -l FILE, -d FILE)` : strayArgumentMessage(word, program), {
+        const takes = name === 'apply' ? `takes one argument, a plan saved by plan --out, and got '${word}' after it` : `takes no arguments, and got '${word}'`;
+        program.error(given ? `error: ${name} ${takes}: one command per run, and a file is the value of an option (-v FILE, -l FILE, -d FILE)` : strayArgumentMessage(word, program), {
           code: given ? 'commander.excessArguments' : 'commander.unknownCommand',
         });
       }
-      await execute(name, options);
+      await execute(name, options, planFile);
     });
   }
   return program;
@@ -171,8 +204,8 @@ function strayArgumentMessage(word: string, program: Command): string {
 /** Runs the CLI and returns the exit code; bin/openem-config passes it to process.exit. */
 export async function main(io: MainIO): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = buildProgram(io, async (command, options) => {
-    exitCode = await execute(command, options, io);
+  const program = buildProgram(io, async (command, options, planFile) => {
+    exitCode = await execute(command, options, io, planFile);
   });
   // `export` reads a server and writes files; src/export/ owns its options, report and exit code.
   defineExportCommand(program.command('export'), io, (code) => {
@@ -197,7 +230,7 @@ export async function main(io: MainIO): Promise<number> {
   return exitCode;
 }
 
-async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO): Promise<number> {
+async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO, planFile?: string): Promise<number> {
   const json = cliOptions.output === 'json';
   const fail = (code: number, message: string, extra: Record<string, unknown> = {}): number => {
     if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: code, error: { message, ...extra } }, null, 2)}\n`);
@@ -208,46 +241,17 @@ async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO):
   const logger = loggerFor(cliOptions.logLevel, io);
   if (typeof logger === 'string') return fail(EXIT.invalidInput, logger);
 
-  let options: CliOptions;
+  const cwd = process.cwd();
+  let runOptions: RunOptions;
   try {
-    const project = projectOrThrow({ config: cliOptions.config, env: cliOptions.env, noProject: cliOptions.project === false, cwd: io.cwd ?? process.cwd() });
-    if (project) logger.info({ event: 'project', file: project.file, env: project.env }, `project file ${project.file}${project.env ? `, environment ${project.env}` : ''}`);
-    options = withProject(cliOptions, project, givenOnCommandLine.get(cliOptions) ?? (() => true));
+    runOptions = planFile === undefined ? optionsFromCommandLine(command, cliOptions, io, logger) : optionsFromSavedPlan(planFile, cliOptions);
   } catch (error) {
     if (error instanceof ConfigError) return invalidInput(command, error, json, io);
-    throw error;
-  }
-
-  let selection: Selection | undefined;
-  try {
-    selection = parseSelection(options.only ?? [], KINDS);
-  } catch (error) {
     if (error instanceof UsageError) return fail(EXIT.invalidInput, error.message);
     throw error;
   }
-
-  const runOptions: RunOptions = {
-    command,
-    selection,
-    variables: options.variables,
-    secrets: options.secrets,
-    secretsDirs: options.secretsDir,
-    secretPairs: options.secret,
-    limits: options.limits,
-    deployments: options.deployments,
-    flowsDir: options.flowsDir,
-    prefectVersion: options.prefectVersion,
-    pinnedPrefectVersion: packageJson().openemConfig.prefectVersion,
-    fromEnv: options.fromEnv,
-    stringValues: options.stringValues ?? false,
-    keepTrailingNewline: options.keepTrailingNewline ?? false,
-    strict: options.strict ?? false,
-    stepOutputs: options.stepOutput,
-    // validate has no connection options; the defaults are never used there.
-    ...connectionSettings({ waitTimeout: 120, requestTimeout: 90, retries: 6, ...options }),
-    concurrency: options.concurrency ?? 1,
-    prune: options.prune ?? false,
-  };
+  const out = command === 'plan' ? cliOptions.out : undefined;
+  if (out !== undefined) runOptions.digestSalt = newSalt();
 
   let outcome: RunOutcome;
   // validate sends no request: nothing to wait for, and a signal ends it as it ends any program.
@@ -268,12 +272,25 @@ async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO):
   let code: number = EXIT.ok;
   if (outcome.stopped) code = stopCode(outcome.stopped);
   else if (readFailed || applyFailed || outcome.ownershipError) code = EXIT.applyFailed;
-  else if (command === 'plan' && options.detailedExitcode && pending) code = EXIT.changesPending;
+  else if (command === 'plan' && cliOptions.detailedExitcode && pending) code = EXIT.changesPending;
+
+  // A plan is saved only when it is whole: every kind read, nothing stopped it.
+  let savedTo: string | undefined;
+  if (out !== undefined && outcome.server && outcome.inputs && outcome.planned && !outcome.stopped && !readFailed) {
+    try {
+      writeSavedPlan(out, { createdBy: `openem-config ${packageJson().version}`, cwd, server: outcome.server, options: plannedOptions(runOptions), inputs: outcome.inputs, kinds: outcome.planned });
+      savedTo = out;
+    } catch (error) {
+      return fail(EXIT.invalidInput, `cannot write the plan to ${out}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  } else if (out !== undefined && code === EXIT.ok) {
+    code = EXIT.applyFailed;
+  }
 
   const warnings = sortIssues(outcome.warnings);
   if (!json && warnings.length > 0) io.stderr(renderIssues(warnings));
   if (json) {
-    io.stdout(`${JSON.stringify(toJson({ ...outcome, warnings }, code), null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ...toJson({ ...outcome, warnings }, code), ...(savedTo === undefined ? {} : { planFile: savedTo }) }, null, 2)}\n`);
   } else if (command === 'validate') {
     const counts = KINDS.map((kind) => {
       const count = outcome.desired[kind.countKey] ?? 0;
@@ -283,12 +300,90 @@ async function execute(command: RunCommand, cliOptions: CliOptions, io: MainIO):
     if (outcome.schemasFor) io.stdout(`${schemasNote(outcome.schemasFor)}\n`);
   } else if (command === 'plan') {
     io.stdout(renderPlan(outcome.planned ?? []));
+    if (savedTo !== undefined) io.stdout(`Plan saved to ${savedTo}; apply exactly it with: openem-config apply ${savedTo}\n`);
+    else if (out !== undefined) io.stderr(`error: the plan was not saved to ${out}: it is not whole (see above)\n`);
   } else {
     io.stdout(renderResults(outcome.results ?? [], outcome.summary ?? new Map(), outcome.planned ?? []));
     if (outcome.stopped && outcome.results) io.stdout(renderStopped(outcome.results));
   }
   if (outcome.stopped) io.stderr(`error: ${outcome.stopped.message}\n`);
   return code;
+}
+
+/** The run the command line (over the project file) asks for. */
+function optionsFromCommandLine(command: RunCommand, cliOptions: CliOptions, io: MainIO, logger: Logger): RunOptions {
+  const project = projectOrThrow({ config: cliOptions.config, env: cliOptions.env, noProject: cliOptions.project === false, cwd: io.cwd ?? process.cwd() });
+  if (project) logger.info({ event: 'project', file: project.file, env: project.env }, `project file ${project.file}${project.env ? `, environment ${project.env}` : ''}`);
+  const options = withProject(cliOptions, project, givenOnCommandLine.get(cliOptions) ?? (() => true));
+  return {
+    command,
+    selection: parseSelection(options.only ?? [], KINDS),
+    variables: options.variables,
+    secrets: options.secrets,
+    secretsDirs: options.secretsDir,
+    secretPairs: options.secret,
+    limits: options.limits,
+    deployments: options.deployments,
+    flowsDir: options.flowsDir,
+    prefectVersion: options.prefectVersion,
+    pinnedPrefectVersion: packageJson().openemConfig.prefectVersion,
+    fromEnv: options.fromEnv,
+    stringValues: options.stringValues ?? false,
+    keepTrailingNewline: options.keepTrailingNewline ?? false,
+    strict: options.strict ?? false,
+    stepOutputs: options.stepOutput,
+    // validate has no connection options; the defaults are never used there.
+    ...connectionSettings({ waitTimeout: 120, requestTimeout: 90, retries: 6, ...options }),
+    concurrency: options.concurrency ?? 1,
+    prune: options.prune ?? false,
+    only: options.only ?? [],
+  };
+}
+
+/**
+ * `apply FILE`: the inputs and what the run does come from the saved plan, the server too unless
+ * --api-url names it (the plan is refused for another). Only how to talk to the server (timeouts,
+ * retries, concurrency) and the report's form come from the command line.
+ */
+function optionsFromSavedPlan(planFile: string, cliOptions: CliOptions): RunOptions {
+  const given = givenOnCommandLine.get(cliOptions) ?? (() => false);
+  const refused = PLANNED_OPTIONS.filter(([key]) => given(key)).map(([, flag]) => flag);
+  if (refused.length > 0) {
+    throw new UsageError(`apply ${planFile} takes its inputs and options from the saved plan: leave out ${refused.join(', ')} (or run plan --out again with them)`);
+  }
+  const saved = readSavedPlan(planFile);
+  const planned = saved.options;
+  return {
+    command: 'apply',
+    savedPlan: saved,
+    selection: parseSelection(planned.only, KINDS),
+    ...planned,
+    pinnedPrefectVersion: packageJson().openemConfig.prefectVersion,
+    ...connectionSettings({ waitTimeout: 120, requestTimeout: 90, retries: 6, ...cliOptions, apiUrl: cliOptions.apiUrl ?? saved.server.url }),
+    concurrency: cliOptions.concurrency ?? 1,
+    cwd: process.cwd(),
+  };
+}
+
+/** What a saved plan records of a run's options: what `apply FILE` runs again. */
+function plannedOptions(options: RunOptions): PlannedOptions {
+  return {
+    variables: options.variables,
+    secrets: options.secrets,
+    secretsDirs: options.secretsDirs,
+    secretPairs: options.secretPairs,
+    limits: options.limits,
+    deployments: options.deployments,
+    flowsDir: options.flowsDir,
+    prefectVersion: options.prefectVersion,
+    fromEnv: options.fromEnv,
+    stringValues: options.stringValues,
+    keepTrailingNewline: options.keepTrailingNewline,
+    strict: options.strict ?? false,
+    stepOutputs: options.stepOutputs ?? [],
+    prune: options.prune,
+    only: options.only ?? [],
+  };
 }
 
 /** Which Prefect release the parameter schemas read from flow files were derived for, and why that one. */

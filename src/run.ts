@@ -2,7 +2,7 @@
 // order. Nothing here exits the process or prints: the outcome goes back to main.ts as data.
 import { loadConnection, type Connection } from './config/connection.js';
 import { readManifests, type InputOptions } from './config/inputs.js';
-import { ConfigError, ConnectionError, InterruptedError, IssueList, UsageError, type ConfigIssue } from './errors.js';
+import { ConfigError, ConnectionError, InterruptedError, IssueList, StalePlanError, UsageError, type ConfigIssue } from './errors.js';
 import { KINDS } from './kinds/index.js';
 import type { Logger } from './log.js';
 import { connect } from './prefect/client.js';
@@ -11,6 +11,7 @@ import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from 
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
 import { DesiredSet, type AnyKind } from './reconcile/kind.js';
 import { checkReferences, checkReferencesOffline } from './reconcile/references.js';
+import { inputsDigest, planDifferences, planItems, sameDigest, type SavedPlan } from './reconcile/saved-plan.js';
 import type { Selection } from './reconcile/select.js';
 import type { ItemResult, KindSummary } from './reconcile/types.js';
 import { checkServerVersion } from './reconcile/versions.js';
@@ -31,8 +32,16 @@ export interface RunOptions extends InputOptions {
   concurrency: number;
   /** Delete owned objects of the given input kinds that the inputs no longer declare. */
   prune: boolean;
+  /** `plan --out`: the salt of the digest of the inputs the saved plan holds. */
+  digestSalt?: string | undefined;
+  /** `apply FILE`: the saved plan, applied only when the inputs and the server's plan are the same again. */
+  savedPlan?: SavedPlan | undefined;
+  /** `--only` as given, for a saved plan. */
+  only?: string[] | undefined;
   /** `--only`: the kinds and objects plan and apply touch; every input is still read and checked. */
   selection?: Selection | undefined;
+  /** Where the run is started (apply FILE says where the plan was made when it differs). */
+  cwd?: string | undefined;
   /** The release package.json pins (openemConfig.prefectVersion): flows' schemas are derived for it offline. */
   pinnedPrefectVersion?: string | undefined;
 }
@@ -65,6 +74,8 @@ export interface RunOutcome {
   results?: ItemResult[];
   summary?: Map<string, KindSummary>;
   requests?: { reads: number; writes: number };
+  /** `plan --out`: the digest of the inputs, for the saved plan. */
+  inputs?: { salt: string; digest: string };
   /** Set when the ownership record could not be written (the objects themselves were applied). */
   ownershipError?: string;
   /**
@@ -190,6 +201,10 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   logger.info({ event: 'inputs.valid', ...outcome.desired }, 'inputs are valid');
   if (options.command === 'validate' || !connection) return outcome;
 
+  const { savedPlan } = options;
+  if (savedPlan && savedPlan.server.url !== connection.apiUrl) {
+    throw new StalePlanError(`the plan was made for the server ${savedPlan.server.url}, not ${connection.apiUrl}; run plan --out against this one`);
+  }
   const { api, version } = await connect(connection, { ...options, interrupt: context.interrupt }, logger, context.fetch);
   if (outcome.schemasFor && options.prefectVersion === undefined) {
     // The server's release decides; the inputs were checked for the pinned one before the first
@@ -201,6 +216,15 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
       logger.info({ event: 'schemas.rederived', version }, `parameter schemas derived again for the server's Prefect ${version}`);
     }
     outcome.schemasFor = { version, source: 'server' };
+  }
+  if (options.digestSalt !== undefined) outcome.inputs = { salt: options.digestSalt, digest: inputsDigest(desired, KINDS, options.digestSalt) };
+  if (savedPlan) {
+    if (savedPlan.server.version !== version) throw new StalePlanError(`the server is Prefect ${version} now, and was ${savedPlan.server.version} when the plan was made; run plan --out again`);
+    if (!sameDigest(inputsDigest(desired, KINDS, savedPlan.inputs.salt), savedPlan.inputs.digest)) {
+      throw new StalePlanError(
+        `the inputs changed since the plan was made (a file, a secret, or the environment${savedPlan.cwd === (options.cwd ?? savedPlan.cwd) ? '' : `; it was made in ${savedPlan.cwd}`}); run plan --out again and review it`,
+      );
+    }
   }
   // With --only, the rest of the inputs is checked but not applied: references to it must be met by the server.
   const { selection } = options;
@@ -248,6 +272,13 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
   const referenceErrors = referenceIssues.filter((i) => i.severity !== 'warning');
   // After a stop the references were not all read: what looks missing may well exist.
   if (referenceErrors.length > 0 && !stopped.aborted) throw new ConfigError(referenceErrors);
+  if (savedPlan) {
+    const differing = planDifferences(savedPlan.kinds, planItems(plan.kinds));
+    if (differing.length > 0) {
+      const listed = `${differing.slice(0, 10).join(', ')}${differing.length > 10 ? `, and ${differing.length - 10} more` : ''}`;
+      throw new StalePlanError(`the server changed since the plan was made: the change planned for ${differing.length === 1 ? 'this object differs' : `these ${differing.length} objects differ`} now: ${listed}; run plan --out again and review it`);
+    }
+  }
   const pending = outcome.planned.flatMap((kind) => kind.items).filter((item) => item.action !== 'noop').length;
   logger.info({ event: 'plan', pending }, `${pending} change${pending === 1 ? '' : 's'} to make`);
 

@@ -53,7 +53,11 @@ describe('openem-config command line', () => {
     const second = await runCli(['plan', 'apply']);
     expect(second.code).toBe(EXIT.invalidInput);
     expect(second.stderr).toContain("plan takes no arguments, and got 'apply'");
-    for (const result of [typo, late, stray, second]) expect(result.requests).toEqual([]);
+    // apply takes one argument, a saved plan; a second is refused, a defaulted apply takes none.
+    const third = await runCli(['apply', 'one.plan', 'two.plan']);
+    expect(third.code).toBe(EXIT.invalidInput);
+    expect(third.stderr).toContain("apply takes one argument, a plan saved by plan --out, and got 'two.plan' after it");
+    for (const result of [typo, late, stray, second, third]) expect(result.requests).toEqual([]);
   });
 
   it('prints the warnings of validate in file and line order', async () => {

@@ -202,6 +202,32 @@ describe('deployments from prefect.yaml', () => {
     expect(rest.stdout).toContain('deployment-triggers: 0 created, 0 updated, 1 unchanged');
   });
 
+  it('applies a saved plan of pools, deployments, schedules and a trigger exactly, and refuses a second one made before it', async () => {
+    const yaml = editedYaml((text) => withSchedules(text).replace('    flow_name: end_to_end_test_flow\n', '    flow_name: end_to_end_test_flow\n    triggers:\n      - type: event\n        expect: [dataset.archived]\n'));
+    const dir = mkdtempSync(join(tmpdir(), 'openem-plan-'));
+    const [first, second, third] = ['first.json', 'second.json', 'third.json'].map((name) => join(dir, name)) as [string, string, string];
+    const inputs = env();
+    expect((await runCli(['plan', ...everything(yaml), '--out', first], { env: inputs })).code).toBe(EXIT.ok);
+    expect((await runCli(['plan', ...everything(yaml), '--out', second], { env: inputs })).code).toBe(EXIT.ok);
+    const applied = await runCli(['apply', first], { env: inputs });
+    expect(applied.stderr).not.toContain('error');
+    expect(applied.code).toBe(EXIT.ok);
+    expect(applied.stdout).toMatch(/deployments: [1-9]\d* created/);
+    expect(applied.stdout).toContain('deployment-triggers: 1 created');
+    const schedules = await postJson<Array<{ name: string; schedules: unknown[] }>>(apiUrl(), '/deployments/filter', {});
+    expect(schedules.find((deployment) => deployment.name === 'dataset_creation')?.schedules).toHaveLength(2);
+    // The second plan was made before the first was applied: what it would create exists now.
+    const stale = await runCli(['apply', second], { env: inputs });
+    expect(stale.code).toBe(EXIT.stalePlan);
+    expect(stale.stderr).toMatch(/the change planned for these \d+ objects differ now: .*deployment create_test_dataset\/dataset_creation/);
+    expect(stale.writes).toEqual([]);
+    // Read again from the same inputs, the digest is the same: a plan of nothing applies as nothing.
+    expect((await runCli(['plan', ...everything(yaml), '--out', third], { env: inputs })).code).toBe(EXIT.ok);
+    const nothing = await runCli(['apply', third], { env: inputs });
+    expect(nothing.code).toBe(EXIT.ok);
+    expect(nothing.writes).toEqual([]);
+  });
+
   it('keeps hand-added schedules and the scheduled runs of an unchanged deployment', async () => {
     const yaml = editedYaml(withSchedules);
     expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);

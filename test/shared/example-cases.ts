@@ -1,6 +1,6 @@
 // Cases that run both against the msw fake and against a real Prefect server: the fake stays
 // honest only as long as the same assertions pass on both.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -139,6 +139,65 @@ export function defineExampleCases(target: Target): void {
       const broken = await run(['apply', ...OLD_COMMAND_LINE, '--only', 'variables'], { S3_USER_FILE: '/nonexistent/s3-user.txt' });
       expect(broken.code).toBe(EXIT.invalidInput);
       expect(broken.writes).toEqual([]);
+    });
+
+    it('applies a plan saved with plan --out exactly, and refuses it once stale, before any write', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'openem-plan-'));
+      const file = join(dir, 'plan.json');
+      const saved = await run(['plan', ...OLD_COMMAND_LINE, '--only', 'variables,secrets', '--out', file]);
+      expect(saved.stderr).toBe('');
+      expect(saved.code).toBe(EXIT.ok);
+      expect(saved.writes).toEqual([]);
+      expect(saved.stdout).toContain(`Plan saved to ${file}; apply exactly it with: openem-config apply ${file}`);
+      const text = readFileSync(file, 'utf8');
+      for (const value of Object.values(SECRET_VALUES)) expect(text).not.toContain(value);
+      const document = JSON.parse(text) as { server: { url: string }; options: { only: string[]; variables: string[] }; kinds: Array<{ name: string; items: unknown[] }> };
+      expect(document.options.only).toEqual(['variables,secrets']);
+      expect(document.options.variables).toEqual([exampleVars]);
+      expect(document.kinds.map((kind) => [kind.name, kind.items.length])).toEqual([['variable', 13], ['secret', 6]]);
+
+      // Input options come from the plan: given again, they are refused.
+      const mixed = await run(['apply', file, '-v', exampleVars]);
+      expect(mixed.code).toBe(EXIT.invalidInput);
+      expect(mixed.stderr).toContain(`apply ${file} takes its inputs and options from the saved plan: leave out --variables`);
+      expect(mixed.requests).toEqual([]);
+
+      const applied = await run(['apply', file]);
+      expect(applied.stderr).toBe('');
+      expect(applied.code).toBe(EXIT.ok);
+      expect(applied.stdout).toContain('variables: 13 created, 0 updated, 0 unchanged, 0 failed');
+      expect(applied.stdout).toContain('secrets: 6 created, 0 updated, 0 unchanged, 0 failed');
+      const state = await readState(target.apiUrl(), authHeaders(target));
+      expect(Object.keys(state.variables)).toHaveLength(13);
+      expect(state.tagLimits).toEqual({});
+
+      // Applied once, the plan no longer says what apply would do: the server changed since.
+      const again = await run(['apply', file]);
+      expect(again.code).toBe(EXIT.stalePlan);
+      expect(again.stderr).toContain('the saved plan is stale, nothing was written: the server changed since the plan was made');
+      expect(again.writes).toEqual([]);
+
+      // A changed input (the environment here, a rotated secret file below) makes it stale too.
+      const next = join(dir, 'next.json');
+      expect((await run(['plan', ...OLD_COMMAND_LINE, '--out', next])).code).toBe(EXIT.ok);
+      const changedEnv = await run(['apply', next], { SCICAT_ENDPOINT: 'https://other.example.org' });
+      expect(changedEnv.code).toBe(EXIT.stalePlan);
+      expect(changedEnv.stderr).toContain('the inputs changed since the plan was made');
+      expect(changedEnv.writes).toEqual([]);
+      const rotated = await run(['apply', next], writeSecretFiles({ ...SECRET_VALUES, GITHUB_PASSWORD_FILE: 'rotated token value' }));
+      expect(rotated.code).toBe(EXIT.stalePlan);
+      expect(rotated.writes).toEqual([]);
+      expect(rotated.all).not.toContain('rotated token value');
+      // Another server than the plan's is refused before any request.
+      const elsewhere = await run(['apply', next, '--api-url', 'http://127.0.0.1:9/api']);
+      expect(elsewhere.code).toBe(EXIT.stalePlan);
+      expect(elsewhere.stderr).toContain('the plan was made for the server');
+      expect(elsewhere.requests).toEqual([]);
+      // Unchanged, it applies: only the limits were left to create.
+      const fresh = await run(['apply', next, '--output', 'json']);
+      expect(fresh.code).toBe(EXIT.ok);
+      expect((JSON.parse(fresh.stdout) as { summary: Record<string, { created: number }> }).summary['tag-limit']?.created).toBe(2);
+      expect((await readState(target.apiUrl(), authHeaders(target))).tagLimits).toEqual({ 'write-to-lts-share': 4, 'read-from-lts-share': 4 });
     });
 
     it('sends no write on a second apply, and plan reports no changes', async () => {
