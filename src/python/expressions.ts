@@ -177,7 +177,7 @@ function intConstant(value: bigint, text: string): Expr {
   return { kind: 'constant', type: 'int', value: Number(value), text };
 }
 
-/** A string literal or adjacent literals; f-strings, t-strings and mixed str/bytes are opaque. */
+/** A string literal or adjacent literals; f-strings with a replacement field, t-strings and mixed str/bytes are opaque. */
 function stringConstant(node: SyntaxNode): Expr {
   const parts = node.type === 'concatenated_string' ? namedChildren(node) : [node];
   let value = '';
@@ -196,7 +196,10 @@ function decodeString(node: SyntaxNode): { type: 'str' | 'bytes'; value: string 
   const end = node.children.at(-1);
   if (node.type !== 'string' || start?.type !== 'string_start' || end?.type !== 'string_end') return undefined;
   const prefix = start.text.replace(/['"]+$/, '').toLowerCase();
-  if (prefix.includes('f') || prefix.includes('t')) return undefined;
+  // A t-string is a Template, not a str. An f-string without a replacement field (and without
+  // {{ or }}) is the str it spells: `@flow(name=f"nightly")` names the flow "nightly".
+  if (prefix.includes('t')) return undefined;
+  if (prefix.includes('f') && (node.children.some((child) => child.type === 'interpolation') || /[{}]/.test(node.text.slice(start.text.length)))) return undefined;
   const bytes = prefix.includes('b');
   // Python reads source with universal newlines, so a literal never holds a \r from the file.
   const body = node.text.slice(start.endIndex - node.startIndex, end.startIndex - node.startIndex).replace(/\r\n?/g, '\n');

@@ -282,6 +282,9 @@ function docstringOf(body: SyntaxNode): string | undefined {
   if (first?.type !== 'expression_statement') return undefined;
   const [only, ...rest] = namedChildren(first);
   if (!only || rest.length > 0 || (only.type !== 'string' && only.type !== 'concatenated_string')) return undefined;
+  // An f-string, even one without a replacement field, is no docstring for Python (__doc__ is None).
+  const parts = only.type === 'concatenated_string' ? namedChildren(only) : [only];
+  if (parts.some((part) => /^[a-z]*f/i.test(part.children[0]?.text ?? ''))) return undefined;
   const expr = toExpr(only);
   return expr.kind === 'constant' && expr.type === 'str' ? (expr.value as string) : undefined;
 }
