@@ -157,6 +157,24 @@ export function withCredentialsHidden(value: unknown): unknown {
   );
 }
 
+/** A value that names a block's data (`{{ prefect.blocks.secret.token }}`): resolved, it may be a secret. */
+const BLOCK_PLACEHOLDER = /\{\{\s*prefect\.blocks\./;
+
+/**
+ * The server's value as a plan shows it next to the declared one: where the inputs place a block
+ * placeholder, the server may hold what `prefect deploy` resolved it to (a password under any key,
+ * `username` too), so its value there is "(hidden)" unless it is the same placeholder.
+ */
+export function withResolvedBlocksHidden(current: unknown, desired: unknown): unknown {
+  if (typeof desired === 'string') return BLOCK_PLACEHOLDER.test(desired) && current !== desired && current !== null && current !== undefined ? '(hidden)' : current;
+  if (Array.isArray(desired) && Array.isArray(current)) return current.map((item, index) => withResolvedBlocksHidden(item, desired[index]));
+  if (desired && typeof desired === 'object' && !Array.isArray(desired) && current && typeof current === 'object' && !Array.isArray(current)) {
+    const wanted = desired as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(current).map(([key, item]) => [key, key in wanted ? withResolvedBlocksHidden(item, wanted[key]) : item]));
+  }
+  return current;
+}
+
 const REMOVED = Symbol('removed');
 
 /** `scheme://user:password@host...`: the password is in the text. */

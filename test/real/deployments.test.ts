@@ -101,6 +101,31 @@ describe('deployments from prefect.yaml', () => {
     expect(again.writes).toEqual([]);
   });
 
+  it('hides what prefect deploy resolved a block placeholder to, whatever the key, in the plan and its JSON', async () => {
+    // A block placeholder under a key that is not credential-like: the plan cannot tell by the name.
+    const yaml = editedYaml((text) => text.replace('    image_pull_policy: Never\n', '    image_pull_policy: Never\n    env:\n      GIT_AUTHOR: "{{ prefect.blocks.secret.github-user }}"\n      LOG_LEVEL: INFO\n'));
+    expect((await runCli(everything(yaml), { env: env() })).code).toBe(EXIT.ok);
+    const archival = await read('archive_datasetlist', 'datasets_archival');
+    // As prefect deploy stores the job variables: the secret block's value resolved into them.
+    const resolved = 'resolved-user-from-block';
+    const jobVariables = { ...archival.job_variables, env: { GIT_AUTHOR: resolved, LOG_LEVEL: 'DEBUG' } };
+    const patched = await fetch(`${apiUrl()}/deployments/${archival.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job_variables: jobVariables }) });
+    expect(patched.status).toBe(204);
+    for (const output of ['text', 'json']) {
+      const plan = await runCli(['plan', ...everything(yaml), '--output', output], { env: env() });
+      expect(plan.code).toBe(EXIT.ok);
+      expect(plan.stdout).toContain('job_variables.env.GIT_AUTHOR');
+      expect(plan.stdout).toContain('(hidden)');
+      // What is not a block's value is still shown.
+      expect(plan.stdout).toContain('DEBUG');
+      expect(plan.all).not.toContain(resolved);
+    }
+    const applied = await runCli(everything(yaml), { env: env() });
+    expect(applied.code).toBe(EXIT.ok);
+    expect(applied.all).not.toContain(resolved);
+    expect((await read('archive_datasetlist', 'datasets_archival')).job_variables).toMatchObject({ env: { GIT_AUTHOR: '{{ prefect.blocks.secret.github-user }}' } });
+  });
+
   it('derives flow names and enforced parameter schemas from the flow files with --flows-dir', async () => {
     const flowsDir = join(repo, 'test', 'fixtures', 'flows');
     const withoutNames = editedYaml((text) => text.replace(/ {4}flow_name: .*\n/g, ''));

@@ -8,7 +8,7 @@ import type { components } from '../../prefect/schema.js';
 import { jsonEqual, sameTags } from '../../reconcile/json.js';
 import { pagesByName } from '../../prefect/paging.js';
 import { deploymentKey, parseDeploymentKey } from './key.js';
-import { withCredentialsHidden as shown } from '../../export/credentials.js';
+import { withCredentialsHidden as shown, withResolvedBlocksHidden } from '../../export/credentials.js';
 import type { Diff, FieldChange, Kind } from '../../reconcile/types.js';
 
 type Deployment = components['schemas']['DeploymentResponse'];
@@ -160,7 +160,8 @@ function deploymentUpdate(desired: DesiredDeployment, current: Deployment): { bo
   const field = <K extends keyof DeploymentUpdate>(name: K, want: DeploymentUpdate[K] | undefined, have: unknown, same = jsonEqual(want, have ?? null)): void => {
     if (want === undefined || same) return;
     body[name] = want;
-    changes.push({ field: name, from: shown(have ?? null), to: shown(want) });
+    // Where the inputs place a block placeholder, the server may hold the value prefect deploy resolved.
+    changes.push({ field: name, from: shown(withResolvedBlocksHidden(have ?? null, want)), to: shown(want) });
   };
   field('version', desired.version, current.version);
   field('description', desired.description, current.description, (desired.description ?? '') === (current.description ?? ''));
