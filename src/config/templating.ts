@@ -134,9 +134,9 @@ export class Templater {
       if (resolve) this.checkLiteral(literal, at);
       out += literal;
       last = match.index + full.length;
-      const whole = full === text;
       if (expression.startsWith('prefect.')) {
-        const reference = this.reference(expression, full, whole, at);
+        // Kept for the worker, which resolves it when a run starts, inside other text too.
+        const reference = this.reference(expression, full, at);
         if (reference) references.push(reference);
         out += full;
       } else if (!resolve || expression.startsWith('ctx.')) {
@@ -211,7 +211,7 @@ export class Templater {
     return value;
   }
 
-  private reference(expression: string, full: string, whole: boolean, at: () => Source): Reference | undefined {
+  private reference(expression: string, full: string, at: () => Source): Reference | undefined {
     const { issues } = this.options;
     if (expression.startsWith(BLOCKS)) {
       // `prefect.blocks.<type>.<name>` with an optional `.field.path`, as Prefect splits it.
@@ -219,9 +219,6 @@ export class Templater {
       if (!BLOCK_PART.test(type) || !BLOCK_PART.test(name)) {
         issues.error(at(), `\`${full}\` must name a block as \`{{ prefect.blocks.<block type>.<block name> }}\`, both in lower case letters, digits and -`);
         return undefined;
-      }
-      if (!whole) {
-        issues.error(at(), `\`${full}\` must be the whole value, without text around it: Prefect refuses to resolve a block placeholder inside other text`);
       }
       return type === 'secret' ? { kind: 'secret', name, source: at() } : { kind: 'block', name: `${type}/${name}`, source: at() };
     }

@@ -70,7 +70,7 @@ export interface Finding {
   block?: string | undefined;
   /** The placeholder written instead of the value (`referenced`). */
   reference?: string | undefined;
-  /** The block's value is only part of it (`https://user:TOKEN@host`): no reference can stand for that. */
+  /** The block's value is only part of it (`https://user:TOKEN@host`): the reference stands for that part. */
   within?: boolean | undefined;
   /** Why it was not replaced by a reference, when it matched a block. */
   reason?: string | undefined;
@@ -193,12 +193,15 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
     const without = secret.replace(/\r?\n$/, '');
     if (place.keyPath === undefined && without !== secret && without !== '' && !byValue.has(without) && !trimmed.has(without)) trimmed.set(without, place.block);
   }
-  // What is looked for inside other text: each secret value long enough, without its final newline.
-  const contained: Array<[string, string]> = [];
+  // What is looked for inside other text: each secret value long enough, without its final newline
+  // (then no placeholder can stand for it there: Prefect would put the newline in), longest first.
+  const contained: Array<{ needle: string; place: SecretPlace; newline: boolean }> = [];
   for (const [secret, place] of byValue) {
     const without = secret.replace(/\r?\n$/, '');
-    if (without.length >= MIN_CONTAINED_LENGTH && !contained.some(([needle]) => needle === without)) contained.push([without, place.block]);
+    if (without.length >= MIN_CONTAINED_LENGTH && !contained.some(({ needle }) => needle === without)) contained.push({ needle: without, place, newline: without !== secret });
   }
+  contained.sort((a, b) => b.needle.length - a.needle.length);
+  const referenceTo = ({ block, keyPath }: SecretPlace) => `{{ prefect.blocks.secret.${block}${keyPath ? `.${keyPath}` : ''} }}`;
   const findings: Finding[] = [];
   /** A credential no reference can stand for: removed, or kept as it is when the operator allows it. */
   const plain = (item: JsonValue, path: string, match: { block?: string; reason?: string; within?: boolean } = {}): JsonValue | typeof REMOVED => {
@@ -237,15 +240,36 @@ export function protectCredentials(value: JsonValue, options: ProtectOptions): {
         if (!options.referable) return plain(item, path, { block, reason: 'Prefect passes parameters to the flow as written, so a reference would not be resolved' });
         if (!REFERABLE_NAME.test(block)) return plain(item, path, { block, reason: `a placeholder cannot name block "${block}" (lower case letters, digits and - only)` });
         if (keyPath === null) return plain(item, path, { block, reason: 'a placeholder cannot spell the key path to it in the block\'s JSON value (a key with other characters than letters, digits, _ and -)' });
-        const reference = `{{ prefect.blocks.secret.${block}${keyPath === undefined ? '' : `.${keyPath}`} }}`;
+        const reference = referenceTo(place);
         findings.push({ path, action: 'referenced', block, reference });
         return reference;
       }
       const near = trimmed.get(item);
       if (near !== undefined) return plain(item, path, { block: near, reason: 'the block holds it with a final newline, which a reference would add' });
       if (item === '' || ONLY_PLACEHOLDER.test(item)) return item;
-      const holder = contained.find(([needle]) => item.includes(needle));
-      if (holder !== undefined) return plain(item, path, { block: holder[1], within: true, reason: 'it holds the value within other text, which no reference can stand for' });
+      const holders = contained.filter(({ needle }) => item.includes(needle));
+      if (holders.length > 0) {
+        // Prefect substitutes a block placeholder inside other text (the worker, the pull step runner).
+        const withheld = holders.find(({ place, newline }) => !options.referable || newline || place.keyPath === null || !REFERABLE_NAME.test(place.block));
+        if (withheld) {
+          const { place, newline } = withheld;
+          const reason = !options.referable
+            ? 'Prefect passes parameters to the flow as written, so a reference would not be resolved'
+            : newline
+              ? 'the block holds it with a final newline, which a reference within the text would add'
+              : place.keyPath === null
+                ? "a placeholder cannot spell the key path to it in the block's JSON value"
+                : `a placeholder cannot name block "${place.block}"`;
+          return plain(item, path, { block: place.block, within: true, reason });
+        }
+        let text = item;
+        for (const { needle, place } of holders) {
+          if (!text.includes(needle)) continue;
+          text = text.split(needle).join(referenceTo(place));
+          findings.push({ path, action: 'referenced', block: place.block, reference: referenceTo(place), within: true });
+        }
+        return text;
+      }
       if (URL_WITH_PASSWORD.test(item)) return plain(item, path, { reason: 'a URL with a password in it' });
     }
     if (key !== undefined && isCredential(key) && (typeof item === 'string' || typeof item === 'number')) return plain(item, path);

@@ -135,8 +135,8 @@ function credentialLines(credentials: NonNullable<ReadmeInput['credentials']>): 
     lines.push('');
   };
   section(false, '## Credentials left out', [
-    'These values looked like credentials (by their key, as the value of a secret block where no reference',
-    'can stand, or holding the value of a secret block within other text, such as a token in a URL) and are',
+    'These values looked like credentials (by their key, or as the value of a secret block, whole or within',
+    'other text such as a token in a URL, where no reference can stand) and are',
     'not in the files. Applying the files removes them from the objects: keep each in a secret block, refer',
     'to it as `{{ prefect.blocks.secret.<name> }}` (job variables, pull steps), and export again.',
   ]);

@@ -40,6 +40,8 @@ describe('Templater.resolve', () => {
       user: '{{ prefect.blocks.secret.github-user }}',
       bucket: '{{ prefect.blocks.s3-bucket.archive.bucket_name }}',
       url: 'https://{{ prefect.variables.scicat_host }}/api',
+      // Inside other text too: the worker substitutes the block's value there.
+      login: 'user:{{ prefect.blocks.secret.password }}',
       run: '{{ ctx.flow_run.id }}',
     };
     expect(resolve(value)).toEqual({
@@ -48,6 +50,7 @@ describe('Templater.resolve', () => {
         { kind: 'secret', name: 'github-user', source: { file: FILE, line: 2, key: 'job_variables.user' } },
         { kind: 'block', name: 's3-bucket/archive', source: { file: FILE, line: 2, key: 'job_variables.bucket' } },
         { kind: 'variable', name: 'scicat_host', source: { file: FILE, line: 2, key: 'job_variables.url' } },
+        { kind: 'secret', name: 'password', source: { file: FILE, line: 2, key: 'job_variables.login' } },
       ],
       complete: true,
       issues: [],
@@ -88,11 +91,10 @@ describe('Templater.resolve', () => {
     ]);
   });
 
-  it('refuses step outputs, blocks inside text, unknown prefect.* and malformed placeholders', () => {
+  it('refuses step outputs, unknown prefect.* and malformed placeholders', () => {
     const { issues } = resolve(
       {
         image: '{{ build-image.image }}',
-        login: 'user:{{ prefect.blocks.secret.password }}',
         other: '{{ prefect.deployment.name }}',
         shell: '{{ $HOME:-/root }}',
         badBlock: '{{ prefect.blocks.Secret }}',
@@ -104,7 +106,6 @@ describe('Templater.resolve', () => {
     const messages = issues.map((issue) => `${issue.key}: ${issue.message}`);
     expect(messages).toEqual([
       expect.stringMatching(/^job_variables.image: `\{\{ build-image.image \}\}` is the output of a build or push step, and openem-config runs no build or push step: give its value with --step-output build-image.image=VALUE or in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE/),
-      expect.stringMatching(/^job_variables.login: `\{\{ prefect.blocks.secret.password \}\}` must be the whole value, without text around it/),
       expect.stringMatching(/^job_variables.other: `\{\{ prefect.deployment.name \}\}` is not a Prefect placeholder/),
       expect.stringMatching(/^job_variables.shell: `\{\{ \$HOME:-\/root \}\}` is not a placeholder: write `\{\{ \$NAME \}\}`/),
       expect.stringMatching(/^job_variables.badBlock: `\{\{ prefect.blocks.Secret \}\}` must name a block as/),

@@ -148,27 +148,36 @@ describe('protectCredentials', () => {
     expect(JSON.stringify(result.value)).toBe('{"__proto__":{"x":""},"list":["","{{ prefect.blocks.secret.github-user }}"]}');
   });
 
-  it('leaves out a value that holds a secret value within other text (a token in a URL), naming the block, or writes it when allowed', () => {
+  it('writes a secret value within other text (a token in a URL) as a reference there, and leaves out one no reference can stand for', () => {
     const value = {
       REPO: 'https://oauth2:ghp_abc123@github.com/org/repo.git',
-      NOTE: 'use ghp_abc123 for the mirror',
+      NOTE: 'use ghp_abc123 for the mirror, ghp_abc123 for the rest',
       OLD: 'prefix with-newline suffix',
       // Shorter than MIN_CONTAINED_LENGTH: found only as a whole value, not in an image path.
       image: 'ghcr.io/svc-bot/archiver:1.2',
       user: 'svc-bot',
     };
     const result = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: false });
-    expect(result.value).toEqual({ image: 'ghcr.io/svc-bot/archiver:1.2', user: '{{ prefect.blocks.secret.github-user }}' });
+    expect(result.value).toEqual({
+      REPO: 'https://oauth2:{{ prefect.blocks.secret.github-token }}@github.com/org/repo.git',
+      NOTE: 'use {{ prefect.blocks.secret.github-token }} for the mirror, {{ prefect.blocks.secret.github-token }} for the rest',
+      image: 'ghcr.io/svc-bot/archiver:1.2',
+      user: '{{ prefect.blocks.secret.github-user }}',
+    });
     expect(result.findings.map((f) => [f.path, f.action, f.block, f.within])).toEqual([
-      ['job_variables.REPO', 'withheld', 'github-token', true],
-      ['job_variables.NOTE', 'withheld', 'github-token', true],
+      ['job_variables.REPO', 'referenced', 'github-token', true],
+      ['job_variables.NOTE', 'referenced', 'github-token', true],
+      // The block keeps the file's final newline: a reference within the text would add it.
       ['job_variables.OLD', 'withheld', 'old-tool', true],
       ['job_variables.user', 'referenced', 'github-user', undefined],
     ]);
     expect(JSON.stringify(result)).not.toMatch(/ghp_abc123|with-newline/);
     expect('ghp_abc123'.length).toBeGreaterThanOrEqual(MIN_CONTAINED_LENGTH);
 
-    const allowed = protectCredentials(value, { path: 'job_variables', secrets, referable: true, allowPlain: true });
+    // In parameters no reference is resolved: the value is left out, or written when allowed.
+    const parameters = protectCredentials(value, { path: 'parameters', secrets, referable: false, allowPlain: false });
+    expect(parameters.value).toEqual({ image: 'ghcr.io/svc-bot/archiver:1.2' });
+    const allowed = protectCredentials(value, { path: 'parameters', secrets, referable: false, allowPlain: true });
     expect(allowed.value).toMatchObject({ REPO: value.REPO, NOTE: value.NOTE, OLD: value.OLD });
     expect(allowed.findings.filter((f) => f.within).map((f) => f.action)).toEqual(['written', 'written', 'written']);
   });
@@ -204,18 +213,26 @@ describe('protectCredentials', () => {
       ]);
     });
 
-    it('leaves it out where no reference can stand: in parameters, under a key a placeholder cannot spell, or within other text', () => {
+    it('leaves it out where no reference can stand: in parameters, under a key a placeholder cannot spell; within other text it is referenced', () => {
       const value = { user: 'archiver-app', odd: 'odd-value-123', digit: 'digit-key-value', dsn: 'postgresql://archiver-app@db-1.internal:5432/archive', port: 5432 };
       const parameters = protectCredentials(value, { path: 'parameters', secrets: json, referable: false, allowPlain: false });
       expect(parameters.value).toEqual({ port: 5432 });
       const jobVariables = protectCredentials(value, { path: 'job_variables', secrets: json, referable: true, allowPlain: false });
-      expect(jobVariables.value).toEqual({ user: '{{ prefect.blocks.secret.database.value.user }}', port: 5432 });
+      expect(jobVariables.value).toEqual({
+        user: '{{ prefect.blocks.secret.database.value.user }}',
+        dsn: 'postgresql://{{ prefect.blocks.secret.database.value.user }}@{{ prefect.blocks.secret.database.value.hosts[0] }}:5432/archive',
+        port: 5432,
+      });
       expect(jobVariables.findings.map((f) => [f.path, f.action, f.block, f.within ?? false, f.reason?.split(' ').slice(0, 4).join(' ')])).toEqual([
         ['job_variables.user', 'referenced', 'database', false, undefined],
         ['job_variables.odd', 'withheld', 'database', false, 'a placeholder cannot spell'],
         ['job_variables.digit', 'withheld', 'database', false, 'a placeholder cannot spell'],
-        ['job_variables.dsn', 'withheld', 'database', true, 'it holds the value'],
+        ['job_variables.dsn', 'referenced', 'database', true, undefined],
+        ['job_variables.dsn', 'referenced', 'database', true, undefined],
       ]);
+      const within = protectCredentials({ dsn: 'odd-value-123@host' }, { path: 'job_variables', secrets: json, referable: true, allowPlain: false });
+      expect(within.value).toEqual({});
+      expect(within.findings).toEqual([{ path: 'job_variables.dsn', action: 'withheld', block: 'database', within: true, reason: "a placeholder cannot spell the key path to it in the block's JSON value" }]);
       for (const secret of ['archiver-app', 'odd-value-123', 'digit-key-value', 'db-1.internal']) {
         expect(JSON.stringify([parameters, jobVariables.findings])).not.toContain(secret);
       }

@@ -1,15 +1,17 @@
 // Deployments from the example prefect.yaml against a real Prefect server: convergence, no-op
 // runs that keep schedules and scheduled runs, one PATCH per change, and input errors.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { venvBin } from '../../scripts/prefect-env.js';
 import { EXIT } from '../../src/exit-codes.js';
 import { analyzeFlowSource } from '../../src/python/flow.js';
 import { preparePythonReader } from '../../src/python/syntax.js';
 import { schemaRulesFor } from '../../src/python/versions.js';
 import { runCli } from '../helpers/cli.js';
-import { DEPLOY_ENV, EXAMPLE_ENV, OLD_COMMAND_LINE, writeSecretFiles } from '../shared/example-cases.js';
+import { DEPLOY_ENV, EXAMPLE_ENV, OLD_COMMAND_LINE, SECRET_VALUES, writeSecretFiles } from '../shared/example-cases.js';
 import { clearPoolsAndDeployments, clearServer, getJson, postJson } from '../shared/server.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -124,6 +126,34 @@ describe('deployments from prefect.yaml', () => {
     expect(applied.code).toBe(EXIT.ok);
     expect(applied.all).not.toContain(resolved);
     expect((await read('archive_datasetlist', 'datasets_archival')).job_variables).toMatchObject({ env: { GIT_AUTHOR: '{{ prefect.blocks.secret.github-user }}' } });
+  });
+
+  it('keeps a block placeholder inside other text, which Prefect resolves there when a run starts', async () => {
+    const yaml = editedYaml((text) => text.replace('    image_pull_policy: Never\n', '    image_pull_policy: Never\n    env:\n      REGISTRY_LOGIN: "https://{{ prefect.blocks.secret.github-user }}@registry.example.org/v2"\n'));
+    const applied = await runCli(everything(yaml), { env: env() });
+    expect(applied.code, applied.stderr).toBe(EXIT.ok);
+    expect(applied.all).not.toContain(SECRET_VALUES.GITHUB_USER_FILE);
+    const stored = await read('archive_datasetlist', 'datasets_archival');
+    expect(stored.job_variables).toMatchObject({ env: { REGISTRY_LOGIN: 'https://{{ prefect.blocks.secret.github-user }}@registry.example.org/v2' } });
+    // What a worker does with the job variables before it starts a run: Prefect's own resolver.
+    const script = [
+      'import asyncio, json, sys',
+      'from prefect.client.orchestration import get_client',
+      'from prefect.utilities.templating import resolve_block_document_references',
+      'async def main():',
+      '    async with get_client() as client:',
+      '        deployment = await client.read_deployment_by_name(sys.argv[1])',
+      '        print(json.dumps(await resolve_block_document_references(deployment.job_variables, client=client)))',
+      'asyncio.run(main())',
+    ].join('\n');
+    const home = mkdtempSync(join(tmpdir(), 'openem-resolve-home-'));
+    const resolved = spawnSync(venvBin('python', { version: inject('prefectVersion'), depsBefore: undefined }), ['-c', script, 'archive_datasetlist/datasets_archival'], {
+      env: { ...process.env, PREFECT_HOME: home, PREFECT_API_URL: apiUrl() },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(resolved.status, resolved.stderr).toBe(0);
+    expect((JSON.parse(resolved.stdout) as { env: Record<string, string> }).env.REGISTRY_LOGIN).toBe(`https://${SECRET_VALUES.GITHUB_USER_FILE}@registry.example.org/v2`);
   });
 
   it('derives flow names and enforced parameter schemas from the flow files with --flows-dir', async () => {

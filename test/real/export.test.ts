@@ -1,11 +1,12 @@
 // `export` against real Prefect servers: a server configured by hand through the API (the way the
 // UI, a worker and `prefect deploy` shape objects) is exported, the export is applied to a second,
 // empty server whose export is byte-identical, and applied back to the source it changes nothing.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startPrefectServer, type PrefectServer } from '../../scripts/prefect-env.js';
+import { startPrefectServer, venvBin, type PrefectServer } from '../../scripts/prefect-env.js';
 import { EXIT } from '../../src/exit-codes.js';
 import type { ExportOutcome } from '../../src/export/run.js';
 import { runCli, type SentRequest } from '../helpers/cli.js';
@@ -375,7 +376,7 @@ describe('export and the round trip', () => {
     }
   });
 
-  it('refers to a string of a JSON secret by its key path, and leaves out a value holding a secret within other text', async () => {
+  it('refers to a string of a JSON secret by its key path and to a secret within other text in place, and Prefect resolves both back', async () => {
     const registry = { username: 'registry-robot-9q', password: 'registry-pass-42x' };
     await createBlock(source(), 'secret', 'registry', { value: registry });
     const flow = (await postJson<{ id: string }>(source(), '/flows/', { name: 'cloned_flow' })).id;
@@ -392,21 +393,43 @@ describe('export and the round trip', () => {
     try {
       const dir = exportDir();
       const result = await exportTo(source(), dir, ['--only', 'deployments', '--match', 'cloned*']);
-      expect(result.code).toBe(EXIT.applyFailed);
+      expect(result.code, result.stderr).toBe(EXIT.ok);
       for (const secret of [registry.username, registry.password, SECRETS['github-password']!]) expect(result.all).not.toContain(secret);
-      expect(result.outcome.credentialsLeftOut).toEqual([{ subject: 'deployment "cloned_flow/cloned"', paths: ['pull[0].prefect.deployments.steps.git_clone.repository'] }]);
+      expect(result.outcome.credentialsLeftOut ?? []).toEqual([]);
       expect(result.outcome.warnings.map((w) => w.message).join('\n')).toContain(
-        'pull[0].prefect.deployments.steps.git_clone.repository (holds the value of secret block "github-password": it holds the value within other text',
+        'pull[0].prefect.deployments.steps.git_clone.repository -> {{ prefect.blocks.secret.github-password }} (within the text)',
       );
       const files = readTree(dir);
       for (const secret of [registry.username, registry.password, SECRETS['github-password']!]) expect(Object.values(files).join('\n')).not.toContain(secret);
       expect(files['prefect.yaml']).toContain('username: "{{ prefect.blocks.secret.registry.value.username }}"');
       expect(files['prefect.yaml']).toContain('password: "{{ prefect.blocks.secret.registry.value.password }}"');
-      expect(files['README.md']).toContain('| deployment "cloned_flow/cloned" | `pull[0].prefect.deployments.steps.git_clone.repository` |');
-      // The file loads, and its references name a block the server has: plan reads it against the server.
-      const plan = await runCli(['plan', '-d', join(dir, 'prefect.yaml')], { env: { PREFECT_API_URL: source() } });
-      expect(plan.code, `${plan.stdout}\n${plan.stderr}`).toBe(EXIT.ok);
-      expect(plan.stdout).toContain('~ deployment cloned_flow/cloned: ');
+      expect(files['prefect.yaml']).toContain('repository: https://x-access-token:{{ prefect.blocks.secret.github-password }}@github.com/org/archiver.git');
+      // The file loads, and its references name blocks the server has: applied back, the deployment
+      // holds the references, which Prefect's resolver (the worker's, the pull step runner's) turns
+      // into what the server held before.
+      const applied = await runCli(['apply', '-d', join(dir, 'prefect.yaml')], { env: { PREFECT_API_URL: source() } });
+      expect(applied.code, `${applied.stdout}\n${applied.stderr}`).toBe(EXIT.ok);
+      expect(applied.stdout).toContain('deployments: 0 created, 1 updated');
+      const script = [
+        'import asyncio, json, sys',
+        'from prefect.client.orchestration import get_client',
+        'from prefect.utilities.templating import resolve_block_document_references',
+        'async def main():',
+        '    async with get_client() as client:',
+        '        d = await client.read_deployment_by_name(sys.argv[1])',
+        '        print(json.dumps(await resolve_block_document_references({"job_variables": d.job_variables, "pull_steps": d.pull_steps}, client=client)))',
+        'asyncio.run(main())',
+      ].join('\n');
+      const resolved = spawnSync(venvBin('python', { version: inject('prefectVersion'), depsBefore: undefined }), ['-c', script, 'cloned_flow/cloned'], {
+        env: { ...process.env, PREFECT_HOME: mkdtempSync(join(tmpdir(), 'openem-resolve-home-')), PREFECT_API_URL: source() },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(resolved.status, resolved.stderr).toBe(0);
+      expect(JSON.parse(resolved.stdout)).toEqual({
+        job_variables: { registry_credentials: { registry_url: 'ghcr.io', ...registry }, env: { LOG_LEVEL: 'INFO' } },
+        pull_steps: [{ 'prefect.deployments.steps.git_clone': { repository: `https://x-access-token:${SECRETS['github-password']}@github.com/org/archiver.git` } }],
+      });
     } finally {
       await send(source(), 'DELETE', `/deployments/${created.id}`);
       const block = await getJson<{ id: string }>(source(), '/block_types/slug/secret/block_documents/name/registry');

@@ -211,7 +211,7 @@ function credentialWarnings(subject: string, findings: readonly Finding[]): Expo
     warnings.push({
       subject,
       message:
-        `${listNames(referenced.map((f) => `${f.path} -> ${f.reference ?? ''}`))}: ` +
+        `${listNames(referenced.map((f) => `${f.path} -> ${f.reference ?? ''}${f.within ? ' (within the text)' : ''}`))}: ` +
         `${one ? 'this value was' : 'these values were'} the value of a secret block (resolved by \`prefect deploy\`) and ${one ? 'is' : 'are'} written as a reference, which Prefect resolves at run time. ` +
         `Applied back to this server, the deployment stores the reference instead of the value (plan shows that change once)`,
     });

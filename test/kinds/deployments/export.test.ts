@@ -171,16 +171,23 @@ describe('exportDeployments', () => {
   it('leaves out, with the reason, a deployment whose values openem-config would resolve at apply time', () => {
     const env = fakeDeployment({ name: 'env', work_pool_name: 'p', job_variables: { image: '{{ $RUNTIME_IMAGE }}' } });
     const bare = fakeDeployment({ name: 'bare', parameters: { target: '{{ target }}' } });
-    const inline = fakeDeployment({ name: 'inline', work_pool_name: 'p', job_variables: { url: 'https://{{ prefect.blocks.secret.host }}/x' } });
-    const result = exported([env, bare, inline]);
+    const result = exported([env, bare]);
     expect(result.count).toBe(0);
     expect(result.files).toEqual([]);
     expect(result.warnings).toEqual([
       { subject: 'deployment "archive-flow/bare"', message: expect.stringContaining('parameters.target') },
       { subject: 'deployment "archive-flow/env"', message: expect.stringContaining('RUNTIME_IMAGE') },
-      { subject: 'deployment "archive-flow/inline"', message: expect.stringContaining('must be the whole value') },
     ]);
     for (const warning of result.warnings) expect(warning.message).toMatch(/^not exported: prefect.yaml cannot hold it as it is: /);
+  });
+
+  it('exports a block placeholder inside other text as it is: the worker resolves it there', () => {
+    const inline = fakeDeployment({ name: 'inline', work_pool_name: 'p', job_variables: { url: 'https://{{ prefect.blocks.secret.host }}/x' } });
+    const result = exported([inline]);
+    expect(result.count).toBe(1);
+    expect(result.warnings).toEqual([]);
+    const [desired] = loadBack(result.files[0]!.content);
+    expect(desired?.jobVariables).toEqual({ url: 'https://{{ prefect.blocks.secret.host }}/x' });
   });
 
   it('leaves out a deployment whose entrypoint the loader refuses, and keeps one with none', () => {
@@ -292,7 +299,7 @@ describe('credentials in deployments', () => {
     expect(kind.diff(loadBack(allowed.files[0]!.content)[0]!, d)).toEqual({ action: 'noop', changes: [] });
   });
 
-  it('leaves out a value holding a secret within other text, and refers to a string of a JSON secret by its key path; both read back', () => {
+  it('refers to a secret within other text there, and to a string of a JSON secret by its key path; both read back', () => {
     const withJson = fakeSecretValues({ 'github-token': 'ghp_resolvedToken123', registry: { username: 'registry-robot', password: 'registry-pass-42' } });
     const d = fakeDeployment({
       name: 'cloned',
@@ -308,18 +315,14 @@ describe('credentials in deployments', () => {
     }
     expect(text).toContain('username: "{{ prefect.blocks.secret.registry.value.username }}"');
     expect(text).toContain('password: "{{ prefect.blocks.secret.registry.value.password }}"');
-    expect(result.warnings.map((w) => w.message.slice(0, 60))).toEqual([
-      'work_pool.job_variables.registry_credentials.username -> {{ ',
-      '2 credentials are not written: work_pool.job_variables.env.M',
-    ]);
+    expect(text).toContain('MIRROR: https://x-access-token:{{ prefect.blocks.secret.github-token }}@github.com/x/y');
+    expect(text).toContain('repository: https://oauth2:{{ prefect.blocks.secret.github-token }}@github.com/x/y.git');
+    expect(result.warnings).toHaveLength(1);
     expect(result.warnings[0]!.message).toContain('registry_credentials.password -> {{ prefect.blocks.secret.registry.value.password }}');
-    expect(result.warnings[1]).toMatchObject({ credentials: { paths: ['work_pool.job_variables.env.MIRROR', 'pull[0].prefect.deployments.steps.git_clone.repository'], written: false } });
-    expect(result.warnings[1]!.message).toContain(
-      'work_pool.job_variables.env.MIRROR (holds the value of secret block "github-token": it holds the value within other text, which no reference can stand for)',
-    );
-    // The loader takes the key path placeholders, and the entry reads back as the server then holds it.
+    expect(result.warnings[0]!.message).toContain('work_pool.job_variables.env.MIRROR -> {{ prefect.blocks.secret.github-token }} (within the text)');
+    // The loader takes the key path and inline placeholders, and the entry reads back as the server then holds it.
     const [desired] = loadBack(text);
-    expect(desired!.references.map((r) => `${r.kind} ${r.name}`)).toEqual(['secret registry', 'secret registry']);
+    expect(desired!.references.map((r) => `${r.kind} ${r.name}`)).toEqual(['secret registry', 'secret registry', 'secret github-token', 'secret github-token']);
     expect(kind.diff(desired!, result.written.get('archive-flow/cloned')!)).toEqual({ action: 'noop', changes: [] });
   });
 

@@ -351,7 +351,6 @@ describe('loadDeployments reports', () => {
       { file, line: 1, key: 'build', severity: 'warning', message: expect.stringContaining('`build` steps are not run: openem-config only registers deployments') },
       error(file, 12, 'deployments[0].work_pool.job_variables.image', '`{{ build-image.image }}` is the output of a build or push step, and openem-config runs no build or push step: give its value with --step-output build-image.image=VALUE or in the environment variable OPENEM_STEP_OUTPUT_BUILD_IMAGE__IMAGE'),
       { file, line: 14, key: 'deployments[0].work_pool.job_variables.volumes[0]', severity: 'warning', message: expect.stringContaining('write `{{ $SCRATCH_HOST }}`') },
-      error(file, 15, 'deployments[0].work_pool.job_variables.command', '`{{ prefect.blocks.secret.api-token }}` must be the whole value'),
       error(file, 18, 'deployments[0].work_pool.job_variables.env.BROKEN', '`{{ $NOT A NAME }}` is not a placeholder'),
     ]);
   });
