@@ -7,7 +7,9 @@ import { isObject, type JsonObject } from '../../config/json.js';
 import type { JsonValue } from '../../config/types.js';
 import { IssueList } from '../../errors.js';
 import { describeDiff, describeIssue } from '../../export/describe.js';
-import { compareText, type ExportWarning } from '../../export/types.js';
+import { protectCredentials, type Finding } from '../../export/credentials.js';
+import { readSecretValues, type SecretValues } from '../../export/secret-values.js';
+import { compareText, credentialPolicy, listNames, type ExportWarning } from '../../export/types.js';
 import { renderYaml } from '../../export/yaml.js';
 import { defineExport, type ExportContext } from '../../reconcile/kind.js';
 import type { Api } from '../../prefect/client.js';
@@ -21,6 +23,8 @@ export const AUTOMATIONS_FILE = 'automations.yaml';
 export interface ServerAutomations {
   automations: Automation[];
   names: NamesById;
+  /** The secret blocks' values, in memory only, to find them in what an automation would write. */
+  secrets?: SecretValues | undefined;
 }
 
 /** Read once per export: the automations part and the deployments' triggers share it. */
@@ -141,7 +145,8 @@ export interface AutomationsExport {
 }
 
 /** The top-level automations (every one that is no deployment's trigger) the export can write. */
-export function exportAutomations(server: ServerAutomations, context: Pick<ExportContext, 'matches' | 'scratchFile'>): AutomationsExport {
+export function exportAutomations(server: ServerAutomations, context: Pick<ExportContext, 'matches' | 'scratchFile'> & { allowPlainCredentials?: boolean }): AutomationsExport {
+  const { allowPlainCredentials } = credentialPolicy(context);
   const { automations, names } = server;
   const warnings: ExportWarning[] = [];
   const entries: JsonObject[] = [];
@@ -163,16 +168,41 @@ export function exportAutomations(server: ServerAutomations, context: Pick<Expor
       warnings.push({ subject, message: `not exported: ${problem}` });
       continue;
     }
+    // No placeholder is resolved in an automation (its templates see the event, not blocks): a
+    // credential in it, under a credential-like key or a secret block's value, is written only when allowed.
+    const findings = protectCredentials(entry as JsonObject, { path: '', secrets: server.secrets ?? new Map(), referable: false, allowPlain: true }).findings;
+    if (findings.length > 0) {
+      warnings.push(credentialWarning(subject, findings, allowPlainCredentials));
+      if (!allowPlainCredentials) continue;
+    }
     entries.push(entry as JsonObject);
     written.set(automation.name, current);
   }
   return { entries, warnings, written };
 }
 
+/** An automation holding a credential: left out, or written as it is with --allow-plain-credentials. Paths only, never values. */
+function credentialWarning(subject: string, findings: readonly Finding[], allowPlain: boolean): ExportWarning {
+  const paths = findings.map((f) => f.path);
+  const shown = listNames(findings.map((f) => (f.block === undefined ? `${f.path} (a credential-like key)` : `${f.path} (${f.within ? 'holds ' : ''}the value of secret block "${f.block}")`)));
+  if (allowPlain) return { subject, message: `holds a credential, written in plain text (--allow-plain-credentials): ${shown}; keep automations.yaml as secret as it`, credentials: { paths, written: true } };
+  return {
+    subject,
+    message:
+      `not exported: it holds a credential (${shown}), which an automation can only hold in plain text (Prefect resolves no block placeholder in it). ` +
+      'Keep it in a block the action names (a webhook or notification block), or pass --allow-plain-credentials to write it',
+    credentials: { paths, written: false },
+  };
+}
+
 export const automationsExport = defineExport({
   section: 'automations',
   // A copy of the shared read, to carry what this part wrote.
-  read: async (api): Promise<ServerAutomations & { written?: Map<string, CurrentAutomation> }> => ({ ...(await readServerAutomations(api)) }),
+  read: async (api): Promise<ServerAutomations & { written?: Map<string, CurrentAutomation> }> => {
+    const server = await readServerAutomations(api);
+    // The secret blocks are read only when there is an automation to look at.
+    return { ...server, ...(server.automations.length > 0 && { secrets: await readSecretValues(api) }) };
+  },
   write(server, context) {
     const result = exportAutomations(server, context);
     server.written = result.written;

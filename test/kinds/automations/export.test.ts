@@ -5,13 +5,14 @@ import { exportAutomations, type ServerAutomations } from '../../../src/kinds/au
 import type { NamesById } from '../../../src/kinds/automations/server.js';
 import { deploymentTriggerEntries, type ServerTriggers } from '../../../src/kinds/deployment-triggers/export.js';
 import { createMatcher } from '../../../src/config/glob.js';
-import { fakeAutomation } from '../../export/factories.js';
+import { fakeAutomation, fakeSecretValues } from '../../export/factories.js';
 import { useTempDir } from '../../config/temp.js';
 
 const temp = useTempDir();
 const DEPLOYMENT = '3f1d0a52-7c1b-4c55-9a0e-1b2c3d4e5f60';
 const POOL = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 const GONE = '00000000-0000-4000-8000-00000000dead';
+const BLOCK = '5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e';
 const names: NamesById = new Map([
   ['deployment', new Map([[DEPLOYMENT, 'archive/nightly']])],
   ['work_pool', new Map([[POOL, 'main']])],
@@ -64,6 +65,29 @@ describe('exportAutomations', () => {
       expect.stringMatching(/^automation "twice": not exported: 2 automations on the server have this name/),
       expect.stringMatching(/^automation "twice": not exported: 2 automations/),
     ]);
+  });
+
+  it('leaves out an automation holding a credential, or writes it with --allow-plain-credentials, naming paths and never values', () => {
+    const secrets = fakeSecretValues({ 'alerts-token': 'xoxb-alerts-token-1234' });
+    const webhook = fakeAutomation('webhook', {
+      actions: [{ type: 'call-webhook', block_document_id: BLOCK, payload: '{"token": "xoxb-alerts-token-1234", "run": "{{ flow_run.name }}"}' }],
+    });
+    const plain = fakeAutomation('plain', { actions: [{ type: 'pause-work-pool', source: 'selected', work_pool_id: POOL }] });
+    const BLOCK_NAMES: NamesById = new Map([...names, ['block_document', new Map([[BLOCK, 'webhook/alerts']])]]);
+    const server = { automations: [webhook, plain], names: BLOCK_NAMES, secrets } as unknown as ServerAutomations;
+    const withheld = exportAutomations(server, context);
+    expect(withheld.entries.map((entry) => entry.name)).toEqual(['plain']);
+    expect(withheld.warnings).toEqual([
+      {
+        subject: 'automation "webhook"',
+        message: expect.stringMatching(/^not exported: it holds a credential \(actions\[0\]\.payload \(holds the value of secret block "alerts-token"\)\)/),
+        credentials: { paths: ['actions[0].payload'], written: false },
+      },
+    ]);
+    const allowed = exportAutomations(server, { ...context, allowPlainCredentials: true });
+    expect(allowed.entries.map((entry) => entry.name)).toEqual(['plain', 'webhook']);
+    expect(allowed.warnings[0]).toMatchObject({ credentials: { paths: ['actions[0].payload'], written: true } });
+    for (const result of [withheld, allowed]) for (const warning of result.warnings) expect(warning.message).not.toContain('xoxb-alerts-token-1234');
   });
 
   it('applies --match to automation names', () => {
