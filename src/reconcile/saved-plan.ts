@@ -190,7 +190,8 @@ export function readSavedPlan(path: string): SavedPlan {
   try {
     data = JSON.parse(text);
   } catch {
-    throw new UsageError(`${path} is not a plan saved by \`openem-config plan --out\` (not JSON)`);
+    // `apply vars.toml`: an input given where apply takes a saved plan.
+    throw new UsageError(`${path} is not a plan saved by \`openem-config plan --out\` (not JSON); inputs are given with options: -v FILE, -l FILE, -d FILE`);
   }
   const format = (data as { format?: unknown } | null)?.format;
   if (format !== PLAN_FORMAT) throw new UsageError(`${path} is not a plan saved by \`openem-config plan --out\``);
