@@ -353,6 +353,13 @@ describe('export and the round trip', () => {
       job_variables: { env: { API_TOKEN: TYPED_TOKEN, LOG_LEVEL: 'INFO' } },
     });
     await postJson(source(), '/variables/', { name: 'typed_token', value: TYPED_TOKEN, tags: [] });
+    // Its trigger, as prefect deploy makes one, passes the token to the runs it starts.
+    const trigger = await postJson<{ id: string }>(source(), '/automations/', {
+      name: 'typed trigger',
+      owner_resource: `prefect.deployment.${created.id}`,
+      trigger: { type: 'event', expect: ['typed.requested'], posture: 'Reactive', threshold: 1, within: 0 },
+      actions: [{ type: 'run-deployment', source: 'selected', deployment_id: created.id, parameters: { api_token: TYPED_TOKEN }, job_variables: null }],
+    });
     try {
       const dir = exportDir();
       const refused = await exportTo(source(), dir, ['--only', 'variables,deployments', '--match', 'typed*']);
@@ -360,17 +367,19 @@ describe('export and the round trip', () => {
       expect(refused.all).not.toContain(TYPED_TOKEN);
       expect(refused.outcome.credentialsLeftOut).toEqual([
         { subject: 'variable "typed_token"', paths: ['typed_token'] },
-        { subject: 'deployment "typed_flow/typed"', paths: ['work_pool.job_variables.env.API_TOKEN'] },
+        { subject: 'deployment "typed_flow/typed"', paths: ['work_pool.job_variables.env.API_TOKEN', 'triggers["typed trigger"].parameters.api_token'] },
       ]);
       const files = readTree(dir);
       expect(files['prefect.yaml']).toContain('LOG_LEVEL: INFO');
       expect(files['prefect.yaml']).not.toContain('API_TOKEN');
+      expect(files['prefect.yaml']).not.toContain('typed trigger');
       expect(files['README.md']).toContain('| deployment "typed_flow/typed" | `work_pool.job_variables.env.API_TOKEN` |');
 
       const allowed = await exportTo(source(), exportDir(), ['--only', 'deployments', '--match', 'typed*', '--allow-plain-credentials']);
       expect(allowed.code).toBe(EXIT.ok);
-      expect(allowed.outcome.warnings.map((w) => w.credentials)).toContainEqual({ paths: ['work_pool.job_variables.env.API_TOKEN'], written: true });
+      expect(allowed.outcome.warnings.map((w) => w.credentials)).toContainEqual({ paths: ['work_pool.job_variables.env.API_TOKEN', 'triggers["typed trigger"].parameters.api_token'], written: true });
     } finally {
+      await send(source(), 'DELETE', `/automations/${trigger.id}`);
       await send(source(), 'DELETE', `/deployments/${created.id}`);
       await send(source(), 'DELETE', '/variables/name/typed_token');
     }

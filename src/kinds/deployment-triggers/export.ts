@@ -3,6 +3,8 @@
 // shape (the trigger's fields, then name, description, enabled and the run's parameters). The
 // deployments part writes them into its entries; this part gives the export their count and the
 // server's objects to verify the written file against.
+import { protectCredentials, type Finding } from '../../export/credentials.js';
+import type { SecretValues } from '../../export/secret-values.js';
 import type { JsonObject } from '../../config/json.js';
 import { defineExport } from '../../reconcile/kind.js';
 import { fileAction, fileTrigger, readServerAutomations, type ServerAutomations } from '../automations/export.js';
@@ -52,11 +54,17 @@ export function triggerEntry(automation: Automation, server: ServerAutomations):
  * and `record` marks them written once the deployment's entry is kept. Undefined when the
  * deployment has none: the entry then has no `triggers:` key, which keeps the target's triggers.
  */
-export function deploymentTriggerEntries(server: ServerTriggers, deployment: string, warn: (message: string) => void): { entries: JsonObject[]; record: () => void } | undefined {
+export function deploymentTriggerEntries(
+  server: ServerTriggers,
+  deployment: string,
+  warn: (message: string) => void,
+  credentials: { secrets: SecretValues; allowPlain: boolean } = { secrets: new Map(), allowPlain: false },
+): { entries: JsonObject[]; record: () => void; findings: Finding[] } | undefined {
   const automations = server.byDeployment.get(deployment) ?? [];
   if (automations.length === 0) return undefined;
   const entries: JsonObject[] = [];
   const kept: Automation[] = [];
+  const findings: Finding[] = [];
   const sorted = [...automations].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const automation of sorted) {
     const twins = automations.filter((other) => other.name === automation.name).length;
@@ -65,13 +73,17 @@ export function deploymentTriggerEntries(server: ServerTriggers, deployment: str
       warn(`its trigger "${automation.name}" is not exported: ${entry}`);
       continue;
     }
+    // A trigger's automation resolves no block placeholder: a credential in it is left out, or written when allowed.
+    const found = protectCredentials(entry, { path: `triggers[${JSON.stringify(automation.name)}]`, secrets: credentials.secrets, referable: false, allowPlain: credentials.allowPlain }).findings;
+    findings.push(...found);
+    if (found.some((finding) => finding.action === 'withheld')) continue;
     entries.push(entry);
     kept.push(automation);
   }
   const record = () => {
     for (const automation of kept) server.written.set(triggerKey(deployment, automation.name), { automation, names: server.names });
   };
-  return { entries, record };
+  return { entries, record, findings };
 }
 
 export const deploymentTriggersExport = defineExport({

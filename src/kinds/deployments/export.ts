@@ -144,8 +144,11 @@ export function exportDeployments(deployments: readonly ServerDeployment[], opti
     const warn = (message: string) => warnings.push({ subject, message });
     const entry = deploymentEntry(server, warn);
     // Its triggers are part of what is read back: an entry that cannot hold them is not written.
-    const triggers = options.triggers ? deploymentTriggerEntries(options.triggers, key, warn) : undefined;
-    if (triggers) entry.triggers = triggers.entries;
+    const triggers = options.triggers ? deploymentTriggerEntries(options.triggers, key, warn, { secrets: options.secrets ?? new Map(), allowPlain: options.allowPlainCredentials ?? false }) : undefined;
+    if (triggers) {
+      entry.triggers = triggers.entries;
+      findings.push(...triggers.findings);
+    }
     const problem = options.check(entry, server);
     if (problem) {
       // Not written at all, so none of its values can leak: the findings no longer matter.

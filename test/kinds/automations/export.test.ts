@@ -112,4 +112,17 @@ describe('deploymentTriggerEntries', () => {
     expect([...server.written.keys()]).toEqual(['archive/nightly/nightly__automation_1']);
     expect(deploymentTriggerEntries(server, 'archive/other', () => undefined)).toBeUndefined();
   });
+
+  it('leaves out a trigger whose run parameters hold a secret value, or keeps it when plain credentials are allowed', () => {
+    const secrets = fakeSecretValues({ 'api-token': 'tok-0123456789' });
+    const leaky = fakeAutomation('leaky', { actions: [runs(DEPLOYMENT, { parameters: { auth: 'Bearer tok-0123456789' } })] });
+    const clean = fakeAutomation('clean', { actions: [runs(DEPLOYMENT)] });
+    const server = () => ({ automations: [], names, byDeployment: new Map([['archive/nightly', [leaky, clean]]]), written: new Map() }) as unknown as ServerTriggers;
+    const withheld = deploymentTriggerEntries(server(), 'archive/nightly', () => undefined, { secrets, allowPlain: false });
+    expect(withheld?.entries.map((entry) => entry.name)).toEqual(['clean']);
+    expect(withheld?.findings).toEqual([{ path: 'triggers["leaky"].parameters.auth', action: 'withheld', block: 'api-token', within: true, reason: expect.stringContaining('Prefect passes parameters') }]);
+    const allowed = deploymentTriggerEntries(server(), 'archive/nightly', () => undefined, { secrets, allowPlain: true });
+    expect(allowed?.entries.map((entry) => entry.name)).toEqual(['clean', 'leaky']);
+    expect(allowed?.findings.map((finding) => finding.action)).toEqual(['written']);
+  });
 });
