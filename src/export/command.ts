@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { addConnectionOptions, collect, connectionSettings, failureOf, loggerFor, type ConnectionCliOptions, type MainIO } from '../cli-common.js';
-import { PROJECT_FILE } from '../config/project.js';
+import { PROJECT_FILE, projectOrThrow } from '../config/project.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { renderIssues } from '../report.js';
@@ -16,6 +16,9 @@ import { EXPORTED_KINDS } from './verify.js';
 export const SECTIONS: readonly Section[] = [...new Set(EXPORTED_KINDS.map((kind) => kind.export!.section))];
 
 interface ExportCliOptions extends ConnectionCliOptions {
+  config?: string;
+  env?: string;
+  project?: boolean;
   to: string;
   force?: boolean;
   only: string[];
@@ -36,10 +39,13 @@ export function defineExportCommand(command: Command, io: MainIO, done: (code: n
     .option('--allow-plain-credentials', 'write credentials that match no secret block as they are (with a warning), instead of leaving them out and exiting 1')
     .option('--output <format>', 'report format: text or json', 'text')
     .option('--log-level <level>', 'debug, info, warn, error (also Prefect names; default from PREFECT_LOGGING_LEVEL, else warn)')
+    .option('-c, --config <file>', `the project file whose server settings to use (default: ${PROJECT_FILE} in the current directory, when there is one)`)
+    .option('--env <name>', 'the environment of the project file to use ([env.<name>])')
+    .option('--no-project', `ignore ${PROJECT_FILE} in the current directory`)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .action(async (options: ExportCliOptions) => {
-      done(await executeExport(options, io));
+    .action(async (options: ExportCliOptions, self: Command) => {
+      done(await executeExport(options, io, (key) => self.getOptionValueSource(key) === 'cli'));
     });
 }
 
@@ -52,7 +58,26 @@ export function parseOnly(values: readonly string[]): Section[] {
   return SECTIONS.filter((section) => names.includes(section));
 }
 
-async function executeExport(options: ExportCliOptions, io: MainIO): Promise<number> {
+/**
+ * The server settings of the project file (api_url, timeouts, retries), for those the command line
+ * does not give: `export --env prod` reads the server `apply --env prod` writes to. Its inputs are
+ * not read; export writes files, it does not take them.
+ */
+function withProjectServer(options: ExportCliOptions, io: MainIO, given: (key: string) => boolean): ExportCliOptions {
+  const project = projectOrThrow({ config: options.config, env: options.env, noProject: options.project === false, cwd: io.cwd ?? process.cwd() });
+  if (!project) return options;
+  const p = project.settings;
+  const one = <K extends keyof ExportCliOptions>(key: K, value: ExportCliOptions[K] | undefined): ExportCliOptions[K] => (given(key) || value === undefined ? options[key] : value);
+  return {
+    ...options,
+    apiUrl: one('apiUrl', p.api_url),
+    waitTimeout: one('waitTimeout', p.wait_timeout),
+    requestTimeout: one('requestTimeout', p.request_timeout),
+    retries: one('retries', p.retries),
+  };
+}
+
+async function executeExport(options: ExportCliOptions, io: MainIO, given: (key: string) => boolean = () => true): Promise<number> {
   const json = options.output === 'json';
   const fail = (code: number, message: string, extra: Record<string, unknown> = {}): number => {
     if (json) io.stdout(`${JSON.stringify({ command: 'export', ok: false, exitCode: code, error: { message, ...extra } }, null, 2)}\n`);
@@ -65,6 +90,7 @@ async function executeExport(options: ExportCliOptions, io: MainIO): Promise<num
 
   let outcome: ExportOutcome;
   try {
+    const server = withProjectServer(options, io, given);
     outcome = await runExport(
       {
         to: options.to,
@@ -72,7 +98,7 @@ async function executeExport(options: ExportCliOptions, io: MainIO): Promise<num
         only: parseOnly(options.only),
         match: options.match,
         allowPlainCredentials: options.allowPlainCredentials ?? false,
-        ...connectionSettings(options),
+        ...connectionSettings(server),
       },
       { env: io.env, logger, fetch: io.fetch },
     );

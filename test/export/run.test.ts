@@ -1,6 +1,6 @@
 // The export command end to end against a small fake server (msw): what it says about credentials,
 // secrets ending with a newline, automations, and the exit code when a credential is left out.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http, HttpResponse } from 'msw';
@@ -108,6 +108,23 @@ describe('export', () => {
     expect(allowed.file('prefect.yaml')).toContain(`API_TOKEN: ${TYPED}`);
     expect(allowed.outcome.warnings[0]).toMatchObject({ credentials: { paths: ['work_pool.job_variables.env.API_TOKEN'], written: true } });
     expect(allowed.file('README.md')).toContain('## Credentials written in plain text');
+  });
+
+  it("reads the server from the project file's environment, the command line over it", async () => {
+    const project = mkdtempSync(join(tmpdir(), 'openem-export-project-'));
+    writeFileSync(join(project, 'openem-config.toml'), `api_url = "http://wrong.invalid/api"\nwait_timeout = 5\n\n[env.prod]\napi_url = "${API}"\n`);
+    const to = () => mkdtempSync(join(tmpdir(), 'openem-export-run-'));
+    const fromProject = await runCli(['export', '--to', to(), '--env', 'prod', '--only', 'variables'], { cwd: project, env: {} });
+    expect(fromProject.stderr).toBe('');
+    expect(fromProject.code).toBe(EXIT.ok);
+    expect(fromProject.requests.length).toBeGreaterThan(0);
+    // --api-url given replaces the file's; a missing environment is an input error before any request.
+    const given = await runCli(['export', '--to', to(), '--only', 'variables', '--api-url', API], { cwd: project, env: {} });
+    expect(given.code).toBe(EXIT.ok);
+    const missing = await runCli(['export', '--to', to(), '--env', 'staging'], { cwd: project, env: { PREFECT_API_URL: API } });
+    expect(missing.code).toBe(EXIT.invalidInput);
+    expect(missing.stderr).toContain('staging');
+    expect(missing.requests).toEqual([]);
   });
 
   it('says it in text too: warnings on stderr, the error last', async () => {
