@@ -68,6 +68,13 @@ const VARIABLES = 'prefect.variables.';
 const MAX_LISTED_PLACES = 10;
 
 /**
+ * How a walk treats placeholders: `resolve` fills in environment variables and step outputs,
+ * `keep` only collects references, and in pull steps (`pullIds`, the ids of the earlier pull steps)
+ * step outputs are filled in and what the worker resolves is kept.
+ */
+type Mode = 'resolve' | 'keep' | { pullIds: ReadonlySet<string> };
+
+/**
  * One templater serves a whole load, so that an unset environment variable is reported once with
  * every place that uses it.
  */
@@ -85,7 +92,7 @@ export class Templater {
   resolve(value: JsonValue, path: readonly PathPart[], locate: Locate): Resolved {
     const references: Reference[] = [];
     const reported = this.missingCount;
-    const resolved = this.walk(value, [...path], locate, references, true);
+    const resolved = this.walk(value, [...path], locate, references, 'resolve');
     return { value: resolved, references, complete: this.missingCount === reported };
   }
 
@@ -95,8 +102,28 @@ export class Templater {
    */
   references(value: JsonValue, path: readonly PathPart[], locate: Locate): Reference[] {
     const references: Reference[] = [];
-    this.walk(value, [...path], locate, references, false);
+    this.walk(value, [...path], locate, references, 'keep');
     return references;
+  }
+
+  /**
+   * Pull steps as prefect deploy stores them: an output of a build or push step (`{{ step-id.field }}`,
+   * which exists only when the steps run) is filled in from the values given for it; the output of
+   * an earlier pull step, `{{ $NAME }}`, blocks, variables and `{{ ctx.* }}` stay as written, for the
+   * worker to resolve when a run starts.
+   */
+  pullSteps(steps: readonly JsonValue[], path: readonly PathPart[], locate: Locate): Resolved {
+    const references: Reference[] = [];
+    const pullIds = new Set<string>();
+    const value = steps.map((step, index) => {
+      const resolved = this.walk(step, [...path, index], locate, references, { pullIds: new Set(pullIds) });
+      for (const args of step !== null && typeof step === 'object' && !Array.isArray(step) ? Object.values(step) : []) {
+        const id = args !== null && typeof args === 'object' && !Array.isArray(args) ? args.id : undefined;
+        if (typeof id === 'string') pullIds.add(id);
+      }
+      return resolved;
+    });
+    return { value, references, complete: true };
   }
 
   /** Reports each environment variable that was not set, once, with every place that uses it. */
@@ -112,17 +139,18 @@ export class Templater {
     this.missing.clear();
   }
 
-  private walk(value: JsonValue, path: PathPart[], locate: Locate, references: Reference[], resolve: boolean): JsonValue {
-    if (typeof value === 'string') return this.string(value, path, locate, references, resolve);
-    if (Array.isArray(value)) return value.map((item, index) => this.walk(item, [...path, index], locate, references, resolve));
+  private walk(value: JsonValue, path: PathPart[], locate: Locate, references: Reference[], mode: Mode): JsonValue {
+    if (typeof value === 'string') return this.string(value, path, locate, references, mode);
+    if (Array.isArray(value)) return value.map((item, index) => this.walk(item, [...path, index], locate, references, mode));
     if (value !== null && typeof value === 'object') {
       // fromEntries defines own properties, so a key such as `__proto__` stays data.
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.walk(item, [...path, key], locate, references, resolve)]));
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.walk(item, [...path, key], locate, references, mode)]));
     }
     return value;
   }
 
-  private string(text: string, path: PathPart[], locate: Locate, references: Reference[], resolve: boolean): string {
+  private string(text: string, path: PathPart[], locate: Locate, references: Reference[], mode: Mode): string {
+    const resolve = mode === 'resolve';
     if (!text.includes('{{')) return text;
     const { issues, env } = this.options;
     const at = () => locate(path);
@@ -139,9 +167,11 @@ export class Templater {
         const reference = this.reference(expression, full, at);
         if (reference) references.push(reference);
         out += full;
-      } else if (!resolve || expression.startsWith('ctx.')) {
+      } else if (mode === 'keep' || expression.startsWith('ctx.')) {
         // `{{ ctx.* }}` is filled in by Prefect when a run starts.
         out += full;
+      } else if (typeof mode === 'object') {
+        out += this.inPullStep(expression, full, mode.pullIds, at);
       } else if (expression.startsWith('$')) {
         const name = expression.slice(1);
         if (!ENV_NAME.test(name)) {
@@ -165,14 +195,35 @@ export class Templater {
     return out + rest;
   }
 
+  /**
+   * A placeholder in a pull step: a step output is filled in, as prefect deploy fills it in; the
+   * rest is left to the worker. prefect deploy would also fill in an environment variable set
+   * where it runs, which the warning says.
+   */
+  private inPullStep(expression: string, full: string, pullIds: ReadonlySet<string>, at: () => Source): string {
+    const name = expression.startsWith('$') ? expression.slice(1) : expression;
+    if (ENV_NAME.test(name)) {
+      if (this.options.env[name]) {
+        this.options.issues.warn(
+          at(),
+          `\`${full}\` in a pull step is stored as written, and the worker fills it in from its own environment when a run starts; prefect deploy would store the value ${name} has where it runs instead (in clear text, in the deployment); write the value here to store it`,
+        );
+      }
+      return full;
+    }
+    const [id = ''] = expression.split('.');
+    return pullIds.has(id) ? full : this.stepOutput(expression, full, at, 'in a pull step, ');
+  }
+
   /** The value given for a build or push step's output; the placeholder, after an error naming where to give it, when none is. */
-  private stepOutput(expression: string, full: string, at: () => Source): string {
+  private stepOutput(expression: string, full: string, at: () => Source, where = ''): string {
     const variable = stepOutputVariable(expression);
     const value = this.options.stepOutputs?.[expression] ?? this.options.env[variable];
     if (!value) {
+      const inPull = where === '' ? '' : ` (no earlier pull step has the id \`${expression.split('.')[0] ?? ''}\`; prefect deploy fills it in when it deploys, as the worker has no build or push step output)`;
       this.options.issues.error(
         at(),
-        `\`${full}\` is the output of a build or push step, and openem-config runs no build or push step: give its value with --step-output ${expression}=VALUE or in the environment variable ${variable} (for example from the CI job that built the image), or write the value here`,
+        `\`${full}\` ${where}is the output of a build or push step${inPull}, and openem-config runs no build or push step: give its value with --step-output ${expression}=VALUE or in the environment variable ${variable} (for example from the CI job that built the image), or write the value here`,
       );
       return full;
     }

@@ -91,6 +91,11 @@ export interface DesiredDeployment {
   /** Where `work_pool.name` is written: the place of an issue about the pool. */
   workPoolSource?: Source | undefined;
   workQueueName?: string | undefined;
+  /**
+   * `work_pool.type` as written (Prefect 2): ignored, as Prefect 3 ignores it, but a pool of another
+   * type is refused, since the runs would go to a pool other than the one the file describes.
+   */
+  workPoolType?: { type: string; source: Source } | undefined;
   /** Placeholders `{{ prefect.blocks.* }}` / `{{ prefect.variables.* }}` stay in; `{{ $ENV }}` are resolved. */
   jobVariables?: { [key: string]: JsonValue } | undefined;
   /**

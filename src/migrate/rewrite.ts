@@ -218,6 +218,12 @@ function rewrite({ owner, pair }: Provider, fix: LegacyFix): () => void {
   if (fix === 'remove') return removePair(owner, pair);
   if (fix === 'to-null') {
     pair.value = new Scalar(null);
+  } else if (fix === 'to-list') {
+    // `pull: {step: {...}}` becomes `pull:` with that step as its one item, in block style as written.
+    const list = new YAMLSeq();
+    list.items.push(value);
+    list.flow = isCollection(value) && value.flow === true;
+    pair.value = list;
   } else {
     const renamed = isScalar(key) ? key.value : undefined;
     if (isScalar(key)) key.value = 'schedules';

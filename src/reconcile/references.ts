@@ -79,6 +79,15 @@ const deploymentPool: ReferenceRule = {
           unknown: unknownHere(`work pool "${poolName}"`),
         }),
       );
+      const poolType = found.state === 'declared' ? found.desired.type : found.state === 'server' ? found.current.pool.type : undefined;
+      const written = deployment.workPoolType;
+      if (written && poolType !== undefined && written.type !== poolType) {
+        issues.push({
+          ...written.source,
+          severity: 'error',
+          message: `\`work_pool.type\` is \`${written.type}\`, but the work pool \`${poolName}\` ${found.state === 'declared' ? 'declared with -l' : 'on the server'} is of type \`${poolType}\`: Prefect 3 ignores the key, so the runs would go to a ${poolType} pool, not the ${written.type} pool the file describes; remove \`type:\` if the ${poolType} pool is meant, else name a ${written.type} pool (a pool's type cannot be changed)`,
+        });
+      }
       const template =
         found.state === 'declared' ? found.desired.baseJobTemplate : found.state === 'server' ? (found.current.pool.base_job_template as Record<string, unknown> | undefined) : undefined;
       issues.push(...jobVariableIssues(deployment, template));

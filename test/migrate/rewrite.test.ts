@@ -111,11 +111,19 @@ function comments(text: string): Map<number, string> {
   return found;
 }
 
-/** The deployments as the reader gives them, without the places they are written at (which a rewrite moves). */
+/**
+ * The deployments as the reader gives them, without the places they are written at (which a rewrite
+ * moves), nor `workPoolType`: the ignored `work_pool.type` that migrate removes is only checked
+ * against the pool, never sent.
+ */
 function withoutPlaces(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutPlaces);
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).filter(([key]) => !/^source$|Sources?$/.test(key)).map(([key, child]) => [key, withoutPlaces(child)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !/^source$|Sources?$|^workPoolType$/.test(key))
+      .map(([key, child]) => [key, withoutPlaces(child)]),
+  );
 }
 
 function read(file: string, options: Partial<DeploymentsOptions> = {}) {

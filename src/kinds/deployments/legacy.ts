@@ -13,9 +13,10 @@ export type LegacyScope = 'file' | 'deployment' | 'work_pool' | 'schedule';
 
 /**
  * How the current form is reached: the key removed (ignored, or null meaning absent), the single
- * schedule made a one-item `schedules` list, or the value replaced by null.
+ * schedule made a one-item `schedules` list, the value replaced by null, or the value made the one
+ * item of a list under the same key (a single pull step).
  */
-export type LegacyFix = 'remove' | 'to-schedules' | 'to-null';
+export type LegacyFix = 'remove' | 'to-schedules' | 'to-null' | 'to-list';
 
 export type LegacyVerdict =
   | {
@@ -156,6 +157,8 @@ export const LEGACY_RULES: readonly LegacyRule[] = [
           }
         : undefined,
   },
+  pullMapping('file'),
+  pullMapping('deployment'),
   {
     scope: 'work_pool',
     key: 'type',
@@ -193,6 +196,38 @@ export const LEGACY_RULES: readonly LegacyRule[] = [
         : { outcome: 'refused', message: '`max_active_runs` (Prefect 2) is not read by Prefect 3, so runs would not be limited; remove it and give the deployment `concurrency_limit:` instead' },
   },
 ];
+
+/**
+ * `pull:` written as one mapping rather than a list: prefect deploy sends a mapping with steps as a
+ * one-step list, and takes an empty one for an absent `pull` (a deployment's then falls back to the
+ * top-level steps; the top-level one leaves prefect deploy to add its default step).
+ */
+function pullMapping(scope: 'file' | 'deployment'): LegacyRule {
+  return {
+    scope,
+    key: 'pull',
+    judge(value) {
+      if (!isObject(value)) return undefined;
+      if (Object.keys(value).length === 0) {
+        return {
+          outcome: 'legacy',
+          fix: 'remove',
+          message:
+            scope === 'file'
+              ? '`pull: {}` is read as no `pull`, as Prefect 3 reads it: no pull steps are stored (prefect deploy would add a `set_working_directory` step to the directory it runs in); remove it'
+              : "`pull: {}` is read as no `pull`, as Prefect 3 reads it: the deployment takes the file's top-level `pull` steps; remove it, or write `pull: []`",
+          change: scope === 'file' ? 'pull: {} removed (no pull steps)' : "pull: {} removed (the deployment takes the top-level pull steps, as Prefect 3 reads it)",
+        };
+      }
+      return {
+        outcome: 'legacy',
+        fix: 'to-list',
+        message: '`pull` is a mapping, not a list: it is read as a list of this one step, as Prefect 3 reads it; write it as a list (`pull:` then `- <step>: {...}`)',
+        change: 'pull -> a list of its one step',
+      };
+    },
+  };
+}
 
 /** A deployment-level `key` that Prefect 3 reads only as `work_pool.<under>`, where `fallback` is the default. */
 function besideThePool(key: string, under: string, fallback: string | undefined): LegacyRule {
@@ -246,6 +281,7 @@ export function withoutLegacyForms(container: JsonObject, findings: readonly Leg
     delete current[rule.key];
     if (verdict.outcome === 'refused') continue;
     if (verdict.fix === 'to-null') current[rule.key] = null;
+    else if (verdict.fix === 'to-list') current[rule.key] = [value];
     else if (verdict.fix === 'to-schedules') current.schedules = [value];
   }
   return current;

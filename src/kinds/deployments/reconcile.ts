@@ -122,6 +122,16 @@ function sameConcurrency(desired: NonNullable<DesiredDeployment['concurrency']>,
   return desired.gracePeriodSeconds === undefined || desired.gracePeriodSeconds === current.gracePeriodSeconds;
 }
 
+/**
+ * The options the file gives with its limit, or undefined when it gives a bare number: prefect
+ * deploy then sends no options, and the server stores none (its default, ENQUEUE, applies).
+ */
+function concurrencyOptions(concurrency: NonNullable<DesiredDeployment['concurrency']>): DeploymentCreate['concurrency_options'] | undefined {
+  const { collisionStrategy, gracePeriodSeconds } = concurrency;
+  if (collisionStrategy === undefined && gracePeriodSeconds === undefined) return undefined;
+  return { collision_strategy: collisionStrategy ?? 'ENQUEUE', ...(gracePeriodSeconds !== undefined ? { grace_period_seconds: gracePeriodSeconds } : {}) };
+}
+
 /** What a new deployment is created with: every declared field, and the schedules with their slugs. */
 export function deploymentCreateBody(desired: DesiredDeployment, flowId: string, sharedLimitId?: string): DeploymentCreate {
   const body: DeploymentCreate = {
@@ -144,10 +154,8 @@ export function deploymentCreateBody(desired: DesiredDeployment, flowId: string,
   if (desired.pullSteps !== undefined) body.pull_steps = desired.pullSteps as DeploymentCreate['pull_steps'];
   if (desired.concurrency) {
     body.concurrency_limit = desired.concurrency.limit;
-    body.concurrency_options = {
-      collision_strategy: desired.concurrency.collisionStrategy ?? 'ENQUEUE',
-      ...(desired.concurrency.gracePeriodSeconds !== undefined ? { grace_period_seconds: desired.concurrency.gracePeriodSeconds } : {}),
-    };
+    const options = concurrencyOptions(desired.concurrency);
+    if (options) body.concurrency_options = options;
   }
   if (sharedLimitId !== undefined) body.global_concurrency_limit_id = sharedLimitId;
   return body;
@@ -181,12 +189,8 @@ function deploymentUpdate(desired: DesiredDeployment, current: Deployment): { bo
     const have = currentConcurrency(current);
     if (desired.concurrency === null ? have !== null : !sameConcurrency(desired.concurrency, have)) {
       body.concurrency_limit = desired.concurrency?.limit ?? null;
-      if (desired.concurrency) {
-        body.concurrency_options = {
-          collision_strategy: desired.concurrency.collisionStrategy ?? 'ENQUEUE',
-          ...(desired.concurrency.gracePeriodSeconds !== undefined ? { grace_period_seconds: desired.concurrency.gracePeriodSeconds } : {}),
-        };
-      }
+      const options = desired.concurrency && concurrencyOptions(desired.concurrency);
+      if (options) body.concurrency_options = options;
       changes.push({ field: 'concurrency_limit', from: showConcurrency(have), to: showConcurrency(desired.concurrency) });
     }
   }

@@ -276,10 +276,12 @@ function readDeploymentFile(yaml: YamlData, context: Context): DesiredDeployment
     return [];
   }
   const legacyKeys = new Set<string>();
-  for (const finding of legacyFindings('file', root)) {
+  const fileFindings = legacyFindings('file', root);
+  for (const finding of fileFindings) {
     reportLegacy(finding, [], yaml, issues);
     legacyKeys.add(finding.rule.key);
   }
+  const current = withoutLegacyForms(root, fileFindings);
   for (const key of Object.keys(root)) {
     if (!legacyKeys.has(key) && !TOP_LEVEL_KEYS.includes(key)) issues.error(yaml.at([key], 'key'), unknownKeyMessage(key, TOP_LEVEL_KEYS, 'a prefect.yaml'));
   }
@@ -291,8 +293,8 @@ function readDeploymentFile(yaml: YamlData, context: Context): DesiredDeployment
   warnNotRun(root, [], yaml, issues);
 
   let topPull: JsonObject[] | undefined;
-  if (root.pull !== undefined && root.pull !== null) {
-    const parsed = pullSchema.safeParse(root.pull);
+  if (current.pull !== undefined && current.pull !== null) {
+    const parsed = pullSchema.safeParse(current.pull);
     if (parsed.success) topPull = parsed.data;
     else reportZod(parsed.error, ['pull'], yaml, issues);
   }
@@ -386,8 +388,11 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     );
   }
 
-  const pullSteps = spec.pull ?? topPull;
-  if (pullSteps !== undefined) references.push(...templater.references(pullSteps, spec.pull ? [...base, 'pull'] : ['pull'], yaml.at));
+  const writtenPull = spec.pull ?? topPull;
+  // Build and push step outputs filled in, the rest as written: the worker resolves it at run time.
+  const pull = writtenPull && templater.pullSteps(writtenPull, spec.pull ? [...base, 'pull'] : ['pull'], yaml.at);
+  if (pull) references.push(...pull.references);
+  const pullSteps = pull?.value as JsonValue[] | undefined;
   const flow = readFlow(spec, { at, options, issues });
 
   const parameters = spec.parameters ?? undefined;
@@ -404,7 +409,8 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     name: spec.name,
     flowName: flow.flowName,
     entrypoint: spec.entrypoint,
-    version: readVersion(spec.version, yaml.written([...base, 'version'])),
+    // As `prefect deploy`: a deployment without a version gets its flow's (`version=` of @flow, else the MD5 of its file).
+    version: readVersion(spec.version, yaml.written([...base, 'version'])) || flow.version,
     // As `prefect deploy`: a deployment without a description (or an empty one) gets its flow's.
     description: spec.description || flow.description || (spec.description ?? undefined),
     tags: spec.tags ?? undefined,
@@ -421,6 +427,8 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
     workPoolName: spec.work_pool?.name,
     ...(spec.work_pool && { workPoolSource: yaml.at([...base, 'work_pool', 'name']) }),
     workQueueName: spec.work_pool?.work_queue_name ?? undefined,
+    ...(isObject(templated.work_pool) &&
+      typeof templated.work_pool.type === 'string' && { workPoolType: { type: templated.work_pool.type, source: yaml.at([...base, 'work_pool', 'type']) } }),
     jobVariables: spec.work_pool?.job_variables ?? undefined,
     ...(spec.work_pool?.job_variables && { jobVariableSources: valueSources(spec.work_pool.job_variables, [...base, 'work_pool', 'job_variables'], yaml) }),
     // As written: the worker resolves `{{ $ENV }}`, blocks and variables in pull steps at run time, in its own environment.
@@ -497,11 +505,12 @@ function readVersion(version: string | number | null | undefined, written: strin
 function readFlow(
   spec: DeploymentSpec,
   { at, options, issues }: { at: (...path: PathPart[]) => Source; options: DeploymentsOptions; issues: OnceIssues },
-): { flowName: string; parameterSchema: JsonObject | undefined; takesAnyParameter?: boolean; description?: string } | undefined {
+): { flowName: string; parameterSchema: JsonObject | undefined; takesAnyParameter?: boolean; description?: string; version?: string } | undefined {
   let flowName = spec.flow_name;
   let parameterSchema = spec.parameter_openapi_schema ?? undefined;
   let takesAnyParameter: boolean | undefined;
   let description: string | undefined;
+  let version: string | undefined;
   if (spec.entrypoint === undefined) {
     if (flowName === undefined) {
       issues.error(at(), 'add `entrypoint: path/to/file.py:function` (and `flow_name:`, the name given to @flow); a deployment needs its flow');
@@ -522,6 +531,7 @@ function readFlow(
     parameterSchema ??= flow.parameterSchema;
     takesAnyParameter = flow.takesAnyParameter;
     description = flow.description;
+    version = flow.version;
   }
   if (flowName === undefined) {
     issues.error(
@@ -530,7 +540,13 @@ function readFlow(
     );
     return undefined;
   }
-  return { flowName, parameterSchema, ...(takesAnyParameter !== undefined && { takesAnyParameter }), ...(description !== undefined && { description }) };
+  return {
+    flowName,
+    parameterSchema,
+    ...(takesAnyParameter !== undefined && { takesAnyParameter }),
+    ...(description !== undefined && { description }),
+    ...(version !== undefined && { version }),
+  };
 }
 
 function readConcurrency(value: unknown, path: PathPart[], yaml: YamlData, issues: IssueSink): DesiredDeployment['concurrency'] {
