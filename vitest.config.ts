@@ -33,7 +33,8 @@ export default defineConfig({
       },
       {
         // The newest 3.x release on PyPI, so an API change shows up before users meet it.
-        test: { name: 'real-latest', include: SHARED_SERVER_SUITES, ...realServer, sequence: { groupOrder: 3 } },
+        // The prefect.yaml parity suite too: prefect deploy changes between releases.
+        test: { name: 'real-latest', include: [...SHARED_SERVER_SUITES, 'test/real/prefect-yaml-parity.test.ts'], ...realServer, sequence: { groupOrder: 3 } },
       },
     ],
   },
