@@ -1,5 +1,6 @@
 // What every kind's loader is given: the input options of the command line, the environment, and
 // the limits manifests (-l) already parsed and split by the kind that claims each top-level key.
+import type { z } from 'zod';
 import type { IssueList, Source } from '../errors.js';
 import { dottedKey, readTomlFile, type TomlTable } from './toml.js';
 
@@ -33,6 +34,12 @@ export interface ManifestClaim {
   claims(key: string): boolean;
   /** What the kind's keys look like, for the message on an unknown key: "[work_pools]". */
   describe: string;
+  /**
+   * The shape of the claimed keys, for the editors' JSON Schema of a limits manifest
+   * (src/schemas/documents.ts): exact keys in `properties`, key patterns (regular expressions) in
+   * `patternProperties`.
+   */
+  schema: { properties?: Record<string, z.ZodType>; patternProperties?: Record<string, z.ZodType> };
 }
 
 /** The keys of one manifest file that one kind claims. */

@@ -553,3 +553,12 @@ function referencedFirst(automations: readonly DesiredAutomation[]): DesiredAuto
   for (const automation of automations) visit(automation);
   return ordered;
 }
+
+/** The shapes automations and deployment triggers are read with, for the editors' JSON Schema (src/schemas/documents.ts). */
+export const AUTOMATION_SCHEMAS = {
+  automation: AUTOMATION_SCHEMA,
+  triggers: TRIGGER_SCHEMAS,
+  deploymentTriggerFields: DEPLOYMENT_TRIGGER_FIELDS,
+  actions: ACTION_SCHEMAS,
+  actionLists: ACTION_LISTS.map(([, key]) => key),
+} as const;

@@ -4,6 +4,7 @@
 // (`{ block = "<type-slug>/<name>" }`). What the server's block schema says of the fields is
 // checked with a server (see ./schema.ts); here, what can be checked offline.
 import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import type { InputContext } from '../../reconcile/kind.js';
 import { readTextFile } from '../../config/files.js';
@@ -18,7 +19,24 @@ const TABLE = 'blocks';
 const SLUG = /^[a-z0-9-]+$/;
 const MAX_VALUE_FILE_BYTES = 1024 * 1024;
 
-export const blocksManifest: ManifestClaim = { claims: (key) => key === TABLE, describe: `[${TABLE}.<type>.<name>]` };
+export const blocksManifest: ManifestClaim = {
+  claims: (key) => key === TABLE,
+  describe: `[${TABLE}.<type>.<name>]`,
+  schema: {
+    properties: {
+      // A block's fields are its type's: only the server's block schema says what they are.
+      [TABLE]: z
+        .record(
+          z.string().regex(SLUG),
+          z.record(
+            z.string().regex(SLUG),
+            z.record(z.string(), z.unknown()).describe('the fields of the block; a value may be { file = "path" }, { env = "NAME" } or, for a top-level field, { block = "<type>/<name>" }'),
+          ),
+        )
+        .describe("[blocks.<type-slug>.<name>]: block documents; their fields are checked against the server's block schemas by plan and apply, not by this schema"),
+    },
+  },
+};
 
 /** A field that holds another block, by name. */
 export interface BlockReference {

@@ -714,3 +714,13 @@ function readStepOutputs(pairs: readonly string[], issues: IssueSink): Record<st
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** The shapes a deployment entry is read with, for the editors' JSON Schema of prefect.yaml (src/schemas/documents.ts). */
+export const DEPLOYMENT_SCHEMAS = {
+  deployment: deploymentSchema,
+  schedule: scheduleSchema,
+  concurrency: concurrencySchema,
+  workPool: workPoolSchema,
+  pull: pullSchema,
+  topLevelKeys: TOP_LEVEL_KEYS,
+} as const;

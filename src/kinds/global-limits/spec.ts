@@ -1,5 +1,6 @@
 // Global concurrency limits in a limits manifest: `[global_limits.<name>]` with `limit`, `active`
 // and `slot_decay_per_second` (a rate limit when above 0).
+import { z } from 'zod';
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { dottedKey, isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
 import type { IssueList, Source } from '../../errors.js';
@@ -15,11 +16,32 @@ export interface DesiredGlobalLimit {
 }
 
 const TABLE = 'global_limits';
-const KEYS = ['limit', 'active', 'slot_decay_per_second'];
+/**
+ * One global limit as the editors' schema states it; its keys are the ones the loader allows. The
+ * loader checks the TOML values itself (integers are bigints there) to the same rules.
+ */
+const globalLimitSchema = z.strictObject({
+  limit: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('slots: an integer of 0 or more'),
+  active: z.boolean().describe('default true').optional(),
+  slot_decay_per_second: z.number().min(0).describe('a rate limit: slots free themselves at this rate (0 or more)').optional(),
+});
+const KEYS = Object.keys(globalLimitSchema.shape);
 /** Prefect's own limits for tags and for a deployment's own limit share the list; they are not global limits to declare. */
 export const RESERVED_PREFIXES = ['tag:', 'deployment:'] as const;
 
-export const globalLimitsManifest: ManifestClaim = { claims: (key) => key === TABLE, describe: `[${TABLE}]` };
+export const globalLimitsManifest: ManifestClaim = {
+  claims: (key) => key === TABLE,
+  describe: `[${TABLE}]`,
+  schema: {
+    properties: {
+      [TABLE]: z
+        .record(z.string(), globalLimitSchema)
+        .describe(
+          `global concurrency limits by name, shared by deployments with global_concurrency_limit: NAME; names starting with ${RESERVED_PREFIXES.join(' or ')}, Prefect's name rule and a name declared twice are checked by openem-config, not by this schema`,
+        ),
+    },
+  },
+};
 
 /** Why a name cannot be a global limit's (a phrase to follow the name), or undefined. */
 export function globalLimitNameProblem(name: string): string | undefined {

@@ -1,4 +1,5 @@
 // Tag concurrency limits in a limits manifest: the old flat `<STUB>_LIMIT` form or a `[tag_limits]` table.
+import { z } from 'zod';
 import type { IssueList, Source } from '../../errors.js';
 import type { ManifestClaim, ManifestPart } from '../../config/inputs.js';
 import { isTable, KIND_NAMES, tomlKind, type TomlValue } from '../../config/toml.js';
@@ -12,9 +13,28 @@ const BUILT_IN_TAGS = new Map([
 ]);
 const TAG_TABLE = 'tag_limits';
 
+/**
+ * A limit as the editors' schema states it. The loader checks the TOML value itself (an integer is a
+ * bigint there, and a float such as 4.0 is refused) with limitProblem below, to the same rule.
+ */
+const limitSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
 export const tagLimitsManifest: ManifestClaim = {
   claims: (key) => key === TAG_TABLE || key.endsWith('_LIMIT') || key.endsWith('_TAG'),
   describe: `\`<STUB>_LIMIT = n\` with an optional \`<STUB>_TAG = "tag"\`, a [${TAG_TABLE}] table of "tag" = n`,
+  schema: {
+    properties: {
+      [TAG_TABLE]: z
+        .record(z.string(), limitSchema.describe('task runs with this tag that may run at once'))
+        .describe('tag limits: "tag" = limit (an integer of 0 or more); a tag declared twice in the manifests is an error the schema cannot see'),
+    },
+    patternProperties: {
+      '_LIMIT$': limitSchema.describe(
+        `the old flat form: the limit of the tag given by <STUB>_TAG (LTS_WRITE_LIMIT and LTS_READ_LIMIT have built-in tags ${[...BUILT_IN_TAGS.values()].join(', ')}); another stub without its _TAG is an error the schema cannot see`,
+      ),
+      '_TAG$': z.string().describe('the old flat form: the tag whose limit <STUB>_LIMIT gives'),
+    },
+  },
 };
 
 interface Declaration {

@@ -1,4 +1,5 @@
 // The vars files: TOML whose keys become Prefect variables, typed, overridable from the environment.
+import { z } from 'zod';
 import type { IssueList, Source } from '../../errors.js';
 import { dottedKey, isTable, KIND_NAMES, readTomlFile, toJsonValue, tomlKind, type TomlDocument, type TomlKind, type TomlValue } from '../../config/toml.js';
 import { isObject, parseJsonText } from '../../config/json.js';
@@ -17,8 +18,15 @@ export interface VariablesOptions {
 export const MANAGED_TAG = 'openem-config';
 
 /** The one top-level table that configures the file instead of grouping variables. */
-const CONFIG_TABLE = 'openem-config';
-const CONFIG_KEYS = ['from_env', 'tags'];
+export const CONFIG_TABLE = 'openem-config';
+const nonEmptyTexts = z.array(z.string().min(1));
+/** The keys of `[openem-config]` and what each holds; the editors' schema of a vars file is made from it too. */
+export const varsSettingsSchema = z.strictObject({
+  from_env: nonEmptyTexts.describe('variables whose value only comes from the environment variable of that name (a missing one is an error), e.g. ["S3_ENDPOINT"]').optional(),
+  tags: nonEmptyTexts.describe('extra tags for every variable of this file, e.g. ["archiver"]').optional(),
+});
+const CONFIG_FIELDS: Record<string, z.ZodType> = varsSettingsSchema.shape;
+const CONFIG_KEYS = Object.keys(CONFIG_FIELDS);
 const MAX_VALUE_BYTES = 5000;
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
 const MAX_SHOWN_ENV_VALUE = 100;
@@ -109,7 +117,7 @@ function readConfigTable(file: string, { data, layout }: TomlDocument, issues: I
       issues.error(source, `unknown key \`${dottedKey([key])}\` in [${CONFIG_TABLE}]; the allowed keys are ${CONFIG_KEYS.join(', ')}`);
       continue;
     }
-    const list = Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== '') ? (value as string[]) : undefined;
+    const list = CONFIG_FIELDS[key]!.safeParse(value).success ? (value as string[]) : undefined;
     if (!list) {
       const example = key === 'tags' ? 'archiver' : 'S3_ENDPOINT';
       issues.error(source, `${key} must be a list of non-empty strings, e.g. ${key} = ["${example}"]`);

@@ -12,7 +12,6 @@ import type { DesiredQueue, DesiredWorkPool, JsonValue } from '../../config/type
 
 const WORK_POOLS = 'work_pools';
 
-export const workPoolsManifest: ManifestClaim = { claims: (key) => key === WORK_POOLS, describe: `[${WORK_POOLS}]` };
 
 /** The [work_pools] table of one manifest, as JSON, with the lines of its keys. */
 interface RawSection {
@@ -47,13 +46,30 @@ const queueSchema = z.strictObject({
 });
 
 const poolSchema = z.strictObject({
-  type: z.string().min(1).default('docker'),
+  type: z.string().min(1).default('docker').describe('the worker type, default "docker"; Prefect cannot change it later'),
   description: z.string().optional(),
   paused: z.boolean().optional(),
-  concurrency_limit: limit.optional(),
-  base_job_template: z.string().min(1, 'must name a JSON file').optional(),
+  concurrency_limit: limit.describe('runs of the whole pool at once; false = no limit').optional(),
+  base_job_template: z.string().min(1, 'must name a JSON file').describe('a JSON file, relative to this manifest').optional(),
   queues: z.record(z.string(), z.unknown()).optional(),
 });
+
+export const workPoolsManifest: ManifestClaim = {
+  claims: (key) => key === WORK_POOLS,
+  describe: `[${WORK_POOLS}]`,
+  schema: {
+    properties: {
+      [WORK_POOLS]: z
+        .record(
+          z.string(),
+          poolSchema.extend({ queues: z.record(z.string(), queueSchema).describe('work queues by name; priorities must be unique within the pool').optional() }),
+        )
+        .describe(
+          'work pools by name; Prefect\'s name rules (no "prefect" prefix, no / % & < >), unique queue priorities and the base job template\'s content are checked by openem-config, not by this schema',
+        ),
+    },
+  },
+};
 
 function loadWorkPools(sections: RawSection[], issues: IssueList): DesiredWorkPool[] {
   const pools = new Map<string, DesiredWorkPool>();
