@@ -11,6 +11,7 @@ import { KINDS } from './kinds/index.js';
 import { defineExportCommand } from './export/command.js';
 import { defineInitCommand } from './init.js';
 import { defineMigrateCommand } from './migrate/command.js';
+import { defineSchemasCommand } from './schemas/command.js';
 import type { Logger } from './log.js';
 import type { Interrupt } from './prefect/http.js';
 import { expandChanges, renderIssues, renderPlan, renderResults, renderStopped, sortIssues, stopCounts } from './report.js';
@@ -216,6 +217,10 @@ export async function main(io: MainIO): Promise<number> {
   });
   // `migrate` rewrites prefect.yaml files, offline; src/migrate/ owns its options, report and exit code.
   defineMigrateCommand(program.command('migrate'), io, (code) => {
+    exitCode = code;
+  });
+  // `schemas` lists, prints or writes the JSON Schemas of the input files, offline.
+  defineSchemasCommand(program.command('schemas'), io, (code) => {
     exitCode = code;
   });
   try {

@@ -49,7 +49,7 @@ describe('openem-config command line', () => {
     expect(late.code).toBe(EXIT.invalidInput);
     expect(late.stderr).toContain("the command 'plan' comes first, before every option: openem-config plan [options]");
     const stray = await runCli(['vars.toml']);
-    expect(stray.stderr).toContain("unexpected argument 'vars.toml': the commands are apply, plan, validate, export, init, migrate, help");
+    expect(stray.stderr).toContain("unexpected argument 'vars.toml': the commands are apply, plan, validate, export, init, migrate, schemas, help");
     const second = await runCli(['plan', 'apply']);
     expect(second.code).toBe(EXIT.invalidInput);
     expect(second.stderr).toContain("plan takes no arguments, and got 'apply'");

@@ -68,8 +68,8 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
     entry.status = response.status;
     return response;
   };
-  // validate, init and migrate talk to no server and have no retry options.
-  const extra = options.fastRetries === false || ['validate', 'init', 'migrate'].includes(argv[0] ?? '') ? [] : ['--retry-min-delay', '5'];
+  // validate, init, migrate and schemas talk to no server and have no retry options.
+  const extra = options.fastRetries === false || ['validate', 'init', 'migrate', 'schemas'].includes(argv[0] ?? '') ? [] : ['--retry-min-delay', '5'];
   const code = await main({
     argv: [...argv, ...extra],
     env: { ...options.env },
