@@ -6,10 +6,13 @@ import type { Command } from 'commander';
 import type { MainIO } from './cli-common.js';
 import { PROJECT_FILE } from './config/project.js';
 import { EXIT } from './exit-codes.js';
+import { DOCUMENTS, schemaFile, schemaText, SCHEMAS_DIR, withDirective } from './schemas/documents.js';
 
-const STARTER: ReadonlyArray<{ path: string; content: string }> = [
+/** The example inputs; `schema` names the JSON Schema an editor checks the file with. */
+const INPUTS: ReadonlyArray<{ path: string; content: string; schema?: string }> = [
   {
     path: PROJECT_FILE,
+    schema: 'project',
     content: `# openem-config project file. Run \`openem-config plan\` (or apply) in this directory, or
 # give it with -c PATH. Paths are relative to this file; options given on the command line add to
 # these lists (-v, -l, -d, -s, ...) or replace these values (--api-url, --concurrency, ...).
@@ -40,18 +43,20 @@ variables = ["vars_prod.toml"]
   },
   {
     path: 'vars.toml',
+    schema: 'vars',
     content: `# Prefect variables, one per key (the name is the key in lower case). Tables group keys;
-# [settings] is read as options. Values keep their TOML types (strings, numbers, booleans,
+# [openem-config] is read as options (from_env, tags). Values keep their TOML types (strings, numbers, booleans,
 # arrays, tables). An environment variable named like a key overrides it when applied.
 
 SCRATCH_FOLDER = "/tmp/scratch"
 BATCH_SIZE = 20
 `,
   },
-  { path: 'vars_dev.toml', content: '# Variables of the dev environment (openem-config plan --env dev).\nLOG_LEVEL = "DEBUG"\n' },
-  { path: 'vars_prod.toml', content: '# Variables of the prod environment (openem-config plan --env prod).\nLOG_LEVEL = "INFO"\n' },
+  { path: 'vars_dev.toml', schema: 'vars', content: '# Variables of the dev environment (openem-config plan --env dev).\nLOG_LEVEL = "DEBUG"\n' },
+  { path: 'vars_prod.toml', schema: 'vars', content: '# Variables of the prod environment (openem-config plan --env prod).\nLOG_LEVEL = "INFO"\n' },
   {
     path: 'limits.toml',
+    schema: 'limits',
     content: `# Limits manifest: tag limits, global limits, blocks and work pools.
 
 [tag_limits]
@@ -71,6 +76,7 @@ priority = 1
   },
   {
     path: 'prefect.yaml',
+    schema: 'prefect-yaml',
     content: `# Deployments (and automations). The flow code is never imported: its name and parameter schema
 # are read from the entrypoint in flows_dir (see the project file), or given with flow_name.
 deployments:
@@ -119,6 +125,15 @@ def example_flow(batch_size: int = 20, dry_run: bool = False) -> None:
   },
 ];
 
+/**
+ * What init writes: the inputs, each starting with the line that points an editor at its schema,
+ * and the schemas in .schemas/ beside them.
+ */
+const STARTER: ReadonlyArray<{ path: string; content: string }> = [
+  ...INPUTS.map(({ path, content, schema }) => ({ path, content: schema ? withDirective(schema, content) : content })),
+  ...DOCUMENTS.map((document) => ({ path: `${SCHEMAS_DIR}/${schemaFile(document)}`, content: schemaText(document) })),
+];
+
 /** Fills in `program.command('init')`; `done` receives the exit code. */
 export function defineInitCommand(command: Command, io: MainIO, done: (code: number) => void): Command {
   return command
@@ -144,7 +159,7 @@ function init(dir: string, force: boolean, io: MainIO): number {
   }
   io.stdout(
     [
-      `Wrote ${STARTER.map((file) => file.path).join(', ')} to ${dir}.`,
+      `Wrote ${INPUTS.map((file) => file.path).join(', ')} to ${dir}, and in ${SCHEMAS_DIR}/ the JSON Schemas editors check them with.`,
       'Next, in that directory:',
       '  openem-config validate --env dev     check the files offline',
       '  openem-config plan --env dev         what apply would change (PREFECT_API_URL or api_url)',

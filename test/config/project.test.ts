@@ -119,7 +119,7 @@ describe('init', () => {
     const dir = join(temp.dir, 'starter');
     const first = await runCli(['init', dir]);
     expect(first.code).toBe(EXIT.ok);
-    expect(first.stdout).toContain(`Wrote ${PROJECT_FILE}, vars.toml, vars_dev.toml, vars_prod.toml, limits.toml, prefect.yaml, flows/example.py to ${dir}.`);
+    expect(first.stdout).toContain(`Wrote ${PROJECT_FILE}, vars.toml, vars_dev.toml, vars_prod.toml, limits.toml, prefect.yaml, flows/example.py to ${dir}, and in .schemas/ the JSON Schemas editors check them with.`);
     for (const env of [[], ['--env', 'dev'], ['--env', 'prod']]) {
       const result = await runCli(['validate', ...env], { cwd: dir });
       expect(result.stderr).toBe('');
