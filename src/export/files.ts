@@ -8,6 +8,8 @@ import { AUTOMATIONS_FILE } from '../kinds/automations/export.js';
 import { DEPLOYMENTS_FILE } from '../kinds/deployments/export.js';
 import { TEMPLATES_DIR } from '../kinds/work-pools/export.js';
 import { LIMITS_FILE } from './limits-file.js';
+import { SCHEMAS_DIR } from '../schemas/documents.js';
+import { isSchemaFileName, VARS_FILE } from './schemas.js';
 import { README_FILE } from './readme.js';
 import { compareText, listNames, type ExportFile, type ExportWarning } from './types.js';
 
@@ -45,9 +47,11 @@ function exportLikeFiles(dir: string): string[] {
       return [];
     }
   };
-  const top = list(dir).filter((name) => /^vars(-.*)?\.toml$/.test(name) || [LIMITS_FILE, DEPLOYMENTS_FILE, AUTOMATIONS_FILE, PROJECT_FILE, README_FILE].includes(name));
-  const templates = list(join(dir, TEMPLATES_DIR))
-    .filter((name) => name.endsWith('.json'))
-    .map((name) => relative(dir, join(dir, TEMPLATES_DIR, name)).split('\\').join('/'));
-  return [...top, ...templates].sort(compareText);
+  const top = list(dir).filter((name) => VARS_FILE.test(name) || [LIMITS_FILE, DEPLOYMENTS_FILE, AUTOMATIONS_FILE, PROJECT_FILE, README_FILE].includes(name));
+  const below = (sub: string, named: (name: string) => boolean) =>
+    list(join(dir, sub))
+      .filter(named)
+      .map((name) => relative(dir, join(dir, sub, name)).split('\\').join('/'));
+  const templates = below(TEMPLATES_DIR, (name) => name.endsWith('.json'));
+  return [...top, ...templates, ...below(SCHEMAS_DIR, isSchemaFileName)].sort(compareText);
 }

@@ -11,6 +11,7 @@ import { writeExport } from './files.js';
 import { createMatcher } from '../config/glob.js';
 import { assemble } from './assemble.js';
 import { renderProjectFile } from './project-file.js';
+import { schemaFiles, withSchemaLine } from './schemas.js';
 import { README_FILE, renderReadme } from './readme.js';
 import { endingWithNewline, readSecretValues } from './secret-values.js';
 import type { ApplyArguments, CredentialPolicy, ExportCounts, ExportFile, ExportWarning, Section } from './types.js';
@@ -80,7 +81,10 @@ export async function runExport(options: ExportOptions, context: ExportRunContex
       allowPlainCredentials: options.allowPlainCredentials ?? false,
     };
     const written = kinds.map((kind, index) => ({ kind, written: kind.export!.write(servers[index], exportContext) }));
-    const { files, args, warnings, secrets, counts: exportedCounts, scratchFiles, provide } = assemble(written);
+    const assembled = assemble(written);
+    const { args, warnings, secrets, counts: exportedCounts, scratchFiles, provide } = assembled;
+    // The schema lines go in before the files are read back, so that the check reads them as apply will.
+    const files = assembled.files.map(withSchemaLine);
     const counts: ExportCounts = { ...Object.fromEntries(EXPORTED_KINDS.map((kind) => [kind.countKey, 0])), ...exportedCounts };
     const exported: ExportedKind[] = kinds.map((kind, index) => ({ kind, current: kind.export!.current(servers[index]) }));
 
@@ -88,12 +92,14 @@ export async function runExport(options: ExportOptions, context: ExportRunContex
     warnings.push(...withNewline.map((name) => newlineWarning(name)), ...unexported);
     warnings.push(...verifyExport(files, args, exported, scratch, scratchFiles));
     const credentials = warnings.flatMap((w) => (w.credentials ? [{ subject: w.subject, ...w.credentials }] : []));
-    files.push(renderProjectFile(args));
+    files.push(withSchemaLine(renderProjectFile(args)));
     files.push({
       path: README_FILE,
       content: renderReadme({ files, secrets, args, secretsWithNewline: withNewline, credentials, provide }),
       summary: 'how to apply these files, and the secrets to provide',
     });
+
+    files.push(...schemaFiles(files));
 
     const dir = resolve(options.to);
     warnings.push(...writeExport(dir, files, { force: options.force }));

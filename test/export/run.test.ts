@@ -10,6 +10,7 @@ import { EXIT } from '../../src/exit-codes.js';
 import type { ExportOutcome } from '../../src/export/run.js';
 import { runCli } from '../helpers/cli.js';
 import { fakeAutomation, fakeDeployment, fakeSecretBlock } from './factories.js';
+import { directiveOf, parseFile, schemaErrors } from '../schemas/validator.js';
 
 const API = 'http://prefect.export.test/api';
 const TOKEN = 'ghp_resolvedInDeploy42';
@@ -87,6 +88,18 @@ describe('export', () => {
     expect(result.outcome.credentialsLeftOut).toEqual([]);
     // Secret values are read once, for both checks.
     expect(result.requests.filter((r) => r.path === '/block_documents/filter' && r.body.includes('"include_secrets":true') && r.body.includes('"any_":["secret"]'))).toHaveLength(1);
+  });
+
+  it('starts prefect.yaml and automations.yaml with their schema line, and each is valid against that schema', async () => {
+    const result = await exportTo();
+    expect(result.code).toBe(EXIT.ok);
+    for (const path of ['prefect.yaml', 'automations.yaml', 'openem-config.toml']) {
+      const text = result.file(path);
+      const schema = directiveOf(text);
+      expect(schema, path).toBe(path === 'openem-config.toml' ? 'project' : 'prefect-yaml');
+      expect(schemaErrors(schema!, parseFile(path, text)), path).toEqual([]);
+      expect(JSON.parse(result.file(`.schemas/${schema}.json`))).toMatchObject({ title: expect.any(String) });
+    }
   });
 
   it('leaves out a credential matching no block, names it, writes the files and exits 1; --allow-plain-credentials writes it', async () => {

@@ -257,7 +257,7 @@ describe('export and the round trip', () => {
       expect(a.all).not.toContain(value.trim());
       for (const content of Object.values(files)) expect(content).not.toContain(value.trim());
     }
-    expect(Object.keys(files)).toEqual(['README.md', 'automations.yaml', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'openem-config.toml', 'prefect.yaml', 'vars-archiver+s3.toml', 'vars-archiver.toml', 'vars.toml']);
+    expect(Object.keys(files)).toEqual(['.schemas/limits.json', '.schemas/prefect-yaml.json', '.schemas/project.json', '.schemas/vars.json', 'README.md', 'automations.yaml', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'openem-config.toml', 'prefect.yaml', 'vars-archiver+s3.toml', 'vars-archiver.toml', 'vars.toml']);
     expect(a.outcome.counts).toEqual({ variables: 7, secrets: 4, tagLimits: 2, globalLimits: 1, blocks: 1, workPools: 2, deployments: 3, deploymentTriggers: 1, automations: 2 });
     // Objects by name, defaults left out; the deployment's trigger under its deployment, its run-time template kept.
     expect(files['automations.yaml']).toContain(
@@ -450,10 +450,10 @@ describe('export and the round trip', () => {
     const dir = exportDir();
     expect((await exportTo(source(), dir, ['--only', 'limits,pools'])).code).toBe(EXIT.ok);
     const before = readTree(dir);
-    expect(Object.keys(before)).toEqual(['README.md', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'openem-config.toml']);
+    expect(Object.keys(before)).toEqual(['.schemas/limits.json', '.schemas/project.json', 'README.md', 'job-templates/archival-docker-workpool.json', 'limits.toml', 'openem-config.toml']);
     const refused = await runCli(['export', '--to', dir, '--only', 'limits,pools'], { env: { PREFECT_API_URL: source() } });
     expect(refused.code).toBe(EXIT.invalidInput);
-    expect(refused.stderr).toContain('already holds README.md, job-templates/archival-docker-workpool.json, limits.toml, openem-config.toml; export into an empty directory, or pass --force');
+    expect(refused.stderr).toContain('already holds .schemas/limits.json, .schemas/project.json, README.md, job-templates/archival-docker-workpool.json, limits.toml, openem-config.toml; export into an empty directory, or pass --force');
     const forced = await runCli(['export', '--to', dir, '--only', 'limits,pools', '--force'], { env: { PREFECT_API_URL: source() } });
     expect(forced.code).toBe(EXIT.ok);
     expect(forced.stdout).toContain('Apply them, from that directory, with:\n  openem-config apply \\\n    -l limits.toml\n');
@@ -466,7 +466,7 @@ describe('export and the round trip', () => {
       const dir = exportDir();
       const result = await runCli(['export', '--to', dir, '--only', 'variables', '--match', 'ui_*'], { env: { PREFECT_API_URL: source() } });
       expect(result.code).toBe(EXIT.ok);
-      expect(Object.keys(readTree(dir))).toEqual(['README.md', 'openem-config.toml', 'vars.toml']);
+      expect(Object.keys(readTree(dir))).toEqual(['.schemas/project.json', '.schemas/vars.json', 'README.md', 'openem-config.toml', 'vars.toml']);
       expect(result.stderr).toBe(
         'warning: variables: 1 variable has no "openem-config" tag (ui_note); openem-config tags every variable it writes, so the first apply of this export adds the tag to them and changes nothing else\n',
       );
