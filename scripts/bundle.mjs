@@ -91,4 +91,11 @@ function licenceNotice(inputs) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
   await bundle(join(dist, 'main.js'), join(dist, 'openem-config.mjs'));
+  // The JSON Schemas of the input files, for editors, ship in the npm package (schemas/): written
+  // by the program just bundled, so that they are the ones its `schemas` command writes.
+  const { main } = await import(join(dist, 'openem-config.mjs'));
+  const out = join(dist, '..', 'schemas');
+  const write = (text) => process.stderr.write(text);
+  const code = await main({ argv: ['schemas', '--out', out], env: process.env, stdout: () => {}, stderr: write, stderrIsTTY: false });
+  if (code !== 0) throw new Error(`writing the JSON Schemas into ${out} failed (exit ${code})`);
 }

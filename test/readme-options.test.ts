@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 
 const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
-const COMMANDS = ['apply', 'plan', 'validate', 'export', 'migrate'] as const;
+const COMMANDS = ['apply', 'plan', 'validate', 'export', 'migrate', 'schemas'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 /** Long flags in a text: `--name`. */
@@ -37,7 +37,7 @@ function documented(): Map<CommandName, Set<string>> {
 describe('README option tables', () => {
   const tables = documented();
   // --detailed-exitcode and --out are in the apply-and-plan table, marked "plan only"; --version only at the top.
-  const notOn: Record<CommandName, string[]> = { apply: ['--detailed-exitcode', '--out', '--version'], plan: ['--version'], validate: ['--version'], export: ['--version'], migrate: [] };
+  const notOn: Record<CommandName, string[]> = { apply: ['--detailed-exitcode', '--out', '--version'], plan: ['--version'], validate: ['--version'], export: ['--version'], migrate: [], schemas: [] };
 
   for (const command of COMMANDS) {
     it(`lists exactly the options of ${command} --help`, async () => {
