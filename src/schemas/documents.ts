@@ -216,7 +216,7 @@ export const DOCUMENTS: readonly SchemaDocument[] = [
       'cron, rrule, time zones, anchor dates and ISO 8601 durations (checked by openem-config with the libraries Prefect agrees with)',
       'legacy forms refused for some values only (is_paused: true without paused: true, catchup: true, a deployment-level work_queue_name that differs from work_pool.work_queue_name, schedule beside schedules)',
       'that an action names a declared or existing object, parameters against the flow\'s schema, and a pull step with more than one key',
-      'the type of a value written as a {{ $NAME }} template, which is filled in from the environment before the tool checks it',
+      'a {{ $NAME }} template where the value is one of fixed words or follows a pattern (collision_strategy, posture, entrypoint): the tool checks the text filled in from the environment, the schema the template, which it refuses',
     ],
     zod: prefectYamlShape,
   },

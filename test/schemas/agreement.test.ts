@@ -202,6 +202,18 @@ describe('the schemas agree with the tool on structural cases', () => {
     expect(schemaAccepts(schema, path)).toBe(accepted);
   });
 
+  it('differs where the README says: a template in a field of fixed words is checked by the tool once filled in, and refused by the schema', async () => {
+    const text = 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    concurrency_limit: { limit: 1, collision_strategy: "{{ $STRATEGY }}" }\n';
+    const path = temp.write('templated/d.yaml', text);
+    const result = await runCli(['validate', '--no-project', '-d', path], { env: { STRATEGY: 'ENQUEUE' } });
+    expect(result.code, result.stderr).toBe(EXIT.ok);
+    expect(schemaAccepts('prefect-yaml', path)).toBe(false);
+    // In a boolean or number field, the filled-in text is refused by the tool too.
+    const typed = temp.write('templated-typed/d.yaml', 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    paused: "{{ $PAUSED }}"\n');
+    expect((await runCli(['validate', '--no-project', '-d', typed], { env: { PAUSED: 'true' } })).code).toBe(EXIT.invalidInput);
+    expect(schemaAccepts('prefect-yaml', typed)).toBe(false);
+  });
+
   it('declares every legacy key the deployments reader knows', () => {
     expect(undeclaredLegacyKeys()).toEqual([]);
   });
