@@ -95,8 +95,41 @@ function pullShape(what: string): z.ZodType {
   return z.union([DEPLOYMENT_SCHEMAS.pull, mapping]).nullable().describe(what).optional();
 }
 
+/** `shape` with a description on each key of `docs`, for the editor's hover; the checks stay the loader's. */
+function described<T extends z.ZodObject>(shape: T, docs: Record<string, string>): T {
+  const fields = shape.shape as Record<string, z.ZodType>;
+  const missing = Object.keys(docs).filter((key) => !(key in fields));
+  if (missing.length > 0) throw new Error(`no keys ${missing.join(', ')} to describe`);
+  return shape.extend(Object.fromEntries(Object.entries(docs).map(([key, doc]) => [key, fields[key]!.describe(doc)]))) as unknown as T;
+}
+
+const SCHEDULE_DOCS = {
+  cron: 'a cron expression, e.g. "0 3 * * *"',
+  interval: 'seconds, or an ISO 8601 duration such as PT1H',
+  rrule: 'an iCalendar recurrence rule, e.g. "FREQ=WEEKLY;BYDAY=MO"',
+  timezone: 'an IANA time zone, e.g. Europe/Zurich',
+  anchor_date: 'when an interval schedule starts counting',
+  active: 'false keeps the schedule without runs (default true)',
+  parameters: "parameters of this schedule's runs, over the deployment's",
+  slug: "the schedule's name, unique in the deployment; openem-config matches schedules by it (openem-<n> when missing)",
+};
+
+const DEPLOYMENT_DOCS = {
+  name: 'the deployment name; with the flow name, its key <flow>/<deployment>',
+  entrypoint: 'path/to/file.py:function, relative to --flows-dir (or flows_dir)',
+  version: "the deployment's version",
+  tags: "the deployment's tags",
+  description: "the deployment's description",
+  parameters: "parameters of its runs, checked against the flow's parameter schema",
+  parameter_openapi_schema: "the flow's parameter schema; derived from the flow file with --flows-dir when missing",
+  enforce_parameter_schema: "whether Prefect checks a run's parameters against the schema",
+  paused: 'true: no runs are scheduled',
+  global_concurrency_limit: 'the name of a global concurrency limit this deployment shares (declared in a limits manifest or on the server)',
+  work_pool: 'the work pool, queue and job variables of its runs',
+};
+
 function scheduleShape() {
-  return DEPLOYMENT_SCHEMAS.schedule.extend(LEGACY_SHAPES.schedule);
+  return described(DEPLOYMENT_SCHEMAS.schedule, SCHEDULE_DOCS).extend(LEGACY_SHAPES.schedule);
 }
 
 /** A trigger, recursive through the triggers of compound and sequence ones; `extra` adds fields at the top only. */
@@ -126,19 +159,24 @@ function actionShape(): z.ZodType {
 function automationShape(): z.ZodType {
   const action = z.array(actionShape());
   const lists = Object.fromEntries(AUTOMATION_SCHEMAS.actionLists.map((key) => [key, key === 'actions' ? action : action.optional()]));
-  return AUTOMATION_SCHEMAS.automation.extend({ trigger: triggerShapes(), ...lists }).describe('an automation, matched by name among those openem-config owns');
+  const automation = described(AUTOMATION_SCHEMAS.automation, {
+    name: 'the automation name, unique among the automations openem-config owns',
+    enabled: 'default true',
+    adopt: 'true: take over an automation of this name that openem-config does not own yet',
+  });
+  return automation.extend({ trigger: triggerShapes(), ...lists }).describe('an automation, matched by name among those openem-config owns');
 }
 
 function deploymentEntry(): z.ZodType {
   const { deployment, concurrency, workPool } = DEPLOYMENT_SCHEMAS;
   const limit = z.union([concurrency.shape.limit, concurrency.extend({ limit: concurrency.shape.limit.nullable() }), z.null()]);
-  return deployment.extend({
+  return described(deployment, DEPLOYMENT_DOCS).extend({
     ...LEGACY_SHAPES.deployment,
     flow_name: deployment.shape.flow_name.unwrap().nullable().describe('the name given to @flow; read from the entrypoint with --flows-dir when missing').optional(),
     schedules: z.array(scheduleShape()).nullable().optional(),
     schedule: legacy(scheduleShape().nullable(), 'one schedule; write `schedules: [...]`'),
     concurrency_limit: limit.describe('the deployment\'s own limit: n, or {limit, collision_strategy, grace_period_seconds}; null removes it').optional(),
-    work_pool: workPool.extend(LEGACY_SHAPES.work_pool).nullable().optional(),
+    work_pool: workPool.extend(LEGACY_SHAPES.work_pool).nullable().describe(DEPLOYMENT_DOCS.work_pool).optional(),
     pull: pullShape('the pull steps the worker runs before the flow; the top-level ones when absent'),
     triggers: z.array(triggerShapes(AUTOMATION_SCHEMAS.deploymentTriggerFields)).nullable().describe("the deployment's own automations: each runs it when its trigger fires").optional(),
     build: z.unknown().describe('not run by openem-config (a warning says so)').optional(),
