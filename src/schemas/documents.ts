@@ -61,7 +61,9 @@ function limitsSchema(): JsonSchema {
 // automations, and the legacy forms the reader converts, ignores or refuses by value.
 
 const LEGACY = 'legacy form: converted or ignored with a warning (an error under --strict), refused for some values; `openem-config migrate` rewrites it';
-const legacy = (shape: z.ZodType, what: string) => shape.describe(`${what} (${LEGACY})`).meta({ deprecated: true }).optional();
+/** A legacy key: `deprecated` (JSON Schema 2019-09, which editors read in draft-07 files too) and VS Code's `deprecationMessage`, shown as a warning. */
+const deprecated = (text: string) => ({ description: text, deprecated: true, deprecationMessage: text });
+const legacy = (shape: z.ZodType, what: string) => shape.meta(deprecated(`${what} (${LEGACY})`)).optional();
 
 /** Each legacy key the reader knows, by the mapping it sits in, with the values it may hold there. */
 const LEGACY_SHAPES: Record<LegacyScope, Record<string, z.ZodType>> = {
@@ -91,7 +93,7 @@ const LEGACY_SHAPES: Record<LegacyScope, Record<string, z.ZodType>> = {
 
 /** Pull steps: a list, or (legacy) one step written as a mapping, or `{}` for none. */
 function pullShape(what: string): z.ZodType {
-  const mapping = z.record(z.string(), z.unknown()).describe(`one step written as a mapping, or {} for none (${LEGACY})`).meta({ deprecated: true });
+  const mapping = z.record(z.string(), z.unknown()).meta(deprecated(`one step written as a mapping, or {} for none (${LEGACY})`));
   return z.union([DEPLOYMENT_SCHEMAS.pull, mapping]).nullable().describe(what).optional();
 }
 
