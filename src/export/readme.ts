@@ -52,6 +52,9 @@ export function renderReadme(input: ReadmeInput): string {
     '|---|---|',
     ...files.map((file) => `| \`${file.path}\` | ${file.summary} |`),
     '',
+    'The first line of each file names its JSON Schema in `.schemas/`, written beside them: editors with',
+    'taplo (VS Code: Even Better TOML) or yaml-language-server (VS Code: YAML) complete and check the files.',
+    '',
   ];
   if (secrets.length > 0) {
     lines.push(

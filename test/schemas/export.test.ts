@@ -73,6 +73,8 @@ describe('export and the schemas', () => {
     expect(files.filter((file) => file.startsWith('.schemas/')).sort()).toEqual([...named].map((name) => `.schemas/${name}.json`).sort());
     for (const name of named) expect(readFileSync(join(dir, '.schemas', `${name}.json`), 'utf8')).toBe(schemaText(findDocument(name)!));
 
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('The first line of each file names its JSON Schema in `.schemas/`');
+
     // The export applies back from its own project file, schema lines and all.
     const back = await runCli(['validate', '-c', join(dir, 'openem-config.toml')], {
       env: { ...writeSecretFiles({ S3_USER_FILE: 'a', GITHUB_USER_FILE: 'b', GITHUB_PASSWORD_FILE: 'c', REGISTRY_TOKEN_FILE: 'd' }), ...EXAMPLE_ENV },
