@@ -196,13 +196,22 @@ function decodeString(node: SyntaxNode): { type: 'str' | 'bytes'; value: string 
   const end = node.children.at(-1);
   if (node.type !== 'string' || start?.type !== 'string_start' || end?.type !== 'string_end') return undefined;
   const prefix = start.text.replace(/['"]+$/, '').toLowerCase();
-  // A t-string is a Template, not a str. An f-string without a replacement field (and without
-  // {{ or }}) is the str it spells: `@flow(name=f"nightly")` names the flow "nightly".
+  // A t-string is a Template, not a str. An f-string without a replacement field is the str it
+  // spells, its doubled braces single: `@flow(name=f"nightly")` names the flow "nightly",
+  // f"{{name}}" is "{name}".
   if (prefix.includes('t')) return undefined;
-  if (prefix.includes('f') && (node.children.some((child) => child.type === 'interpolation') || /[{}]/.test(node.text.slice(start.text.length)))) return undefined;
+  const fstring = prefix.includes('f');
+  if (fstring && node.children.some((child) => child.type === 'interpolation')) return undefined;
   const bytes = prefix.includes('b');
   // Python reads source with universal newlines, so a literal never holds a \r from the file.
-  const body = node.text.slice(start.endIndex - node.startIndex, end.startIndex - node.startIndex).replace(/\r\n?/g, '\n');
+  let body = node.text.slice(start.endIndex - node.startIndex, end.startIndex - node.startIndex).replace(/\r\n?/g, '\n');
+  if (fstring) {
+    // A brace left once the doubled ones are gone is a field the parser did not see, and \N{...}
+    // needs the Unicode name table: both stay undecided.
+    const single = body.replace(/\{\{|\}\}/g, '');
+    if (/[{}]/.test(single) || /\\N/.test(body)) return undefined;
+    body = body.replace(/\{\{/g, '{').replace(/\}\}/g, '}');
+  }
   const value = prefix.includes('r') ? body : decodeEscapes(body, bytes);
   return value === undefined ? undefined : { type: bytes ? 'bytes' : 'str', value };
 }

@@ -205,6 +205,7 @@ def f(x: int = 1):
   });
 
   it('reads an f-string without a replacement field as the string it spells', () => {
+    expect(flow('@flow(name=f"x-{{literal}}-{{{{two}}}}")\ndef f(): pass\n').flowName).toBe('x-{literal}-{{two}}');
     expect(flow('@flow(name=f"nightly", description=F"Runs nightly")\ndef f(prefix: str = rf"run-\\d"): pass\n')).toMatchObject({ flowName: 'nightly', description: 'Runs nightly' });
     expect(flow('@flow\ndef f():\n    f"""Not a docstring, though it has no field."""\n').description).toBeUndefined();
   });
@@ -218,7 +219,7 @@ def f(x: int = 1):
     expect(variable).toEqual({ problem: expect.stringContaining('set `flow_name` in the deployment'), line: 3 });
     expect(variable.problem).toContain('name=os.environ["NAME"]');
     expect(problem('@flow(name=f"x-{1}")\ndef f(): pass\n').problem).toContain('flow_name');
-    expect(problem('@flow(name=f"x-{{literal}}")\ndef f(): pass\n').problem).toContain('flow_name');
+    expect(problem('@flow(name=f"{{literal}}-{x}")\ndef f(): pass\n').problem).toContain('flow_name');
     expect(problem('@flow(name=t"template")\ndef f(): pass\n').problem).toContain('flow_name');
     expect(problem('@flow(**OPTIONS)\ndef f(): pass\n').problem).toContain('flow_name');
     expect(problem('@flow(name=3)\ndef f(): pass\n').problem).toContain('not a string literal');
