@@ -203,6 +203,44 @@ function prefectYamlShape(): z.ZodType {
   return z.strictObject(known);
 }
 
+/**
+ * Text that holds a placeholder the reader fills in before it checks the value (`{{ $NAME }}` from the
+ * environment, `{{ step-id.field }}` from --step-output): the editor cannot know the text, so such a
+ * value is allowed wherever the tool allows text of fixed words or of a pattern.
+ */
+const TEMPLATE: JsonSchema = {
+  type: 'string',
+  pattern: String.raw`\{\{\s*(\$[\w.\-]+|(?!prefect\.)[\w\-]+\.[\w.\-\[\]]+)\s*\}\}`,
+  description: 'a {{ $NAME }} or {{ step-id.field }} placeholder; openem-config checks the text it is filled in with',
+};
+
+/** Keys of the values at `properties` that are schemas (the rest hold data: defaults, enums, examples). */
+const DATA_KEYS = new Set(['default', 'examples', 'enum', 'const']);
+
+/**
+ * `schema` with every string of fixed words, a constant or a pattern also accepting a placeholder,
+ * as the readers of deployments, triggers and automations fill placeholders in before their checks.
+ * A `type` of fixed word stays strict: it picks a trigger's or action's shape, which an editor
+ * reads to complete the rest of the entry.
+ */
+export function allowTemplates(schema: JsonSchema, key?: string): JsonSchema {
+  const walked = Object.fromEntries(
+    Object.entries(schema).map(([name, value]) => {
+      if (DATA_KEYS.has(name) || value === null || typeof value !== 'object') return [name, value];
+      if (Array.isArray(value)) return [name, value.map((item) => (item !== null && typeof item === 'object' && !Array.isArray(item) ? allowTemplates(item as JsonSchema) : item))];
+      // Below `properties` and `definitions`, each value is a schema named by its key.
+      if (name === 'properties' || name === 'definitions' || name === 'patternProperties') {
+        return [name, Object.fromEntries(Object.entries(value as JsonSchema).map(([child, shape]) => [child, allowTemplates(shape as JsonSchema, name === 'properties' ? child : undefined)]))];
+      }
+      return [name, allowTemplates(value as JsonSchema)];
+    }),
+  );
+  const fixed = walked.type === 'string' && (walked.enum !== undefined || walked.const !== undefined || walked.pattern !== undefined);
+  if (!fixed || (key === 'type' && walked.const !== undefined)) return walked;
+  const { description, ...rest } = walked;
+  return { ...(description === undefined ? {} : { description }), anyOf: [rest, TEMPLATE] };
+}
+
 /** The legacy keys of the reader's table that the prefect.yaml schema does not declare (none, or a bug). */
 export function undeclaredLegacyKeys(): string[] {
   return LEGACY_RULES.filter((rule) => !(rule.key in LEGACY_SHAPES[rule.scope])).map((rule) => `${rule.scope}.${rule.key}`);
@@ -256,9 +294,9 @@ export const DOCUMENTS: readonly SchemaDocument[] = [
       'cron, rrule, time zones, anchor dates and ISO 8601 durations (checked by openem-config with the libraries Prefect agrees with)',
       'legacy forms refused for some values only (is_paused: true without paused: true, catchup: true, a deployment-level work_queue_name that differs from work_pool.work_queue_name, schedule beside schedules)',
       'that an action names a declared or existing object, parameters against the flow\'s schema, and a pull step with more than one key',
-      'a {{ $NAME }} template where the value is one of fixed words or follows a pattern (collision_strategy, posture, entrypoint): the tool checks the text filled in from the environment, the schema the template, which it refuses',
+      'the text a {{ $NAME }} or {{ step-id.field }} placeholder is filled in with (the schema accepts a placeholder wherever the tool takes text of fixed words or of a pattern, such as collision_strategy or posture, except the `type` that picks a trigger\'s or action\'s shape)',
     ],
-    zod: prefectYamlShape,
+    zod: () => allowTemplates(toJson(prefectYamlShape())),
   },
 ];
 

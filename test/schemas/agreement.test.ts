@@ -202,16 +202,25 @@ describe('the schemas agree with the tool on structural cases', () => {
     expect(schemaAccepts(schema, path)).toBe(accepted);
   });
 
-  it('differs where the README says: a template in a field of fixed words is checked by the tool once filled in, and refused by the schema', async () => {
-    const text = 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    concurrency_limit: { limit: 1, collision_strategy: "{{ $STRATEGY }}" }\n';
-    const path = temp.write('templated/d.yaml', text);
-    const result = await runCli(['validate', '--no-project', '-d', path], { env: { STRATEGY: 'ENQUEUE' } });
-    expect(result.code, result.stderr).toBe(EXIT.ok);
-    expect(schemaAccepts('prefect-yaml', path)).toBe(false);
-    // In a boolean or number field, the filled-in text is refused by the tool too.
-    const typed = temp.write('templated-typed/d.yaml', 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    paused: "{{ $PAUSED }}"\n');
-    expect((await runCli(['validate', '--no-project', '-d', typed], { env: { PAUSED: 'true' } })).code).toBe(EXIT.invalidInput);
-    expect(schemaAccepts('prefect-yaml', typed)).toBe(false);
+  const head = 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n';
+  const trigger = (fields: string) => `${head}    triggers:\n      - { ${fields} }\n`;
+  const templated: { what: string; text: string; env: Record<string, string>; tool: boolean; schema: boolean }[] = [
+    { what: 'a collision strategy from the environment', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ $STRATEGY }}" }\n`, env: { STRATEGY: 'ENQUEUE' }, tool: true, schema: true },
+    { what: 'a collision strategy from a step output', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ pick.strategy }}" }\n`, env: { [stepOutputVariable('pick.strategy')]: 'CANCEL_NEW' }, tool: true, schema: true },
+    { what: 'an entrypoint from the environment', text: 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: "{{ $ENTRY }}"\n', env: { ENTRY: 'f.py:f' }, tool: true, schema: true },
+    { what: "a trigger's posture from the environment", text: trigger('expect: [a.b], posture: "{{ $POSTURE }}"'), env: { POSTURE: 'Reactive' }, tool: true, schema: true },
+    { what: 'a variable placeholder, which the worker fills in, where fixed words go', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ prefect.variables.strategy }}" }\n`, env: {}, tool: false, schema: false },
+    { what: 'a block placeholder, which the worker fills in, where fixed words go', text: trigger('expect: [a.b], posture: "{{ prefect.blocks.secret.posture }}"'), env: {}, tool: false, schema: false },
+    // Where the schemas and the tool differ (the README and the schema's description say so):
+    { what: "a trigger's type from the environment", text: trigger('type: "{{ $KIND }}", expect: [a.b]'), env: { KIND: 'event' }, tool: true, schema: false },
+    { what: 'a boolean from the environment (text once filled in)', text: `${head}    paused: "{{ $PAUSED }}"\n`, env: { PAUSED: 'true' }, tool: false, schema: false },
+  ];
+
+  it.each(templated)('a placeholder: $what (tool $tool, schema $schema)', async ({ text, env, tool, schema }) => {
+    const path = temp.write(`templated-${templated.findIndex((item) => item.text === text)}/d.yaml`, text);
+    const result = await runCli(['validate', '--no-project', '-d', path], { env });
+    expect(result.code, result.stderr).toBe(tool ? EXIT.ok : EXIT.invalidInput);
+    expect(schemaAccepts('prefect-yaml', path)).toBe(schema);
   });
 
   it('declares every legacy key the deployments reader knows', () => {
