@@ -241,4 +241,30 @@ describe('automations and deployment triggers', () => {
     expect(pruned.code, pruned.stderr).toBe(EXIT.ok);
     expect(automationWrites(pruned)).toEqual([`DELETE /automations/${before['pause-the-other']}`]);
   });
+  it('writes automations that name each other, or themselves, in one run with every action; the next run sends no write', async () => {
+    const automation = (name: string, type: string, target: string) =>
+      `  - name: ${name}\n    trigger: {expect: [${name}.ping]}\n    actions:\n      - {type: ${type}, automation: ${target}}\n      - {type: pause-work-pool, work_pool: auto-pool}\n`;
+    const yaml = `deployments: []\nautomations:\n${automation('ping', 'pause-automation', 'pong')}${automation('pong', 'resume-automation', 'ping')}${automation('self', 'pause-automation', 'self')}`;
+    const args = files(yaml);
+    const first = await runCli(['apply', ...args], { env: env() });
+    expect(first.code, first.stderr).toBe(EXIT.ok);
+    expect(first.stdout).toContain('automations: 3 created');
+    const automations = await readAutomations(apiUrl());
+    const id = (name: string) => automations[name]!.id;
+    const pool = await getJson<{ id: string }>(apiUrl(), '/work_pools/auto-pool');
+    const actions = (type: string, target: string) => [
+      expect.objectContaining({ type, source: 'selected', automation_id: id(target) }),
+      expect.objectContaining({ type: 'pause-work-pool', work_pool_id: pool.id }),
+    ];
+    expect(automations.ping!.actions).toEqual(actions('pause-automation', 'pong'));
+    expect(automations.pong!.actions).toEqual(actions('resume-automation', 'ping'));
+    expect(automations.self!.actions).toEqual(actions('pause-automation', 'self'));
+    // ping names pong, so pong is written first, without its action naming ping, and completed by
+    // an update once ping is written; self is completed by an update of its own.
+    expect(automationWrites(first)).toEqual(['POST /automations/', 'POST /automations/', `PUT /automations/${id('pong')}`, 'POST /automations/', `PUT /automations/${id('self')}`]);
+
+    const again = await runCli(['apply', ...args], { env: env() });
+    expect(again.code, again.stderr).toBe(EXIT.ok);
+    expect(again.writes).toEqual([]);
+  });
 });

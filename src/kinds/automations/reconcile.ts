@@ -5,7 +5,19 @@
 import type { ConfigIssue } from '../../errors.js';
 import type { Api } from '../../prefect/client.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
-import { automationChanges, createAutomation, declaredIds, deleteAutomation, readAllAutomations, readNames, updateAutomation, type Automation, type NamesById } from './server.js';
+import {
+  automationChanges,
+  createAutomation,
+  declaredIds,
+  deleteAutomation,
+  readAllAutomations,
+  readNames,
+  rememberAutomationId,
+  unwrittenTargets,
+  updateAutomation,
+  type Automation,
+  type NamesById,
+} from './server.js';
 import type { DesiredAutomation } from './spec.js';
 
 /** The server's automation a declared one is, with the names its actions point at. */
@@ -26,6 +38,41 @@ export function readRunNames(api: Api, declared: readonly DesiredAutomation[]): 
     names.catch(() => namesOfRun.delete(api));
   }
   return names;
+}
+
+/**
+ * What a run's apply keeps between automations. Those that name each other (or themselves) cannot
+ * all be written with every action at once, since an id exists only once its automation is
+ * written: each is written without the actions naming one not written yet, and updated with
+ * them as soon as the last of those is written.
+ */
+interface RunState {
+  /** The names this run declares. */
+  declared: Set<string>;
+  /** Automations written without some actions: their id, and the names they still wait for. */
+  waiting: Array<{ id: string; desired: DesiredAutomation; missing: Set<string> }>;
+}
+const runs = new WeakMap<Api, RunState>();
+function runState(api: Api): RunState {
+  let state = runs.get(api);
+  if (!state) runs.set(api, (state = { declared: new Set(), waiting: [] }));
+  return state;
+}
+
+async function writeAutomation(api: Api, desired: DesiredAutomation, current: CurrentAutomation | undefined): Promise<void> {
+  const state = runState(api);
+  const missing = new Set(await unwrittenTargets(api, desired, state.declared));
+  const id = current ? current.automation.id : (await createAutomation(api, desired, undefined, missing)).id;
+  if (current) await updateAutomation(api, id, desired, missing);
+  rememberAutomationId(api, desired.name, id);
+  if (missing.size > 0) state.waiting.push({ id, desired, missing });
+  // Those that waited for this one (itself included), once it was the last they waited for.
+  for (const entry of [...state.waiting]) {
+    entry.missing.delete(desired.name);
+    if (entry.missing.size > 0) continue;
+    state.waiting.splice(state.waiting.indexOf(entry), 1);
+    await updateAutomation(api, entry.id, entry.desired);
+  }
 }
 
 function matchByName(desired: DesiredAutomation, candidates: Automation[], owned: ReadonlySet<string>, names: NamesById): CurrentAutomation | undefined {
@@ -53,6 +100,7 @@ export const automationsKind: Kind<DesiredAutomation, CurrentAutomation> = {
   key: (desired) => desired.name,
 
   async read(api, desired, owned = []) {
+    for (const automation of desired) runState(api).declared.add(automation.name);
     const [all, names] = await Promise.all([readAllAutomations(api), readRunNames(api, desired)]);
     const ownedNames = new Set(owned);
     const current = new Map<string, CurrentAutomation>();
@@ -101,11 +149,11 @@ export const automationsKind: Kind<DesiredAutomation, CurrentAutomation> = {
   },
 
   async apply(api, item, desired, current) {
-    if (item.action === 'create' || !current) await createAutomation(api, desired);
-    else await updateAutomation(api, current.automation.id, desired);
+    await writeAutomation(api, desired, item.action === 'create' ? undefined : current);
   },
 
-  // One at a time, in file order: an automation may pause or resume another declared before it.
+  // One at a time, in file order: an automation may pause or resume another declared before it
+  // (or, named by one declared before it, complete that one's actions once written).
   sequential: true,
 };
 

@@ -225,6 +225,13 @@ export function automationChanges(desired: DesiredAutomation, current: Automatio
 /** Ids of objects found by name during this run's apply, by kind and name. */
 const idsOfRun = new WeakMap<Api, Map<string, Promise<string | undefined>>>();
 
+/** What this run learnt by writing: `name` is the automation `id` (created or updated just now). */
+export function rememberAutomationId(api: Api, name: string, id: string): void {
+  let cache = idsOfRun.get(api);
+  if (!cache) idsOfRun.set(api, (cache = new Map()));
+  cache.set(`automation\u0000${name}`, Promise.resolve(id));
+}
+
 /** The id of the object an action names; read by name the first time a run asks. */
 export function idOf(api: Api, kind: ReferenceKind, name: string): Promise<string | undefined> {
   let cache = idsOfRun.get(api);
@@ -261,21 +268,38 @@ async function findId(api: Api, kind: ReferenceKind, name: string): Promise<stri
   }
 }
 
-async function resolvedAction(api: Api, action: DesiredAction): Promise<JsonObject> {
+/** The action's body with its name turned into an id; undefined for an action `leaveOut` names that has no id yet. */
+async function resolvedAction(api: Api, action: DesiredAction, leaveOut: ReadonlySet<string>): Promise<JsonObject | undefined> {
   const body: JsonObject = { ...action.body };
   const reference = action.reference;
   if (reference) {
     const { idKey, what } = REFERENCE_KINDS[reference.kind];
     const id = reference.id ?? (await idOf(api, reference.kind, reference.name!));
+    if (!id && reference.kind === 'automation' && leaveOut.has(reference.name!)) return undefined;
     if (!id) throw new Error(`${what} "${reference.name}" was not found when the automation was written; declare it or fix the name`);
     body[idKey] = id;
   }
   return body;
 }
 
-/** The body of a create or an update, with every name turned into the id the server wants. */
-export async function automationBody(api: Api, desired: DesiredAutomation): Promise<AutomationCreate> {
-  const lists = await Promise.all(ACTION_LISTS.map(([field]) => Promise.all(desired[field].map((action) => resolvedAction(api, action)))));
+/** The automations `desired`'s actions name that have no id yet (none exists by that name), out of `among`. */
+export async function unwrittenTargets(api: Api, desired: DesiredAutomation, among: ReadonlySet<string>): Promise<string[]> {
+  const names = new Set(
+    ACTION_LISTS.flatMap(([field]) => desired[field].flatMap((action) => (action.reference?.kind === 'automation' && action.reference.name !== undefined ? [action.reference.name] : []))),
+  );
+  const found = await Promise.all([...names].filter((name) => among.has(name)).map(async (name) => ((await idOf(api, 'automation', name)) ? [] : [name])));
+  return found.flat();
+}
+
+/**
+ * The body of a create or an update, with every name turned into the id the server wants. An
+ * action naming one of `leaveOut` that does not exist yet is left out: an update adds it once that
+ * automation is written (automations that name each other, or themselves).
+ */
+export async function automationBody(api: Api, desired: DesiredAutomation, leaveOut: ReadonlySet<string> = new Set()): Promise<AutomationCreate> {
+  const lists = await Promise.all(
+    ACTION_LISTS.map(async ([field]) => (await Promise.all(desired[field].map((action) => resolvedAction(api, action, leaveOut)))).filter((body) => body !== undefined)),
+  );
   const [actions, actionsOnTrigger, actionsOnResolve] = lists;
   return {
     name: desired.name,
@@ -290,8 +314,8 @@ export async function automationBody(api: Api, desired: DesiredAutomation): Prom
   };
 }
 
-export async function createAutomation(api: Api, desired: DesiredAutomation, ownerResource?: string): Promise<Automation> {
-  const body = await automationBody(api, desired);
+export async function createAutomation(api: Api, desired: DesiredAutomation, ownerResource?: string, leaveOut?: ReadonlySet<string>): Promise<Automation> {
+  const body = await automationBody(api, desired, leaveOut);
   const result = await api.client.POST('/automations/', { body: { ...body, ...(ownerResource && { owner_resource: ownerResource }) } });
   const created = await unwrap(result);
   if (responseOrigins.get(result.response)?.repeated) await removeTwins(api, created);
@@ -314,8 +338,8 @@ async function removeTwins(api: Api, created: Automation): Promise<void> {
   }
 }
 
-export async function updateAutomation(api: Api, id: string, desired: DesiredAutomation): Promise<void> {
-  await unwrap(api.client.PUT('/automations/{id}', { params: { path: { id } }, body: await automationBody(api, desired) }));
+export async function updateAutomation(api: Api, id: string, desired: DesiredAutomation, leaveOut?: ReadonlySet<string>): Promise<void> {
+  await unwrap(api.client.PUT('/automations/{id}', { params: { path: { id } }, body: await automationBody(api, desired, leaveOut) }));
 }
 
 export async function deleteAutomation(api: Api, id: string): Promise<void> {

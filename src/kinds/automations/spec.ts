@@ -531,7 +531,8 @@ export function loadAutomations(files: readonly string[], env: Record<string, st
  * The automations in file order, except that one naming another declared one (pause-automation,
  * resume-automation) comes after it: apply writes them one at a time in this order, and a new
  * automation's id exists only once it is created. A cycle (automations that name each other) is
- * broken where it was entered: one of them cannot name the other until a second run.
+ * broken where it was entered: the one written first gets its action naming the other by an
+ * update once the other is written (reconcile.ts).
  */
 function referencedFirst(automations: readonly DesiredAutomation[]): DesiredAutomation[] {
   const declared = new Map(automations.map((automation) => [automation.name, automation]));
