@@ -180,6 +180,7 @@ function deploymentEntry(): z.ZodType {
     concurrency_limit: limit.describe('the deployment\'s own limit: n, or {limit, collision_strategy, grace_period_seconds}; null removes it').optional(),
     work_pool: workPool.extend(LEGACY_SHAPES.work_pool).nullable().describe(DEPLOYMENT_DOCS.work_pool).optional(),
     pull: pullShape('the pull steps the worker runs before the flow; the top-level ones when absent'),
+    sla: z.array(z.unknown()).max(0).nullable().describe('no SLA ([] or null): SLAs are Prefect Cloud\'s, a self-hosted server has none').optional(),
     triggers: z.array(triggerShapes(AUTOMATION_SCHEMAS.deploymentTriggerFields)).nullable().describe("the deployment's own automations: each runs it when its trigger fires").optional(),
     build: z.unknown().describe('not run by openem-config (a warning says so)').optional(),
     push: z.unknown().describe('not run by openem-config (a warning says so)').optional(),

@@ -1,7 +1,8 @@
 // A Prefect 2-era prefect.yaml with the single `schedule:` on a real Prefect server: `prefect deploy`
 // (the pinned release, from the test virtualenv) and `openem-config apply` store the same schedules,
 // and a second apply sends no write. Schedules as Prefect 2.16+ saved them: prefect deploy refuses
-// them, openem-config ignores the two Prefect 2 keys with a warning.
+// them, openem-config ignores the two Prefect 2 keys with a warning. `sla: []` (no SLA): prefect deploy
+// stops on it against a self-hosted server, openem-config applies it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -146,6 +147,36 @@ describe('the single legacy schedule on a real server', () => {
       expect((await schedulesOf('nightly-report', 'nightly')).map(behaviour)).toEqual([
         { schedule: { cron: '0 3 * * 1-5', timezone: 'Europe/Zurich', day_or: true }, active: true, parameters: {} },
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 240_000);
+  it('with `sla: []`, prefect deploy writes that deployment and stops before the next, as SLAs are Prefect Cloud\'s; openem-config applies both, and refuses an SLA before any write', async () => {
+    const dir = project();
+    const home = mkdtempSync(join(tmpdir(), 'openem-legacy-home-'));
+    try {
+      const file = join(dir, 'prefect.yaml');
+      writeFileSync(file, PREFECT_YAML.replace('  work_pool:\n    name: legacy-pool\n- name: hourly', '  work_pool:\n    name: legacy-pool\n  sla: []\n- name: hourly'));
+      ensurePrefect();
+      const env: NodeJS.ProcessEnv = { ...process.env, PREFECT_HOME: home, PREFECT_API_URL: apiUrl(), PYTHONDONTWRITEBYTECODE: '1' };
+      const deployed = spawnSync(venvBin('prefect'), ['--no-prompt', 'deploy', '--all'], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+      expect(deployed.status).not.toBe(0);
+      expect(`${deployed.stdout}${deployed.stderr}`).toContain('SLA configuration is currently only supported on Prefect Cloud');
+      expect((await postJson<Array<{ name: string }>>(apiUrl(), '/deployments/filter', {})).map((d) => d.name)).toEqual(['nightly']);
+      for (const { id } of await postJson<Array<{ id: string }>>(apiUrl(), '/deployments/filter', {})) await fetch(`${apiUrl()}/deployments/${id}`, { method: 'DELETE' });
+
+      const withSla = join(dir, 'with-sla.yaml');
+      writeFileSync(withSla, PREFECT_YAML.replace('  work_pool:\n    name: legacy-pool\n- name: hourly', '  work_pool:\n    name: legacy-pool\n  sla:\n  - {name: late, duration: 60}\n- name: hourly'));
+      const refused = await runCli(['apply', '-d', withSla], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(refused.code).toBe(EXIT.invalidInput);
+      expect(refused.stderr).toContain('`sla` declares SLAs, which only Prefect Cloud keeps');
+      expect(refused.writes).toEqual([]);
+
+      const applied = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(applied.code, applied.stderr).toBe(EXIT.ok);
+      expect(applied.stderr).not.toContain('sla');
+      expect((await postJson<Array<{ name: string }>>(apiUrl(), '/deployments/filter', {})).map((d) => d.name).sort()).toEqual(['hourly', 'nightly']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });

@@ -192,6 +192,8 @@ const inline: Array<{ what: string; schema: Name; name: string; text: string; ac
   { what: 'a deployment trigger with an unknown key', schema: 'prefect-yaml', name: 'd.yaml', accepted: false, text: 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    triggers: [{ expect: [a], paramters: {} }]\n' },
   { what: 'schedules as text', schema: 'prefect-yaml', name: 'd.yaml', accepted: false, text: 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    schedules: daily\n' },
   { what: 'an entrypoint without a function', schema: 'prefect-yaml', name: 'd.yaml', accepted: false, text: 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py\n' },
+  { what: 'no SLA', schema: 'prefect-yaml', name: 'd.yaml', accepted: true, text: 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    sla: []\n' },
+  { what: 'an SLA, which only Prefect Cloud keeps', schema: 'prefect-yaml', name: 'd.yaml', accepted: false, text: 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    sla: [{name: late, duration: 60}]\n' },
   { what: 'a collision strategy the server lacks', schema: 'prefect-yaml', name: 'd.yaml', accepted: false, text: 'deployments:\n  - name: n\n    flow_name: f\n    entrypoint: f.py:f\n    concurrency_limit: { limit: 1, collision_strategy: QUEUE }\n' },
 ];
 

@@ -44,6 +44,9 @@ const TOP_LEVEL_KEYS = ['name', 'prefect-version', 'build', 'push', 'pull', 'dep
  * apart from their `parameters` (see readTriggers); the rest are only refused.
  */
 const UNTEMPLATED_KEYS = new Set(['pull', 'build', 'push', 'triggers', 'sla', 'version_type']);
+/** Why a deployment's SLAs are refused: only Prefect Cloud keeps them. */
+export const SLA_MESSAGE =
+  '`sla` declares SLAs, which only Prefect Cloud keeps: a self-hosted Prefect server has no SLA API (`prefect deploy` 3.7.2 and 3.9.1 stop on this key against one); remove `sla`, or write `sla: []` for none';
 /** Appended to every conversion and ignored key under --strict, which refuses them. */
 const STRICT_HINT = '; --strict refuses this: write the current form';
 
@@ -352,7 +355,9 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
   const answer = (key: string, severity: 'error', message: string) => {
     if (entry[key] !== undefined) issues[severity](yaml.at([...base, key], 'key'), message);
   };
-  answer('sla', 'error', '`sla` is not supported yet; remove it and declare the SLA in the Prefect UI');
+  // No SLA (`sla: null` or `[]`) is what a self-hosted server has; SLAs themselves are Prefect Cloud's.
+  const sla = entry.sla;
+  if (sla !== undefined && sla !== null && !(Array.isArray(sla) && sla.length === 0)) answer('sla', 'error', SLA_MESSAGE);
   warnNotRun(entry, base, yaml, issues);
 
   // Templated before the shape check, like `prefect deploy`, so that `{{ $ENV }}` may give any string value.

@@ -388,17 +388,28 @@ describe('loadDeployments on small files', () => {
   it('refuses sla, and warns about version_type, build steps and the converted legacy schedule', () => {
     const file = one(
       'unsupported.yaml',
-      ['    schedule: {cron: "0 3 * * *"}', '    triggers: []', '    sla: []', '    version_type: simple', '    push:', '      - prefect.deployments.steps.run_shell_script: {script: echo}', ''].join('\n'),
+      ['    schedule: {cron: "0 3 * * *"}', '    triggers: []', '    sla: [{name: late, duration: 60}]', '    version_type: simple', '    push:', '      - prefect.deployments.steps.run_shell_script: {script: echo}', ''].join('\n'),
     );
     const { deployments, issues } = load([file]);
     expect(deployments).toEqual([]);
     expect(withoutColumns(issues)).toEqual([
-      error(file, 7, 'deployments[0].sla', '`sla` is not supported yet'),
+      error(file, 7, 'deployments[0].sla', '`sla` declares SLAs, which only Prefect Cloud keeps'),
       { file, line: 9, key: 'deployments[0].push', severity: 'warning', message: expect.stringContaining('`push` steps are not run') },
       // The legacy forms in the order written (the report sorts every issue by line).
       { file, line: 5, key: 'deployments[0].schedule', severity: 'warning', message: expect.stringContaining('the single `schedule` is converted to a one-item `schedules` list') },
       { file, line: 8, key: 'deployments[0].version_type', severity: 'warning', message: expect.stringContaining('`version_type` is not supported and is ignored') },
     ]);
+  });
+
+  it('accepts `sla: []` and `sla: null` (no SLA, as a self-hosted server has none) without a word, also under --strict', () => {
+    for (const [name, body] of [['sla-empty.yaml', '    sla: []\n'], ['sla-null.yaml', '    sla:\n']] as const) {
+      const file = one(name, body);
+      for (const strict of [false, true]) {
+        const { deployments, issues } = load([file], { strict });
+        expect(issues, name).toEqual([]);
+        expect(deployments.map((d) => d.name)).toEqual(['one']);
+      }
+    }
   });
 
   it('needs a flow name: from flow_name or --flows-dir', () => {
