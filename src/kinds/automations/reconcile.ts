@@ -2,7 +2,7 @@
 // file's when the ownership record lists its name (openem-config made or adopted it) or the entry
 // says `adopt: true`; a name held by two automations, or by one openem-config does not own, is
 // an input error before any write. No difference, no request: ids and history are kept.
-import type { ConfigIssue } from '../../errors.js';
+import { ApiError, type ConfigIssue } from '../../errors.js';
 import type { Api } from '../../prefect/client.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
 import {
@@ -71,7 +71,13 @@ async function writeAutomation(api: Api, desired: DesiredAutomation, current: Cu
     entry.missing.delete(desired.name);
     if (entry.missing.size > 0) continue;
     state.waiting.splice(state.waiting.indexOf(entry), 1);
-    await updateAutomation(api, entry.id, entry.desired);
+    try {
+      await updateAutomation(api, entry.id, entry.desired);
+    } catch (error) {
+      // A server gone or a signal keeps its own error, which stops the run.
+      if (!(error instanceof ApiError)) throw error;
+      throw new Error(`written, but adding the actions of "${entry.desired.name}" that name it failed (${error.message}); the next run adds them`, { cause: error });
+    }
   }
 }
 
