@@ -103,6 +103,17 @@ export class InterruptedError extends Error {
   }
 }
 
+/**
+ * An apply that wrote its object and then failed at a later step: the item is reported failed,
+ * but the object is this tool's (the ownership record lists it), so the next run finishes it.
+ */
+export class WrittenError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WrittenError';
+  }
+}
+
 /** A request the server answered with an error status; `detail` is the server's own explanation. */
 export class ApiError extends Error {
   readonly status: number;

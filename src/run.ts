@@ -123,7 +123,8 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
 
 /**
  * What this tool owns after a run: every object it applied from its inputs (created, updated or
- * found as declared), minus what it deleted. Variables are marked by their tag instead.
+ * found as declared, or written before a later step of its apply failed), minus what it deleted.
+ * Variables are marked by their tag instead.
  */
 function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): OwnershipRecord {
   const record: OwnershipRecord = Object.fromEntries(Object.entries(before).map(([kind, keys]) => [kind, [...keys]]));
@@ -131,7 +132,7 @@ function updatedOwnership(before: OwnershipRecord, results: ItemResult[]): Owner
     if (result.kind === 'variable') continue;
     const keys = new Set(record[result.kind] ?? []);
     if (result.outcome === 'deleted') keys.delete(result.key);
-    else if (result.outcome !== 'failed') {
+    else if (result.outcome !== 'failed' || result.written) {
       keys.add(result.key);
       // The object now belongs to this kind: no other kind's key for it may prune it later.
       for (const alias of KIND_BY_NAME.get(result.kind)?.aliases?.(result.key) ?? []) record[alias.kind] = (record[alias.kind] ?? []).filter((key) => key !== alias.key);

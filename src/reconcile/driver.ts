@@ -2,7 +2,7 @@
 // parallelism. A failure on one object is recorded and the others go on, except when the run is
 // stopped (the server refused the credentials or stopped answering mid-run, or a signal came): then
 // no other object is started, and each one not done is reported.
-import { ApiError, ConnectionError, InterruptedError } from '../errors.js';
+import { ApiError, ConnectionError, InterruptedError, WrittenError } from '../errors.js';
 import type { Api } from '../prefect/client.js';
 import type { Logger } from '../log.js';
 import type { Applied, ItemResult, Kind, KindSummary, PlanItem } from './types.js';
@@ -149,7 +149,7 @@ export async function applyPlan(api: Api, plan: Plan, options: ApplyOptions): Pr
             : error instanceof Error
               ? error.message
               : String(error);
-        results.push({ ...item, outcome: 'failed', error: message });
+        results.push({ ...item, outcome: 'failed', error: message, ...(error instanceof WrittenError && { written: true as const }) });
         options.logger.error({ event: 'apply.failed', kind: item.kind, key: item.key, action: item.action, error: message }, `${item.kind} ${item.key}: ${message}`);
       }
       done += 1;

@@ -71,6 +71,8 @@ export interface Prune<Current> {
 export interface ItemResult extends PlanItem {
   outcome: 'created' | 'updated' | 'deleted' | 'unchanged' | 'failed';
   error?: string;
+  /** Failed after its object was written (a WrittenError): owned all the same, finished by the next run. */
+  written?: true;
   /** The run stopped (refused credentials, a server gone, a signal) before this object was attempted; outcome `failed`. */
   notDone?: true;
   /** Set when a create found the object made meanwhile by someone else: outcome `unchanged` or `updated`, not `created`. */

@@ -360,6 +360,32 @@ describe('an automation create whose answer was lost', () => {
   });
 });
 
+describe('automations that name each other, when the update completing the first fails', () => {
+  it('reports the one being written as failed with what is left, and the next run adds the actions with one update', async () => {
+    await clearAutomations(apiUrl());
+    const dir = mkdtempSync(join(tmpdir(), 'openem-faults-cycle-'));
+    const file = join(dir, 'automations.yaml');
+    const automation = (name: string, type: string, target: string) => [`  - name: ${name}`, `    trigger: {expect: [openem.test.${name}]}`, `    actions: [{type: ${type}, automation: ${target}}]`];
+    writeFileSync(file, ['automations:', ...automation('ping', 'pause-automation', 'pong'), ...automation('pong', 'resume-automation', 'ping'), ''].join('\n'));
+    proxy.inject({ method: 'PUT', path: /^\/automations\//, fault: { kind: 'status', status: 500, body: { exception_message: 'Internal Server Error' } } });
+    try {
+      const result = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: proxy.apiUrl } });
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.applyFailed);
+      const onServer = await postJsonList(apiUrl(), '/automations/filter', { limit: 200 });
+      const pong = onServer.find((a) => a.name === 'pong')!;
+      expect(result.stdout).toContain(`! automation ping: written, but adding the actions of "pong" that name it failed (PUT /automations/${pong.id} answered 500`);
+      expect(onServer.map((a) => a.name).sort()).toEqual(['ping', 'pong']);
+      const again = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(EXIT.ok);
+      expect(again.writes.map((w) => `${w.method} ${w.path}`)).toEqual([`PUT /automations/${pong.id}`]);
+      const last = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
+      expect(last.writes).toEqual([]);
+    } finally {
+      await clearAutomations(apiUrl());
+    }
+  });
+});
+
 async function postJsonList(url: string, path: string, body: unknown): Promise<Array<{ id: string; name: string }>> {
   const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return (await response.json()) as Array<{ id: string; name: string }>;

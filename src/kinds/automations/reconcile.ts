@@ -2,7 +2,7 @@
 // file's when the ownership record lists its name (openem-config made or adopted it) or the entry
 // says `adopt: true`; a name held by two automations, or by one openem-config does not own, is
 // an input error before any write. No difference, no request: ids and history are kept.
-import { ApiError, type ConfigIssue } from '../../errors.js';
+import { ApiError, WrittenError, type ConfigIssue } from '../../errors.js';
 import type { Api } from '../../prefect/client.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
 import {
@@ -76,7 +76,7 @@ async function writeAutomation(api: Api, desired: DesiredAutomation, current: Cu
     } catch (error) {
       // A server gone or a signal keeps its own error, which stops the run.
       if (!(error instanceof ApiError)) throw error;
-      throw new Error(`written, but adding the actions of "${entry.desired.name}" that name it failed (${error.message}); the next run adds them`, { cause: error });
+      throw new WrittenError(`written, but adding the actions of "${entry.desired.name}" that name it failed (${error.message}); the next run adds them`, { cause: error });
     }
   }
 }
