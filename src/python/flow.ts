@@ -20,11 +20,12 @@
 // values.ts for defaults, docstring.ts, names.ts and versions.ts); this module ties them together
 // and reports.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { nameError } from '../config/names.js';
 import type { JsonValue } from '../config/types.js';
 import type { IssueList, Source } from '../errors.js';
+import { ENTRYPOINT_FORMS, moduleFiles, parseEntrypoint } from './entrypoint.js';
 import { qualifiedName } from './names.js';
 import { cleandoc, parameterDescriptions } from './docstring.js';
 import type { Expr } from './expressions.js';
@@ -77,21 +78,39 @@ export function analyzeFlowSource(source: string, functionName: string, declared
 }
 
 /**
- * Reads <flowsDir>/<path> of the `path:function` entrypoint and analyses the function. Problems become
- * errors at `source` (the deployment that names the entrypoint); open schemas become warnings.
+ * Reads the flow file of the entrypoint below `flowsDir` (the file of `path:function`, or the module
+ * of a module path, as prefect deploy imports it from the directory it runs in) and analyses the
+ * function. Problems become errors at `source` (the deployment that names the entrypoint); open
+ * schemas become warnings. A module path not found there may be an installed package: with
+ * `flowName` declared, that is a warning and the schema stays open (undefined is returned).
  */
 export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: Source, issues: IssueList, declared: DeclaredFlow = {}): FlowInfo | undefined {
-  const colon = entrypoint.lastIndexOf(':');
-  const path = entrypoint.slice(0, Math.max(colon, 0));
-  const functionName = entrypoint.slice(colon + 1);
-  if (colon <= 0 || !IDENTIFIER.test(functionName)) {
+  const parsed = parseEntrypoint(entrypoint);
+  if (!parsed) {
     issues.error(
       source,
-      `entrypoint \`${entrypoint}\` must have the form \`path/to/file.py:flow_function\`: a Python file relative to --flows-dir, a colon, and the name of a top-level flow function`,
+      `entrypoint \`${entrypoint}\` must be ${ENTRYPOINT_FORMS}: a Python file relative to --flows-dir or a module below it, and the name of a top-level flow function`,
     );
     return undefined;
   }
-  const file = resolve(flowsDir, path);
+  const { functionName } = parsed;
+  let file: string;
+  if (parsed.form === 'file') {
+    file = resolve(flowsDir, parsed.path);
+  } else {
+    const candidates = moduleFiles(parsed.module).map((path) => resolve(flowsDir, path));
+    const found = candidates.find((candidate) => existsSync(candidate));
+    if (found === undefined) {
+      const where = `the module \`${parsed.module}\` is neither ${candidates.map((candidate) => relative(flowsDir, candidate)).join(' nor ')} below --flows-dir ${flowsDir}`;
+      if (declared.flowName === undefined) {
+        issues.error(source, `entrypoint \`${entrypoint}\`: ${where}; correct the entrypoint, or, for a module of an installed package, give \`flow_name:\``);
+      } else {
+        issues.warn(source, `entrypoint \`${entrypoint}\`: ${where}, so its parameter schema is not derived (an installed package?); runs are not checked against it`);
+      }
+      return undefined;
+    }
+    file = found;
+  }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -110,8 +129,6 @@ export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: 
   for (const warning of result.warnings) issues.warn(source, `entrypoint \`${entrypoint}\` (${file}:${result.line}): ${warning}`);
   return result;
 }
-
-const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u;
 
 const DEF_NOTE = 'Prefect deploys only functions decorated with `@flow` (from prefect)';
 

@@ -118,7 +118,7 @@ const SCHEDULE_DOCS = {
 
 const DEPLOYMENT_DOCS = {
   name: 'the deployment name; with the flow name, its key <flow>/<deployment>',
-  entrypoint: 'path/to/file.py:function, relative to --flows-dir (or flows_dir)',
+  entrypoint: 'path/to/file.py:function relative to --flows-dir (or flows_dir), or a module path: package.module:function',
   version: "the deployment's version",
   tags: "the deployment's tags",
   description: "the deployment's description",

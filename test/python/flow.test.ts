@@ -453,8 +453,36 @@ describe('analyzeEntrypoint', () => {
   });
 
   it('reports an entrypoint without a function, or with a Class.method', () => {
-    expect(entrypoint('archiver/flows/mock_flows.py').issues[0]?.message).toContain('must have the form `path/to/file.py:flow_function`');
-    expect(entrypoint('archiver/flows/mock_flows.py:Class.method').issues[0]?.message).toContain('must have the form');
+    expect(entrypoint('archiver/flows/mock_flows.py').issues[0]?.message).toContain('must be `path/to/file.py:function` or a module path');
+    expect(entrypoint('archiver/flows/mock_flows.py:Class.method').issues[0]?.message).toContain('must be `path/to/file.py:function`');
+  });
+
+  it('reads a module path as prefect deploy imports it from the directory it runs in: module.py, else the package', () => {
+    const dir = temp.write('modules/pipelines/__init__.py', '').replace(/pipelines\/__init__\.py$/, '');
+    temp.write('modules/pipelines/ingest.py', '@flow(name="ingest-files")\ndef ingest(limit: int = 5): pass\n');
+    temp.write('modules/pipelines/report/__init__.py', '@flow\ndef weekly_report(): pass\n');
+    for (const [entry, flowName] of [
+      ['pipelines.ingest:ingest', 'ingest-files'],
+      ['pipelines.ingest.ingest', 'ingest-files'],
+      ['pipelines.report:weekly_report', 'weekly-report'],
+    ] as const) {
+      const { info, issues } = entrypoint(entry, dir);
+      expect(issues, entry).toEqual([]);
+      expect(info?.flowName, entry).toBe(flowName);
+    }
+    expect(entrypoint('pipelines.ingest:ingest', dir).info?.parameterSchema.properties).toEqual({ limit: { default: 5, position: 0, title: 'limit', type: 'integer' } });
+  });
+
+  it('reports a module path found below neither name as an error, or, with flow_name given, as a warning (an installed package)', () => {
+    const dir = temp.write('missing/x.py', '').replace(/x\.py$/, '');
+    const missing = entrypoint('company.flows:etl', dir);
+    expect(missing.info).toBeUndefined();
+    expect(missing.issues).toEqual([
+      { ...source, severity: 'error', message: expect.stringMatching(/^entrypoint `company.flows:etl`: the module `company.flows` is neither company\/flows.py nor company\/flows\/__init__.py below --flows-dir .*; correct the entrypoint, or, for a module of an installed package, give `flow_name:`$/) },
+    ]);
+    const issues = new IssueList();
+    expect(analyzeEntrypoint(dir, 'company.flows:etl', source, issues, { flowName: 'etl' })).toBeUndefined();
+    expect(issues.items).toEqual([{ ...source, severity: 'warning', message: expect.stringContaining('so its parameter schema is not derived (an installed package?)') }]);
   });
 
   it('reports a function that is not a flow with the file and line', () => {

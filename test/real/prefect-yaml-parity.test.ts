@@ -76,6 +76,7 @@ const PROJECT: Record<string, Project> = {
   'legacy-p2-reports': { pools: { 'reports-pool': 'process' } },
   'local-recipe': { pools: { 'local-pool': 'process' }, env: { HOUSEKEEPING_HOME: '/srv/housekeeping', RELEASE: '5.1.0', TEAM: 'platform' } },
   'many-deployments': { pools: { 'platform-pool': 'process' }, queues: { 'platform-pool': ['fast'] } },
+  'module-entrypoints': { pools: { 'warehouse-pool': 'process' } },
   'no-pull': { pools: { 'quickstart-pool': 'process' } },
   'pool-type-p2': {
     pools: { 'billing-pool': 'process' },

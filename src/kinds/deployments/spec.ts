@@ -3,6 +3,7 @@
 // and `{{ prefect.blocks.* }}` stay references that the worker resolves at run time.
 import { z } from 'zod';
 import type { IssueList, Source } from '../../errors.js';
+import { ENTRYPOINT_FORMS, ENTRYPOINT_PATTERN } from '../../python/entrypoint.js';
 import { analyzeEntrypoint } from '../../python/flow.js';
 import { anchorDateProblem, cronProblem, intervalProblem, intervalSeconds, rruleProblem, timezoneProblem } from '../../config/schedules.js';
 import { readDeploymentTrigger, type DesiredAutomation } from '../automations/spec.js';
@@ -28,12 +29,10 @@ export interface DeploymentsOptions {
   prefectVersion?: string | undefined;
 }
 
-
 /** A larger prefect.yaml is refused unread (migrate reads it with the same bound). */
 export const MAX_DEPLOYMENTS_FILE_BYTES = 5 * 1024 * 1024;
 /** Prefect refuses larger `parameters` (3.6.25). */
 const MAX_PARAMETERS_BYTES = 512 * 1024;
-const ENTRYPOINT = /^.+\.py:[A-Za-z_][A-Za-z0-9_]*$/;
 /** Where a generated schedule slug starts; the rest is the schedule's 1-based place in `schedules`. */
 export const GENERATED_SLUG_PREFIX = 'openem-';
 
@@ -137,8 +136,8 @@ const deploymentSchema = z.strictObject(
     tags: z.array(z.string(must('text')), must('a list of tags, e.g. `tags: [archiver]`')).nullable().optional(),
     description: z.string(must('text')).nullable().optional(),
     entrypoint: z
-      .string(must('`path/to/file.py:function`'))
-      .regex(ENTRYPOINT, 'must be `path/to/file.py:function`, e.g. `./flows/archive.py:archive_flow`')
+      .string(must(ENTRYPOINT_FORMS))
+      .regex(ENTRYPOINT_PATTERN, `must be ${ENTRYPOINT_FORMS}, e.g. \`./flows/archive.py:archive_flow\``)
       .optional(),
     flow_name: z.string(must('the name given to @flow')).superRefine(named('flow')).optional(),
     parameters: jsonObject('a mapping of parameter names to values, e.g. `parameters: {num_files: 10}`').nullable().optional(),
@@ -523,7 +522,10 @@ function readFlow(
     }
     issues.warn(at(), 'has no `entrypoint`, so workers cannot start its runs; add `entrypoint: path/to/file.py:function`');
   } else if (options.flowsDir !== undefined) {
+    const errorsBefore = issues.errorMark();
     const flow = analyzeEntrypoint(options.flowsDir, spec.entrypoint, at('entrypoint'), issues.issues, { flowName: spec.flow_name, prefectVersion: options.prefectVersion });
+    // Not read without an error: a module path outside --flows-dir, with flow_name given (a warning said so).
+    if (!flow && issues.errorMark() === errorsBefore && flowName !== undefined) return { flowName, parameterSchema };
     if (!flow) return undefined;
     if (flowName !== undefined && flowName !== flow.flowName) {
       issues.error(

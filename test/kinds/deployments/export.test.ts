@@ -190,12 +190,13 @@ describe('exportDeployments', () => {
     expect(desired?.jobVariables).toEqual({ url: 'https://{{ prefect.blocks.secret.host }}/x' });
   });
 
-  it('leaves out a deployment whose entrypoint the loader refuses, and keeps one with none', () => {
+  it('leaves out a deployment whose entrypoint the loader refuses, and keeps one with none or with a module path', () => {
+    const method = fakeDeployment({ name: 'method', entrypoint: 'archiver/flows.py:Jobs.archive' });
     const module = fakeDeployment({ name: 'module', entrypoint: 'archiver.flows:archive' });
     const none = fakeDeployment({ name: 'none', entrypoint: null });
-    const result = exported([module, none]);
-    expect(result.count).toBe(1);
-    expect(result.warnings).toEqual([{ subject: 'deployment "archive-flow/module"', message: expect.stringContaining('entrypoint') }]);
+    const result = exported([method, module, none]);
+    expect(result.count).toBe(2);
+    expect(result.warnings).toEqual([{ subject: 'deployment "archive-flow/method"', message: expect.stringContaining('entrypoint') }]);
   });
 
   it('warns about what prefect.yaml cannot hold: labels, storage, a queue without a pool, max_scheduled_runs, a lost flow', () => {

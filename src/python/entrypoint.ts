@@ -1,0 +1,47 @@
+// The forms of a deployment's entrypoint that Prefect imports (prefect/utilities/importtools.py,
+// `import_object`): a script and a function (`flows/etl.py:etl`), or a module path from the
+// directory prefect deploy runs in, or from an installed package (`pipelines.etl:etl`,
+// `pipelines.etl.etl`). A method of a class (`etl.py:Jobs.etl`) is not read.
+import { join } from 'node:path';
+
+export type Entrypoint =
+  | { form: 'file'; path: string; functionName: string }
+  | { form: 'module'; module: string; functionName: string };
+
+/** A Python identifier (PEP 3131, as far as a regular expression can tell). */
+export const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u;
+
+const isModulePath = (text: string) => text.split('.').every((part) => IDENTIFIER.test(part));
+
+const ID = String.raw`[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*`;
+/**
+ * The texts `parseEntrypoint` accepts, as one pattern (for the editors' JSON Schema; a test holds
+ * the two in agreement): a file and a function, a module and a function after a colon or the last
+ * dot (not a bare `file.py`).
+ */
+export const ENTRYPOINT_PATTERN = new RegExp(String.raw`^(?:.+\.py:${ID}|${ID}(?:\.${ID})*:${ID}|(?!.*\.py$)${ID}(?:\.${ID})+)$`, 'u');
+
+/** The entrypoint's file or module and function, split where Prefect splits it; undefined for another form. */
+export function parseEntrypoint(text: string): Entrypoint | undefined {
+  // `etl.py` would import the module etl and look for a function `py` in it.
+  if (text.endsWith('.py')) return undefined;
+  const colon = text.lastIndexOf(':');
+  if (text.includes('.py:')) {
+    const functionName = text.slice(colon + 1);
+    const path = text.slice(0, colon);
+    return path.endsWith('.py') && path.length > 3 && IDENTIFIER.test(functionName) ? { form: 'file', path, functionName } : undefined;
+  }
+  const split = colon >= 0 ? colon : text.lastIndexOf('.');
+  if (split <= 0) return undefined;
+  const module = text.slice(0, split);
+  const functionName = text.slice(split + 1);
+  return isModulePath(module) && IDENTIFIER.test(functionName) ? { form: 'module', module, functionName } : undefined;
+}
+
+/** The files, relative to the directory prefect deploy runs in, that a module path may be, in the order Python tries them. */
+export function moduleFiles(module: string): string[] {
+  const parts = module.split('.');
+  return [`${join(...parts)}.py`, join(...parts, '__init__.py')];
+}
+
+export const ENTRYPOINT_FORMS = '`path/to/file.py:function` or a module path such as `package.module:function`';
