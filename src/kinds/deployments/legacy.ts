@@ -72,8 +72,12 @@ export const LEGACY_RULES: readonly LegacyRule[] = [
   {
     scope: 'deployment',
     key: 'flow_name',
-    // Null is absent, as Prefect reads it: the flow name then comes from --flows-dir.
-    judge: (value) => (value === null ? { outcome: 'quiet', fix: 'remove', message: '', change: 'flow_name: null removed (the same as no flow_name)' } : undefined),
+    // Null or empty is absent, as prefect deploy reads it (it names the flow from the imported one
+    // anyway): the flow name then comes from --flows-dir.
+    judge: (value) =>
+      value === null || (typeof value === 'string' && value.trim() === '')
+        ? { outcome: 'quiet', fix: 'remove', message: '', change: `flow_name: ${value === null ? 'null' : JSON.stringify(value)} removed (the same as no flow_name)` }
+        : undefined,
   },
   {
     scope: 'deployment',

@@ -412,6 +412,15 @@ describe('loadDeployments on small files', () => {
     }
   });
 
+  it('reads an empty flow_name as absent, as prefect deploy does: the name comes from --flows-dir, or the error names it', () => {
+    const file = yamlFile('empty-flow-name/prefect.yaml', 'deployments:\n  - name: d\n    flow_name: ""\n    entrypoint: flows.py:extract\n  - name: e\n    flow_name: " "\n    entrypoint: flows.py:extract\n');
+    temp.write('empty-flow-name/flows.py', '@flow(name="extract-files")\ndef extract(): pass\n');
+    const read = load([file], { flowsDir: file.replace(/prefect\.yaml$/, '') });
+    expect(read.issues).toEqual([]);
+    expect(read.deployments.map((d) => [d.flowName, d.name])).toEqual([['extract-files', 'd'], ['extract-files', 'e']]);
+    expect(withoutColumns(load([file]).issues)).toEqual([error(file, 2, 'deployments[0]', 'the flow name is unknown'), error(file, 5, 'deployments[1]', 'the flow name is unknown')]);
+  });
+
   it('needs a flow name: from flow_name or --flows-dir', () => {
     const file = yamlFile(
       'flow-names.yaml',
