@@ -165,8 +165,8 @@ const OBJECTS = {
     what: 'a deployment',
     keys: Object.keys(deploymentSchema.shape),
     special: {
-      concurrency_options: 'write the options inside `concurrency_limit`, e.g. `concurrency_limit: {limit: 2, collision_strategy: ENQUEUE}`',
-      job_variables: 'job variables belong under `work_pool:`, e.g. `work_pool: {name: ..., job_variables: {...}}`',
+      concurrency_options: 'is not read here: write the options inside `concurrency_limit`, e.g. `concurrency_limit: {limit: 2, collision_strategy: ENQUEUE}`',
+      job_variables: 'belongs under `work_pool:`, e.g. `work_pool: {name: ..., job_variables: {...}}`',
     } as Record<string, string>,
   },
   work_pool: {

@@ -412,6 +412,14 @@ describe('loadDeployments on small files', () => {
     }
   });
 
+  it('says where deployment-level job_variables and concurrency_options go, naming the key once', () => {
+    const file = one('misplaced.yaml', '    job_variables: {image: x}\n    concurrency_options: {collision_strategy: ENQUEUE}\n');
+    expect(withoutColumns(load([file]).issues)).toEqual([
+      error(file, 5, 'deployments[0].job_variables', '`job_variables` belongs under `work_pool:`, e.g. `work_pool: {name: ..., job_variables: {...}}`'),
+      error(file, 6, 'deployments[0].concurrency_options', '`concurrency_options` is not read here: write the options inside `concurrency_limit`'),
+    ]);
+  });
+
   it('reads an empty flow_name as absent, as prefect deploy does: the name comes from --flows-dir, or the error names it', () => {
     const file = yamlFile('empty-flow-name/prefect.yaml', 'deployments:\n  - name: d\n    flow_name: ""\n    entrypoint: flows.py:extract\n  - name: e\n    flow_name: " "\n    entrypoint: flows.py:extract\n');
     temp.write('empty-flow-name/flows.py', '@flow(name="extract-files")\ndef extract(): pass\n');
