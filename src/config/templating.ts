@@ -41,6 +41,8 @@ export interface TemplaterOptions {
 }
 
 const STEP_OUTPUT_PREFIX = 'OPENEM_STEP_OUTPUT_';
+/** What `{{ ctx.<root>.* }}` gives a worker's job template when a run starts; without `ctx.`, it reads as a step output. */
+const RUNTIME_ROOTS = new Set(['flow_run', 'flow']);
 
 /**
  * The environment variable that gives the step output `expression`: each dotted part in upper case,
@@ -221,9 +223,13 @@ export class Templater {
     const value = this.options.stepOutputs?.[expression] ?? this.options.env[variable];
     if (!value) {
       const inPull = where === '' ? '' : ` (no earlier pull step has the id \`${expression.split('.')[0] ?? ''}\`; prefect deploy fills it in when it deploys, as the worker has no build or push step output)`;
+      const [root = ''] = expression.split('.');
+      const runtime = RUNTIME_ROOTS.has(root)
+        ? `; if it means the run's own ${root}, write \`{{ ctx.${expression} }}\`, which workers fill in when a run starts (in the job's \`name\`): prefect deploy leaves \`${full}\` out, with a warning`
+        : '';
       this.options.issues.error(
         at(),
-        `\`${full}\` ${where}is the output of a build or push step${inPull}, and openem-config runs no build or push step: give its value with --step-output ${expression}=VALUE or in the environment variable ${variable} (for example from the CI job that built the image), or write the value here`,
+        `\`${full}\` ${where}is the output of a build or push step${inPull}, and openem-config runs no build or push step: give its value with --step-output ${expression}=VALUE or in the environment variable ${variable} (for example from the CI job that built the image), or write the value here${runtime}`,
       );
       return full;
     }

@@ -91,6 +91,14 @@ describe('Templater.resolve', () => {
     ]);
   });
 
+  it("says that {{ flow_run.* }} without ctx. is no run-time value, and keeps {{ ctx.flow_run.* }} for the worker", () => {
+    const { value, issues } = resolve({ name: '{{ ctx.flow_run.name }}', env: { HOST: '{{ flow_run.name }}' } }, {});
+    expect(value).toEqual({ name: '{{ ctx.flow_run.name }}', env: { HOST: '{{ flow_run.name }}' } });
+    expect(issues.map((issue) => `${issue.key}: ${issue.message}`)).toEqual([
+      expect.stringMatching(/^job_variables.env.HOST: `\{\{ flow_run.name \}\}` is the output of a build or push step.*; if it means the run's own flow_run, write `\{\{ ctx.flow_run.name \}\}`, which workers fill in when a run starts \(in the job's `name`\): prefect deploy leaves `\{\{ flow_run.name \}\}` out, with a warning$/),
+    ]);
+  });
+
   it('refuses step outputs, unknown prefect.* and malformed placeholders', () => {
     const { issues } = resolve(
       {
