@@ -151,7 +151,8 @@ export function renderResults(results: ItemResult[], summary: Map<string, KindSu
  * Issues in reading order: by file (in the order the files first come up, which follows the
  * command line), then by line and column, then by key (`deployments[2]` after `deployments[0]` at
  * one alias); an issue about a whole file (no line) first in its file.
- * The loaders find them in passes (shape, templates, references), not in file order.
+ * The loaders find them in passes (shape, templates, references), not in file order. An issue
+ * found again at the same place with the same words is listed once.
  */
 /** At one place (a YAML alias shared by several deployments), `deployments[2]` after `deployments[0]`. */
 const byKey = (a: string | undefined, b: string | undefined): number => (a === undefined || b === undefined ? 0 : a.localeCompare(b, 'en', { numeric: true }));
@@ -160,7 +161,15 @@ export function sortIssues<T extends ConfigIssue>(issues: readonly T[]): T[] {
   const fileOrder = new Map<string, number>();
   for (const issue of issues) if (!fileOrder.has(issue.file)) fileOrder.set(issue.file, fileOrder.size);
   const position = (issue: ConfigIssue): number[] => [fileOrder.get(issue.file) ?? 0, issue.line ?? 0, issue.column ?? 0];
-  return issues
+  // The same issue found once per user of one place (top-level pull steps, for every deployment) is said once.
+  const seen = new Set<string>();
+  const once = issues.filter((issue) => {
+    const id = JSON.stringify([issue.severity, issue.file, issue.line, issue.column, issue.key, issue.message]);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  return once
     .map((issue, index) => ({ issue, index, at: position(issue) }))
     .sort((a, b) => a.at[0]! - b.at[0]! || a.at[1]! - b.at[1]! || a.at[2]! - b.at[2]! || byKey(a.issue.key, b.issue.key) || a.index - b.index)
     .map(({ issue }) => issue);

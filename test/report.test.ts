@@ -16,6 +16,12 @@ describe('sortIssues', () => {
     const shared = ['deployments[10].x', 'deployments[2].x', 'deployments[0].x'].map((key) => ({ file: 'p.yaml', line: 13, column: 24, key, message: key }));
     expect(sortIssues(shared).map((issue) => issue.key)).toEqual(['deployments[0].x', 'deployments[2].x', 'deployments[10].x']);
   });
+
+  it('lists an issue found again at the same place with the same words once, and keeps one that differs in any of them', () => {
+    const pull = { file: 'p.yaml', line: 4, column: 21, key: 'pull[0].token', message: 'secret "t" is not declared here', severity: 'warning' as const };
+    const issues = [pull, { ...pull }, { ...pull, severity: 'error' as const }, { ...pull, column: 22 }, { ...pull, message: 'other' }, { ...pull }];
+    expect(sortIssues(issues)).toEqual([pull, { ...pull, severity: 'error' }, { ...pull, message: 'other' }, { ...pull, column: 22 }]);
+  });
 });
 
 describe('changes inside documents', () => {
