@@ -72,9 +72,18 @@ const savedPlanSchema = z.object({
 
 export type SavedPlan = z.infer<typeof savedPlanSchema>;
 
-/** JSON with object keys sorted, Maps and Sets as arrays: the same inputs give the same text. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
+/**
+ * Where an input was written (`source`, `workPoolSource`: file, line, column): not what it declares.
+ * A plan made with relative paths is applied with absolute ones, and a declaration moved within
+ * its file declares the same.
+ */
+const isPlace = (key: string, item: unknown): boolean =>
+  (key === 'source' || key.endsWith('Source')) && item !== null && typeof item === 'object' && typeof (item as { file?: unknown }).file === 'string';
+
+/** JSON with object keys sorted, Maps and Sets as arrays (and places left out, for inputs): the same inputs give the same text. */
+function canonical(value: unknown, options: { withoutPlaces?: boolean } = {}): string {
+  return JSON.stringify(value, (key, item: unknown) => {
+    if (options.withoutPlaces && isPlace(key, item)) return undefined;
     if (typeof item === 'bigint') return `${item}n`;
     if (item instanceof Map) return [...item.entries()];
     if (item instanceof Set) return [...item];
@@ -90,7 +99,10 @@ function canonical(value: unknown): string {
  * slow to compute, so that guessing a secret of the inputs from a plan file is not practical.
  */
 export function inputsDigest(desired: DesiredSet, kinds: readonly AnyKind[], salt: string): string {
-  const text = canonical(kinds.map((kind) => [kind.name, desired.get(kind)]));
+  const text = canonical(
+    kinds.map((kind) => [kind.name, desired.get(kind)]),
+    { withoutPlaces: true },
+  );
   return scryptSync(text, Buffer.from(salt, 'base64'), 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64');
 }
 

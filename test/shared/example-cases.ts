@@ -200,6 +200,18 @@ export function defineExampleCases(target: Target): void {
       expect((await readState(target.apiUrl(), authHeaders(target))).tagLimits).toEqual({ 'write-to-lts-share': 4, 'read-from-lts-share': 4 });
     });
 
+    it('applies a plan made with relative input paths, from another directory too', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'openem-plan-relative-'));
+      const relative = ['-v', 'vars/vars_dev.toml', '-s', ...Object.keys(SECRET_VALUES), '-l', 'vars/concurrency-limits.toml'];
+      const file = join(dir, 'plan.json');
+      const saved = await runCli(['plan', '--no-project', ...relative, '--out', file], { cwd: repo, env: { PREFECT_API_URL: target.apiUrl(), ...target.env?.(), ...env } });
+      expect(saved.code, saved.stderr).toBe(EXIT.ok);
+      const applied = await runCli(['apply', file], { cwd: dir, env: { PREFECT_API_URL: target.apiUrl(), ...target.env?.(), ...env } });
+      expect(applied.code, applied.stderr).toBe(EXIT.ok);
+      expect(applied.stdout).toContain('variables: 13 created, 0 updated, 0 unchanged, 0 failed');
+      expect(Object.keys((await readState(target.apiUrl(), authHeaders(target))).variables)).toHaveLength(13);
+    });
+
     it('sends no write on a second apply, and plan reports no changes', async () => {
       expect((await run(OLD_COMMAND_LINE)).code).toBe(EXIT.ok);
       const second = await run(OLD_COMMAND_LINE);
