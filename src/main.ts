@@ -402,7 +402,7 @@ function invalidInput(command: RunCommand, error: ConfigError, json: boolean, io
   const issues = sortIssues(error.issues);
   if (json) io.stdout(`${JSON.stringify({ command, ok: false, exitCode: EXIT.invalidInput, error: { message: 'invalid input', issues } }, null, 2)}\n`);
   io.stderr(renderIssues(issues));
-  io.stderr(`${error.issues.length} problem${error.issues.length === 1 ? '' : 's'} in the inputs; nothing was sent to the server.\n`);
+  io.stderr(`${issues.length} problem${issues.length === 1 ? '' : 's'} in the inputs; nothing was sent to the server.\n`);
   return EXIT.invalidInput;
 }
 

@@ -95,7 +95,7 @@ function executeMigrate(files: string[], options: MigrateCliOptions, io: MainIO)
 
   const sorted = sortIssues(issues.items);
   if (sorted.length > 0) io.stderr(renderIssues(sorted));
-  const errors = issues.errors.length;
+  const errors = sorted.filter((issue) => issue.severity !== 'warning').length;
   if (errors > 0) io.stderr(`${plural(errors, 'problem')} in the files; fix each as it says, then run migrate again.\n`);
   if (bug) return EXIT.internal;
   if (errors > 0) return EXIT.invalidInput;

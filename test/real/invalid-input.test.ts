@@ -351,3 +351,17 @@ describe('invalid input against a configured server', () => {
     });
   }
 });
+
+describe('an error at a place several deployments share', () => {
+  it('is listed and counted once: a missing secret named in the top-level pull steps of three deployments', async () => {
+    const pull = 'pull:\n  - prefect.deployments.steps.git_clone:\n      repository: https://example.org/x.git\n      access_token: "{{ prefect.blocks.secret.no-such-token }}"\n';
+    const three = ['d1', 'd2', 'd3'].map((name) => `  - name: ${name}\n    flow_name: f1\n    entrypoint: flows.py:f1\n    work_pool: {name: archival-docker-workpool}\n`).join('');
+    const path = file('shared-pull.yaml', `${pull}deployments:\n${three}`);
+    const pools = join(exampleLimits, '..', 'work-pools_dev.toml');
+    const result = await runCli(['plan', '--no-project', '-l', pools, '-d', path], { env: { PREFECT_API_URL: inject('prefectApiUrl') } });
+    expect(result.code, result.stderr).toBe(EXIT.invalidInput);
+    expect(result.writes).toEqual([]);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('error:'))).toEqual([expect.stringMatching(/^error: .*shared-pull\.yaml:4:\d+ .*no-such-token/)]);
+    expect(result.stderr).toContain('1 problem in the inputs; nothing was sent to the server.');
+  });
+});
