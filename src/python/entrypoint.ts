@@ -2,7 +2,7 @@
 // `import_object`): a script and a function (`flows/etl.py:etl`), or a module path from the
 // directory prefect deploy runs in, or from an installed package (`pipelines.etl:etl`,
 // `pipelines.etl.etl`). A method of a class (`etl.py:Jobs.etl`) is not read.
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 export type Entrypoint =
   | { form: 'file'; path: string; functionName: string }
@@ -38,10 +38,38 @@ export function parseEntrypoint(text: string): Entrypoint | undefined {
   return isModulePath(module) && IDENTIFIER.test(functionName) ? { form: 'module', module, functionName } : undefined;
 }
 
-/** The files, relative to the directory prefect deploy runs in, that a module path may be, in the order Python tries them. */
+/** The files, relative to the directory prefect deploy runs in, that a module path may be, in the order Python tries them: the package first. */
 export function moduleFiles(module: string): string[] {
   const parts = module.split('.');
-  return [`${join(...parts)}.py`, join(...parts, '__init__.py')];
+  return [join(...parts, '__init__.py'), `${join(...parts)}.py`];
+}
+
+export interface FileSystem {
+  isFile(path: string): boolean;
+  isDirectory(path: string): boolean;
+}
+
+/**
+ * The file Python imports for `module` from the directory `dir` (what prefect deploy does from the
+ * directory it runs in): each enclosing name a package (a directory with `__init__.py`, or without
+ * one, a namespace package, unless a module file of that name comes first), the last one the
+ * package's `__init__.py`, else the module file; when there is none, why.
+ */
+export function findModuleFile(dir: string, module: string, fs: FileSystem): { file: string } | { problem: string } {
+  const parts = module.split('.');
+  let base = dir;
+  for (const [index, part] of parts.slice(0, -1).entries()) {
+    const name = parts.slice(0, index + 1).join('.');
+    const directory = join(base, part);
+    if (!fs.isFile(join(directory, '__init__.py'))) {
+      if (fs.isFile(`${directory}.py`)) return { problem: `\`${name}\` is the module ${relative(dir, `${directory}.py`)}, not a package, so Python finds no \`${module}\` in it` };
+      if (!fs.isDirectory(directory)) return { problem: `there is no package \`${name}\` (no directory ${relative(dir, directory)})` };
+    }
+    base = directory;
+  }
+  const last = parts[parts.length - 1]!;
+  for (const file of [join(base, last, '__init__.py'), join(base, `${last}.py`)]) if (fs.isFile(file)) return { file };
+  return { problem: `the module \`${module}\` is neither ${moduleFiles(module).join(' nor ')}` };
 }
 
 export const ENTRYPOINT_FORMS = '`path/to/file.py:function` or a module path such as `package.module:function`';

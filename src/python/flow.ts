@@ -20,12 +20,12 @@
 // values.ts for defaults, docstring.ts, names.ts and versions.ts); this module ties them together
 // and reports.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { nameError } from '../config/names.js';
 import type { JsonValue } from '../config/types.js';
 import type { IssueList, Source } from '../errors.js';
-import { ENTRYPOINT_FORMS, moduleFiles, parseEntrypoint } from './entrypoint.js';
+import { ENTRYPOINT_FORMS, findModuleFile, parseEntrypoint, type FileSystem } from './entrypoint.js';
 import { qualifiedName } from './names.js';
 import { cleandoc, parameterDescriptions } from './docstring.js';
 import type { Expr } from './expressions.js';
@@ -98,10 +98,9 @@ export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: 
   if (parsed.form === 'file') {
     file = resolve(flowsDir, parsed.path);
   } else {
-    const candidates = moduleFiles(parsed.module).map((path) => resolve(flowsDir, path));
-    const found = candidates.find((candidate) => existsSync(candidate));
-    if (found === undefined) {
-      const where = `the module \`${parsed.module}\` is neither ${candidates.map((candidate) => relative(flowsDir, candidate)).join(' nor ')} below --flows-dir ${flowsDir}`;
+    const found = findModuleFile(resolve(flowsDir), parsed.module, LOCAL_FILES);
+    if ('problem' in found) {
+      const where = `${found.problem} below --flows-dir ${flowsDir}`;
       if (declared.flowName === undefined) {
         issues.error(source, `entrypoint \`${entrypoint}\`: ${where}; correct the entrypoint, or, for a module of an installed package, give \`flow_name:\``);
       } else {
@@ -109,7 +108,7 @@ export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: 
       }
       return undefined;
     }
-    file = found;
+    file = found.file;
   }
   let text: string;
   try {
@@ -129,6 +128,9 @@ export function analyzeEntrypoint(flowsDir: string, entrypoint: string, source: 
   for (const warning of result.warnings) issues.warn(source, `entrypoint \`${entrypoint}\` (${file}:${result.line}): ${warning}`);
   return result;
 }
+
+const kindOfPath = (path: string) => statSync(path, { throwIfNoEntry: false });
+const LOCAL_FILES: FileSystem = { isFile: (path) => kindOfPath(path)?.isFile() ?? false, isDirectory: (path) => kindOfPath(path)?.isDirectory() ?? false };
 
 const DEF_NOTE = 'Prefect deploys only functions decorated with `@flow` (from prefect)';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENTRYPOINT_PATTERN, moduleFiles, parseEntrypoint } from '../../src/python/entrypoint.js';
+import { ENTRYPOINT_PATTERN, findModuleFile, moduleFiles, parseEntrypoint } from '../../src/python/entrypoint.js';
 
 describe('parseEntrypoint', () => {
   it('splits the forms Prefect imports where Prefect splits them', () => {
@@ -18,9 +18,10 @@ describe('parseEntrypoint', () => {
     }
   });
 
-  it('names the files a module path may be, the module before the package', () => {
-    expect(moduleFiles('pipelines.etl')).toEqual(['pipelines/etl.py', 'pipelines/etl/__init__.py']);
+  it('names the files a module path may be, the package before the module, as Python tries them', () => {
+    expect(moduleFiles('pipelines.etl')).toEqual(['pipelines/etl/__init__.py', 'pipelines/etl.py']);
   });
+
 
   it('accepts exactly what the schema pattern accepts', () => {
     const cases = ['./flows/etl.py:etl', 'pipelines.etl:run', 'pipelines.etl.run', 'etl.py', 'a.py:b.py:c', 'pkg.py:mod:func', 'a.py:x.y', 'x.py:y', 'é.py:ü'];
@@ -33,5 +34,28 @@ describe('parseEntrypoint', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('findModuleFile', () => {
+  /** A directory tree as the list of its files; directories are what holds them. */
+  const tree = (...files: string[]) => ({
+    isFile: (path: string) => files.includes(path),
+    isDirectory: (path: string) => files.some((file) => file.startsWith(`${path}/`)),
+  });
+
+  it('finds the package before the module of the same name, through regular and namespace packages', () => {
+    expect(findModuleFile('/p', 'pkg.mod', tree('/p/pkg/__init__.py', '/p/pkg/mod.py', '/p/pkg/mod/__init__.py'))).toEqual({ file: '/p/pkg/mod/__init__.py' });
+    expect(findModuleFile('/p', 'pkg.mod', tree('/p/pkg/mod.py'))).toEqual({ file: '/p/pkg/mod.py' });
+    expect(findModuleFile('/p', 'a.b.c', tree('/p/a/__init__.py', '/p/a/b/c.py'))).toEqual({ file: '/p/a/b/c.py' });
+    expect(findModuleFile('/p', 'flows', tree('/p/flows.py'))).toEqual({ file: '/p/flows.py' });
+  });
+
+  it('says why there is none: a module file where a package is needed, no such package, no such module', () => {
+    expect(findModuleFile('/p', 'pkg.mod', tree('/p/pkg.py', '/p/pkg/mod.py'))).toEqual({ problem: '`pkg` is the module pkg.py, not a package, so Python finds no `pkg.mod` in it' });
+    expect(findModuleFile('/p', 'pkg.mod', tree('/p/other.py'))).toEqual({ problem: 'there is no package `pkg` (no directory pkg)' });
+    expect(findModuleFile('/p', 'pkg.mod', tree('/p/pkg/other.py'))).toEqual({ problem: 'the module `pkg.mod` is neither pkg/mod/__init__.py nor pkg/mod.py' });
+    // A package directory with __init__.py wins over a module file of its name.
+    expect(findModuleFile('/p', 'pkg.mod', tree('/p/pkg.py', '/p/pkg/__init__.py', '/p/pkg/mod.py'))).toEqual({ file: '/p/pkg/mod.py' });
   });
 });

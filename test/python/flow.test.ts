@@ -473,12 +473,18 @@ describe('analyzeEntrypoint', () => {
     expect(entrypoint('pipelines.ingest:ingest', dir).info?.parameterSchema.properties).toEqual({ limit: { default: 5, position: 0, title: 'limit', type: 'integer' } });
   });
 
+  it('reads the package of a module path before a module file of the same name, as Python imports it', () => {
+    const dir = temp.write('shadow/pkg/mod.py', '@flow(name="from-module-file")\ndef f(): pass\n').replace(/pkg\/mod\.py$/, '');
+    temp.write('shadow/pkg/mod/__init__.py', '@flow(name="from-package")\ndef f(): pass\n');
+    expect(entrypoint('pkg.mod:f', dir).info?.flowName).toBe('from-package');
+  });
+
   it('reports a module path found below neither name as an error, or, with flow_name given, as a warning (an installed package)', () => {
     const dir = temp.write('missing/x.py', '').replace(/x\.py$/, '');
     const missing = entrypoint('company.flows:etl', dir);
     expect(missing.info).toBeUndefined();
     expect(missing.issues).toEqual([
-      { ...source, severity: 'error', message: expect.stringMatching(/^entrypoint `company.flows:etl`: the module `company.flows` is neither company\/flows.py nor company\/flows\/__init__.py below --flows-dir .*; correct the entrypoint, or, for a module of an installed package, give `flow_name:`$/) },
+      { ...source, severity: 'error', message: expect.stringMatching(/^entrypoint `company.flows:etl`: there is no package `company` \(no directory company\) below --flows-dir .*; correct the entrypoint, or, for a module of an installed package, give `flow_name:`$/) },
     ]);
     const issues = new IssueList();
     expect(analyzeEntrypoint(dir, 'company.flows:etl', source, issues, { flowName: 'etl' })).toBeUndefined();
