@@ -205,13 +205,14 @@ function prefectYamlShape(): z.ZodType {
 }
 
 /**
- * Text that holds a placeholder the reader fills in before it checks the value (`{{ $NAME }}` from the
- * environment, `{{ step-id.field }}` from --step-output): the editor cannot know the text, so such a
- * value is allowed wherever the tool allows text of fixed words or of a pattern.
+ * A value that is one placeholder the reader fills in before it checks the value (`{{ $NAME }}` or,
+ * with a warning, `{{ NAME }}` from the environment, `{{ step-id.field }}` from --step-output): the
+ * editor cannot know the text, so such a value is allowed wherever the tool allows text of fixed
+ * words or of a pattern. Not `{{ prefect.* }}` or `{{ ctx.* }}`, which stay as written.
  */
 const TEMPLATE: JsonSchema = {
   type: 'string',
-  pattern: String.raw`\{\{\s*(\$[\w.\-]+|(?!prefect\.)[\w\-]+\.[\w.\-\[\]]+)\s*\}\}`,
+  pattern: String.raw`^\{\{\s*(?:\$?[A-Za-z_][A-Za-z0-9_]*|(?!prefect\.|ctx\.|\$)[\w\-\[\]$]+(?:\.[\w\-\[\]$]+)+)\s*\}\}$`,
   description: 'a {{ $NAME }} or {{ step-id.field }} placeholder; openem-config checks the text it is filled in with',
 };
 
@@ -295,7 +296,7 @@ export const DOCUMENTS: readonly SchemaDocument[] = [
       'cron, rrule, time zones, anchor dates and ISO 8601 durations (checked by openem-config with the libraries Prefect agrees with)',
       'legacy forms refused for some values only (is_paused: true without paused: true, catchup: true, a deployment-level work_queue_name that differs from work_pool.work_queue_name, schedule beside schedules)',
       'that an action names a declared or existing object, parameters against the flow\'s schema, and a pull step with more than one key',
-      'the text a {{ $NAME }} or {{ step-id.field }} placeholder is filled in with (the schema accepts a placeholder wherever the tool takes text of fixed words or of a pattern, such as collision_strategy or posture, except the `type` that picks a trigger\'s or action\'s shape)',
+      'the text a {{ $NAME }} or {{ step-id.field }} placeholder is filled in with (the schema accepts a value that is one placeholder wherever the tool takes text of fixed words or of a pattern, such as collision_strategy or posture, except the `type` that picks a trigger\'s or action\'s shape; a placeholder within other text there is refused by the schema only)',
     ],
     zod: () => allowTemplates(toJson(prefectYamlShape())),
   },

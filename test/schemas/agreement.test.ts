@@ -213,7 +213,12 @@ describe('the schemas agree with the tool on structural cases', () => {
     { what: "a trigger's posture from the environment", text: trigger('expect: [a.b], posture: "{{ $POSTURE }}"'), env: { POSTURE: 'Reactive' }, tool: true, schema: true },
     { what: 'a variable placeholder, which the worker fills in, where fixed words go', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ prefect.variables.strategy }}" }\n`, env: {}, tool: false, schema: false },
     { what: 'a block placeholder, which the worker fills in, where fixed words go', text: trigger('expect: [a.b], posture: "{{ prefect.blocks.secret.posture }}"'), env: {}, tool: false, schema: false },
+    { what: 'a bare {{ NAME }}, read from the environment with a warning', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ STRATEGY }}" }\n`, env: { STRATEGY: 'ENQUEUE' }, tool: true, schema: true },
+    { what: 'a placeholder that names no environment variable', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ $A.B }}" }\n`, env: {}, tool: false, schema: false },
+    { what: 'a run-time placeholder ({{ ctx.* }}), kept as written', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ ctx.flow_run.name }}" }\n`, env: {}, tool: false, schema: false },
+    { what: 'a variable placeholder followed by another', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ prefect.variables.s }}{{ $A }}" }\n`, env: { A: 'x' }, tool: false, schema: false },
     // Where the schemas and the tool differ (the README and the schema's description say so):
+    { what: 'a placeholder within other text', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ $PREFIX }}QUEUE" }\n`, env: { PREFIX: 'EN' }, tool: true, schema: false },
     { what: "a trigger's type from the environment", text: trigger('type: "{{ $KIND }}", expect: [a.b]'), env: { KIND: 'event' }, tool: true, schema: false },
     { what: 'a boolean from the environment (text once filled in)', text: `${head}    paused: "{{ $PAUSED }}"\n`, env: { PAUSED: 'true' }, tool: false, schema: false },
   ];
