@@ -373,7 +373,7 @@ describe('automations that name each other, when the update completing the first
       expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(EXIT.applyFailed);
       const onServer = await postJsonList(apiUrl(), '/automations/filter', { limit: 200 });
       const pong = onServer.find((a) => a.name === 'pong')!;
-      expect(result.stdout).toContain(`! automation ping: written, but adding the actions of "pong" that name it failed (PUT /automations/${pong.id} answered 500`);
+      expect(result.stdout).toContain(`! automation ping: written, but adding the actions that name it to "pong" (PUT /automations/${pong.id} answered 500`);
       expect(onServer.map((a) => a.name).sort()).toEqual(['ping', 'pong']);
       const again = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
       expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(EXIT.ok);

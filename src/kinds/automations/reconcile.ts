@@ -2,7 +2,7 @@
 // file's when the ownership record lists its name (openem-config made or adopted it) or the entry
 // says `adopt: true`; a name held by two automations, or by one openem-config does not own, is
 // an input error before any write. No difference, no request: ids and history are kept.
-import { ApiError, WrittenError, type ConfigIssue } from '../../errors.js';
+import { InterruptedError, WrittenError, type ConfigIssue } from '../../errors.js';
 import type { Api } from '../../prefect/client.js';
 import type { Diff, Kind } from '../../reconcile/types.js';
 import {
@@ -66,7 +66,10 @@ async function writeAutomation(api: Api, desired: DesiredAutomation, current: Cu
   if (current) await updateAutomation(api, id, desired, missing);
   rememberAutomationId(api, desired.name, id);
   if (missing.size > 0) state.waiting.push({ id, desired, missing });
-  // Those that waited for this one (itself included), once it was the last they waited for.
+  // Those that waited for this one (itself included), once it was the last they waited for. This
+  // one is written whatever happens to them: a failure is a WrittenError, so that it stays owned.
+  const failed: string[] = [];
+  let cause: unknown;
   for (const entry of [...state.waiting]) {
     entry.missing.delete(desired.name);
     if (entry.missing.size > 0) continue;
@@ -74,10 +77,13 @@ async function writeAutomation(api: Api, desired: DesiredAutomation, current: Cu
     try {
       await updateAutomation(api, entry.id, entry.desired);
     } catch (error) {
-      // A server gone or a signal keeps its own error, which stops the run.
-      if (!(error instanceof ApiError)) throw error;
-      throw new WrittenError(`written, but adding the actions of "${entry.desired.name}" that name it failed (${error.message}); the next run adds them`, { cause: error });
+      const reason = error instanceof InterruptedError ? `stopped by ${error.signal}` : error instanceof Error ? error.message : String(error);
+      failed.push(`"${entry.desired.name}" (${reason})`);
+      cause ??= error;
     }
+  }
+  if (failed.length > 0) {
+    throw new WrittenError(`written, but adding the actions that name it to ${failed.join(', ')} failed; the next run adds them`, { cause });
   }
 }
 
