@@ -205,6 +205,31 @@ const secretDeclaredTwice: ReferenceRule = {
   },
 };
 
+/**
+ * A top-level automation named as a declared deployment trigger: both are automations on the
+ * server, where Prefect does not make names unique, and openem-config matches an automation (and
+ * an action's `automation:`) by name, so the next run could not tell them apart.
+ */
+const automationNamedLikeTrigger: ReferenceRule = {
+  name: 'automation-named-like-trigger',
+  targets: () => [],
+  check: ({ desired }) => {
+    const triggers = new Map(desired.get(deploymentTriggers).map((trigger) => [trigger.name, trigger]));
+    return desired.get(automations).flatMap((automation) => {
+      const trigger = triggers.get(automation.name);
+      if (!trigger) return [];
+      const where = trigger.source.line === undefined ? trigger.source.file : `${trigger.source.file}:${trigger.source.line}`;
+      return [
+        {
+          ...automation.source,
+          severity: 'error' as const,
+          message: `automation "${automation.name}" has the name of a trigger of deployment ${trigger.deployment} (${where}); both are automations on the server, matched by name, so give one of them another name`,
+        },
+      ];
+    });
+  },
+};
+
 const deploymentGlobalLimit: ReferenceRule = {
   name: 'deployment-global-limit',
   targets: (desired) =>
@@ -474,6 +499,7 @@ const automationReferences: ReferenceRule<Set<string>> = {
 
 export const REFERENCE_RULES: readonly ReferenceRule[] = [
   automationReferences,
+  automationNamedLikeTrigger,
   deploymentQueue,
   deploymentParametersOnServer,
   runParameters,

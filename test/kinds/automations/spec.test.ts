@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadAutomations } from '../../../src/kinds/automations/spec.js';
 import { IssueList } from '../../../src/errors.js';
+import { EXIT } from '../../../src/exit-codes.js';
+import { runCli } from '../../helpers/cli.js';
 import { useTempDir } from '../../config/temp.js';
 
 const temp = useTempDir();
@@ -153,5 +155,25 @@ describe('the order automations are written in', () => {
     );
     expect(issues).toEqual([]);
     expect(automations.map((a) => a.name)).toEqual(['third', 'first', 'second', 'fifth', 'fourth']);
+  });
+});
+
+describe('an automation named as a deployment trigger', () => {
+  it('is refused before any request, naming the trigger: the server could not tell the two apart by name', async () => {
+    const file = temp.write(
+      'named-like-trigger/prefect.yaml',
+      [
+        'deployments:',
+        '  - {name: d, flow_name: f, entrypoint: f.py:f, work_pool: {name: p}, triggers: [{name: tp, expect: [a.b]}]}',
+        'automations:',
+        '  - {name: tp, trigger: {expect: [x.y]}, actions: [{type: do-nothing}]}',
+        '  - {name: tq, trigger: {expect: [x.y]}, actions: [{type: pause-automation, automation: tp}]}',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['validate', '--no-project', '-d', file], { env: {} });
+    expect(result.code).toBe(EXIT.invalidInput);
+    expect(result.stderr).toContain(`${file}:4:6 › automations[0]: automation "tp" has the name of a trigger of deployment f/d (${file}:2)`);
+    expect(result.stderr).toContain('1 problem in the inputs');
   });
 });
