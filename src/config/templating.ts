@@ -225,7 +225,7 @@ export class Templater {
       const inPull = where === '' ? '' : ` (no earlier pull step has the id \`${expression.split('.')[0] ?? ''}\`; prefect deploy fills it in when it deploys, as the worker has no build or push step output)`;
       const [root = ''] = expression.split('.');
       const runtime = RUNTIME_ROOTS.has(root)
-        ? `; if it means the run's own ${root}, write \`{{ ctx.${expression} }}\`, which workers fill in when a run starts (in the job's \`name\`): prefect deploy leaves \`${full}\` out, with a warning`
+        ? `; for the run's own ${root}, Prefect's workers fill in \`{{ ctx.${expression} }}\` when a run starts, but only in the job's name (\`job_variables: {name: ...}\`), elsewhere it stays as written; prefect deploy leaves \`${full}\` out, with a warning`
         : '';
       this.options.issues.error(
         at(),

@@ -95,7 +95,7 @@ describe('Templater.resolve', () => {
     const { value, issues } = resolve({ name: '{{ ctx.flow_run.name }}', env: { HOST: '{{ flow_run.name }}' } }, {});
     expect(value).toEqual({ name: '{{ ctx.flow_run.name }}', env: { HOST: '{{ flow_run.name }}' } });
     expect(issues.map((issue) => `${issue.key}: ${issue.message}`)).toEqual([
-      expect.stringMatching(/^job_variables.env.HOST: `\{\{ flow_run.name \}\}` is the output of a build or push step.*; if it means the run's own flow_run, write `\{\{ ctx.flow_run.name \}\}`, which workers fill in when a run starts \(in the job's `name`\): prefect deploy leaves `\{\{ flow_run.name \}\}` out, with a warning$/),
+      expect.stringMatching(/^job_variables.env.HOST: `\{\{ flow_run.name \}\}` is the output of a build or push step.*; for the run's own flow_run, Prefect's workers fill in `\{\{ ctx.flow_run.name \}\}` when a run starts, but only in the job's name \(`job_variables: \{name: \.\.\.\}`\), elsewhere it stays as written; prefect deploy leaves `\{\{ flow_run.name \}\}` out, with a warning$/),
     ]);
   });
 
