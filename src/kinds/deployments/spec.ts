@@ -356,7 +356,8 @@ function readDeployment(entry: JsonValue, { index, yaml, topPull, context }: Ent
   };
   // No SLA (`sla: null` or `[]`) is what a self-hosted server has; SLAs themselves are Prefect Cloud's.
   const sla = entry.sla;
-  if (sla !== undefined && sla !== null && !(Array.isArray(sla) && sla.length === 0)) answer('sla', 'error', SLA_MESSAGE);
+  if (sla !== undefined && sla !== null && !Array.isArray(sla)) answer('sla', 'error', `must be a list of SLAs, found ${kindOf(sla)}; write \`sla: []\` or remove it for none`);
+  else if (Array.isArray(sla) && sla.length > 0) answer('sla', 'error', SLA_MESSAGE);
   warnNotRun(entry, base, yaml, issues);
 
   // Templated before the shape check, like `prefect deploy`, so that `{{ $ENV }}` may give any string value.

@@ -401,6 +401,11 @@ describe('loadDeployments on small files', () => {
     ]);
   });
 
+  it('says what `sla` must be when it is no list', () => {
+    const file = one('sla-mapping.yaml', '    sla: {}\n');
+    expect(withoutColumns(load([file]).issues)).toEqual([error(file, 5, 'deployments[0].sla', 'must be a list of SLAs, found a mapping; write `sla: []` or remove it for none')]);
+  });
+
   it('accepts `sla: []` and `sla: null` (no SLA, as a self-hosted server has none) without a word, also under --strict', () => {
     for (const [name, body] of [['sla-empty.yaml', '    sla: []\n'], ['sla-null.yaml', '    sla:\n']] as const) {
       const file = one(name, body);
