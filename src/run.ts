@@ -218,10 +218,10 @@ export async function run(options: RunOptions, context: RunContext): Promise<Run
     }
     outcome.schemasFor = { version, source: 'server' };
   }
-  if (options.digestSalt !== undefined) outcome.inputs = { salt: options.digestSalt, digest: inputsDigest(desired, KINDS, options.digestSalt) };
+  if (options.digestSalt !== undefined) outcome.inputs = { salt: options.digestSalt, digest: inputsDigest(desired, KINDS, options.digestSalt, options.cwd ?? process.cwd()) };
   if (savedPlan) {
     if (savedPlan.server.version !== version) throw new StalePlanError(`the server is Prefect ${version} now, and was ${savedPlan.server.version} when the plan was made; run plan --out again`);
-    if (!sameDigest(inputsDigest(desired, KINDS, savedPlan.inputs.salt), savedPlan.inputs.digest)) {
+    if (!sameDigest(inputsDigest(desired, KINDS, savedPlan.inputs.salt, savedPlan.cwd), savedPlan.inputs.digest)) {
       throw new StalePlanError(
         `the inputs changed since the plan was made (a file, a secret, or the environment${savedPlan.cwd === (options.cwd ?? savedPlan.cwd) ? '' : `; it was made in ${savedPlan.cwd}`}); run plan --out again and review it`,
       );

@@ -46,7 +46,11 @@ const savedPlanSchema = z.object({
   version: z.literal(PLAN_VERSION),
   createdBy: z.string(),
   createdAt: z.string(),
-  /** The current directory of `plan`: relative input paths are read from it again. */
+  /**
+   * The current directory of `plan`: the input paths of the options are saved made absolute from
+   * it, and the digest takes the places of the inputs from it. (A path an environment variable
+   * gives, `-s NAME_FILE`, is read as the variable says where apply runs.)
+   */
   cwd: z.string(),
   server: z.object({ url: z.string(), version: z.string() }),
   options: z.object({
@@ -72,36 +76,46 @@ const savedPlanSchema = z.object({
 
 export type SavedPlan = z.infer<typeof savedPlanSchema>;
 
-/**
- * Where an input was written (`source`, `workPoolSource`: file, line, column): not what it declares.
- * A plan made with relative paths is applied with absolute ones, and a declaration moved within
- * its file declares the same.
- */
-const isPlace = (key: string, item: unknown): boolean =>
-  (key === 'source' || key.endsWith('Source')) && item !== null && typeof item === 'object' && typeof (item as { file?: unknown }).file === 'string';
+const PLACE_KEYS = new Set(['file', 'line', 'column', 'key']);
 
-/** JSON with object keys sorted, Maps and Sets as arrays (and places left out, for inputs): the same inputs give the same text. */
-function canonical(value: unknown, options: { withoutPlaces?: boolean } = {}): string {
-  return JSON.stringify(value, (key, item: unknown) => {
-    if (options.withoutPlaces && isPlace(key, item)) return undefined;
+/** Where an input was written (a Source: file, line, column, key), in any field of a declared object. */
+const isPlace = (item: unknown): item is { file: string } =>
+  item !== null &&
+  typeof item === 'object' &&
+  !Array.isArray(item) &&
+  typeof (item as { file?: unknown }).file === 'string' &&
+  Object.keys(item).every((key) => PLACE_KEYS.has(key));
+
+/**
+ * JSON with object keys sorted, Maps and Sets as arrays: the same inputs give the same text. With
+ * `placesFrom`, the file of every place is made absolute from that directory, as `apply FILE` reads
+ * the inputs by the absolute paths the plan saved (an object of the inputs shaped like a place is
+ * made absolute the same way at plan and at apply, so that a change to it still shows).
+ */
+function canonical(value: unknown, placesFrom?: string): string {
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (placesFrom !== undefined && isPlace(item)) return sortedObject({ ...item, file: resolve(placesFrom, item.file) });
     if (typeof item === 'bigint') return `${item}n`;
     if (item instanceof Map) return [...item.entries()];
     if (item instanceof Set) return [...item];
-    if (item && typeof item === 'object' && !Array.isArray(item)) {
-      return Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
+    if (item && typeof item === 'object' && !Array.isArray(item)) return sortedObject(item as Record<string, unknown>);
     return item;
   });
+}
+
+function sortedObject(item: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
  * scrypt (N = 2^15) of every declared object of every kind, salted per plan: one digest for all,
  * slow to compute, so that guessing a secret of the inputs from a plan file is not practical.
+ * `cwd`: the directory the plan was made in, which relative input paths are taken from.
  */
-export function inputsDigest(desired: DesiredSet, kinds: readonly AnyKind[], salt: string): string {
+export function inputsDigest(desired: DesiredSet, kinds: readonly AnyKind[], salt: string, cwd: string): string {
   const text = canonical(
     kinds.map((kind) => [kind.name, desired.get(kind)]),
-    { withoutPlaces: true },
+    cwd,
   );
   return scryptSync(text, Buffer.from(salt, 'base64'), 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64');
 }

@@ -42,7 +42,7 @@ export interface CliOptions {
   logLevel?: LogLevel;
   /** Fails retried requests fast in tests. */
   fastRetries?: boolean;
-  /** Where a project file is looked for (the process's directory otherwise). */
+  /** The directory the run starts in, as a process started there (relative paths, the project file). */
   cwd?: string;
 }
 
@@ -70,15 +70,23 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
   };
   // validate, init, migrate and schemas talk to no server and have no retry options.
   const extra = options.fastRetries === false || ['validate', 'init', 'migrate', 'schemas'].includes(argv[0] ?? '') ? [] : ['--retry-min-delay', '5'];
-  const code = await main({
-    argv: [...argv, ...extra],
-    env: { ...options.env },
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    logger,
-    fetch: recordingFetch,
-    ...(options.cwd !== undefined && { cwd: options.cwd }),
-  });
+  // In this process: the test's directory is changed for the run and given back after it.
+  const before = process.cwd();
+  if (options.cwd !== undefined) process.chdir(options.cwd);
+  let code: number;
+  try {
+    code = await main({
+      argv: [...argv, ...extra],
+      env: { ...options.env },
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+      logger,
+      fetch: recordingFetch,
+      ...(options.cwd !== undefined && { cwd: options.cwd }),
+    });
+  } finally {
+    process.chdir(before);
+  }
   const writes = requests.filter((r) => r.write);
   return { code, stdout, stderr, logs, requests, writes, all: `${stdout}\n${stderr}\n${logs}` };
 }

@@ -142,6 +142,27 @@ export function defineBlockCases(target: Target): void {
     expect((await readBlocks(apiUrl()))['slack-webhook/alerts']!.data).toEqual({ url: 'https://hooks.slack.com/services/T000/B000/rotated' });
   });
 
+  it('applies a plan saved with relative paths from another directory, and refuses it once a value shaped like a place changes', async () => {
+    const manifest = `${MANIFEST}\n[blocks.custom-webhook.shaped]\nname = "shaped"\nurl = "https://example.org/shaped"\njson_data = { source = { file = "a.txt", mode = "r" } }\n`;
+    const { dir } = configuration(manifest, FILES);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'openem-blocks-plan-'));
+    const plan = join(elsewhere, 'plan.json');
+    const saved = await runCli(['plan', '--no-project', '-l', 'limits.toml', '--out', plan], { cwd: dir, env: env() });
+    expect(saved.code, saved.stderr).toBe(EXIT.ok);
+    const applied = await runCli(['apply', plan], { cwd: elsewhere, env: env() });
+    expect(applied.code, applied.stderr).toBe(EXIT.ok);
+    expect(applied.stdout).toContain('blocks: 7 created');
+
+    const next = join(elsewhere, 'next.json');
+    writeFileSync(join(dir, 'limits.toml'), manifest.replace('json_data = { source = { file = "a.txt", mode = "r" } }', 'json_data = { source = { file = "a.txt", mode = "r" }, extra = 1 }'));
+    expect((await runCli(['plan', '--no-project', '-l', 'limits.toml', '--out', next], { cwd: dir, env: env() })).code).toBe(EXIT.ok);
+    writeFileSync(join(dir, 'limits.toml'), manifest.replace('json_data = { source = { file = "a.txt", mode = "r" } }', 'json_data = { source = { file = "EVIL", mode = "w" }, extra = 1 }'));
+    const stale = await runCli(['apply', next], { cwd: elsewhere, env: env() });
+    expect(stale.code).toBe(EXIT.stalePlan);
+    expect(stale.stderr).toContain('the inputs changed since the plan was made');
+    expect(stale.writes).toEqual([]);
+  });
+
   it('refuses a schema violation and a type the server does not have, naming the line, with no write', async () => {
     const { limits } = configuration('[blocks.slack-webhook.bad]\nurl = 5\ncolour = "red"\n\n[blocks.no-such-type.x]\na = 1\n\n[blocks.docker-registry-credentials.half]\nusername = "bot"\n');
     const result = await runCli(['apply', '--output', 'json', '-l', limits], { env: env() });
