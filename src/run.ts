@@ -10,7 +10,7 @@ import type { Interrupt } from './prefect/http.js';
 import { readOwnership, sameRecord, writeOwnership, type OwnershipRecord } from './prefect/ownership.js';
 import { applyPlan, planKinds, summarize, type KindInput, type PlannedKind } from './reconcile/driver.js';
 import { DesiredSet, type AnyKind } from './reconcile/kind.js';
-import { checkReferences, checkReferencesOffline } from './reconcile/references.js';
+import { checkInputConflicts, checkReferences, checkReferencesOffline } from './reconcile/references.js';
 import { inputsDigest, planDifferences, planItems, sameDigest, type SavedPlan } from './reconcile/saved-plan.js';
 import type { Selection } from './reconcile/select.js';
 import type { ItemResult, KindSummary } from './reconcile/types.js';
@@ -114,6 +114,8 @@ export function loadInputs(options: RunOptions, env: Record<string, string | und
   }
   const issues = new IssueList();
   const desired = loadDesired(options, env, issues);
+  // Declarations that cannot both hold, on all the inputs (not only what --only selects).
+  issues.items.push(...checkInputConflicts(desired));
   // Offline, what the inputs do not declare cannot be looked up: say what apply will need.
   if (options.command === 'validate') for (const issue of checkReferencesOffline(desired)) issues.items.push(issue);
   const connection = options.command === 'validate' ? undefined : loadConnection(env, options.apiUrl, issues);

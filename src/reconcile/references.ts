@@ -499,7 +499,6 @@ const automationReferences: ReferenceRule<Set<string>> = {
 
 export const REFERENCE_RULES: readonly ReferenceRule[] = [
   automationReferences,
-  automationNamedLikeTrigger,
   deploymentQueue,
   deploymentParametersOnServer,
   runParameters,
@@ -509,9 +508,19 @@ export const REFERENCE_RULES: readonly ReferenceRule[] = [
   deploymentBlocks,
   deploymentGlobalLimit,
   blockReferences,
-  secretDeclaredTwice,
   prunedPoolInUse,
 ];
+
+/**
+ * Rules about the inputs alone (two declarations that cannot both hold), which need no server:
+ * checked on every input before any request, whatever `--only` selects.
+ */
+const INPUT_CONFLICTS: readonly ReferenceRule[] = [automationNamedLikeTrigger, secretDeclaredTwice];
+
+/** What the inputs declare that cannot hold together; errors before any request, for every command. */
+export function checkInputConflicts(desired: DesiredSet): ConfigIssue[] {
+  return checkReferencesOffline(desired, INPUT_CONFLICTS);
+}
 
 /** Offline: every reference to what the inputs do not declare is a warning. */
 export function checkReferencesOffline(desired: DesiredSet, rules: readonly ReferenceRule[] = REFERENCE_RULES): ConfigIssue[] {

@@ -190,8 +190,12 @@ export function defineBlockCases(target: Target): void {
     expect((await runCli(['apply', '-l', limits], { env: env() })).writes).toEqual([]);
     const twice = await runCli(['apply', '-l', limits, '--secret', `api-key=${join(dir, 'api-key.txt')}`], { env: env() });
     expect(twice.code).toBe(EXIT.invalidInput);
-    expect(twice.writes).toEqual([]);
+    expect(twice.requests).toEqual([]);
     expect(twice.stderr).toContain('secret block "api-key" is also given as a secret file');
+    // Whatever --only selects: the two declarations cannot both hold.
+    const selected = await runCli(['apply', '-l', limits, '--secret', `api-key=${join(dir, 'api-key.txt')}`, '--only', 'secrets'], { env: env() });
+    expect(selected.code).toBe(EXIT.invalidInput);
+    expect(selected.requests).toEqual([]);
   });
 
   it('moves a secret from a secret file to [blocks.secret] under --prune without deleting it', async () => {

@@ -159,7 +159,7 @@ describe('the order automations are written in', () => {
 });
 
 describe('an automation named as a deployment trigger', () => {
-  it('is refused before any request, naming the trigger: the server could not tell the two apart by name', async () => {
+  it('is refused before any request by validate, plan and apply, naming the trigger: the server could not tell the two apart by name', async () => {
     const file = temp.write(
       'named-like-trigger/prefect.yaml',
       [
@@ -175,5 +175,12 @@ describe('an automation named as a deployment trigger', () => {
     expect(result.code).toBe(EXIT.invalidInput);
     expect(result.stderr).toContain(`${file}:4:6 › automations[0]: automation "tp" has the name of a trigger of deployment f/d (${file}:2)`);
     expect(result.stderr).toContain('1 problem in the inputs');
+    // plan and apply too, before any request, whatever --only selects.
+    for (const argv of [['plan'], ['apply', '--only', 'automation'], ['apply', '--only', 'deployment-trigger']]) {
+      const run = await runCli([...argv, '--no-project', '-d', file], { env: { PREFECT_API_URL: 'http://127.0.0.1:9/api' } });
+      expect(run.code, argv.join(' ')).toBe(EXIT.invalidInput);
+      expect(run.requests).toEqual([]);
+      expect(run.stderr).toContain('automation "tp" has the name of a trigger of deployment f/d');
+    }
   });
 });
