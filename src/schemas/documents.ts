@@ -206,13 +206,14 @@ function prefectYamlShape(): z.ZodType {
 
 /**
  * A value that is one placeholder the reader fills in before it checks the value (`{{ $NAME }}` or,
- * with a warning, `{{ NAME }}` from the environment, `{{ step-id.field }}` from --step-output): the
+ * with a warning, `{{ NAME }}` from the environment, `{{ step-id.field }}` or a step's output key
+ * `{{ image }}` from --step-output): the
  * editor cannot know the text, so such a value is allowed wherever the tool allows text of fixed
  * words or of a pattern. Not `{{ prefect.* }}` or `{{ ctx.* }}`, which stay as written.
  */
 const TEMPLATE: JsonSchema = {
   type: 'string',
-  pattern: String.raw`^\{\{\s*(?:\$?[A-Za-z_][A-Za-z0-9_]*|(?!prefect\.|ctx\.|\$)[\w\-\[\]$]+(?:\.[\w\-\[\]$]+)+)\s*\}\}$`,
+  pattern: String.raw`^\{\{\s*(?:\$[A-Za-z_][A-Za-z0-9_]*|(?!prefect\.|ctx\.|\$)[\w\-\[\]$]+(?:\.[\w\-\[\]$]+)*)\s*\}\}$`,
   description: 'a {{ $NAME }} or {{ step-id.field }} placeholder; openem-config checks the text it is filled in with',
 };
 

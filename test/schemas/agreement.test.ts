@@ -218,6 +218,7 @@ describe('the schemas agree with the tool on structural cases', () => {
     { what: 'a run-time placeholder ({{ ctx.* }}), kept as written', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ ctx.flow_run.name }}" }\n`, env: {}, tool: false, schema: false },
     { what: 'a variable placeholder followed by another', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ prefect.variables.s }}{{ $A }}" }\n`, env: { A: 'x' }, tool: false, schema: false },
     // Where the schemas and the tool differ (the README and the schema's description say so):
+    { what: "a step's output key without a step id", text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ my-strategy }}" }\n`, env: { [stepOutputVariable('my-strategy')]: 'ENQUEUE' }, tool: true, schema: true },
     { what: 'a placeholder within other text', text: `${head}    concurrency_limit: { limit: 1, collision_strategy: "{{ $PREFIX }}QUEUE" }\n`, env: { PREFIX: 'EN' }, tool: true, schema: false },
     { what: "a trigger's type from the environment", text: trigger('type: "{{ $KIND }}", expect: [a.b]'), env: { KIND: 'event' }, tool: true, schema: false },
     { what: 'a boolean from the environment (text once filled in)', text: `${head}    paused: "{{ $PAUSED }}"\n`, env: { PAUSED: 'true' }, tool: false, schema: false },
