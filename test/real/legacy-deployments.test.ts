@@ -3,7 +3,7 @@
 // and a second apply sends no write. Schedules as Prefect 2.16+ saved them: prefect deploy refuses
 // them, openem-config ignores the two Prefect 2 keys with a warning. `sla: []` (no SLA): prefect deploy
 // stops on it against a self-hosted server, openem-config applies it.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,14 +62,36 @@ interface StoredSchedule {
   slug: string | null;
 }
 
-/** A project directory with the flow file and the prefect.yaml. */
-function project(): string {
+interface Project {
+  dir: string;
+  file: string;
+  /** `prefect --no-prompt deploy --all` in the project, with the test virtualenv's Prefect and a home of its own. */
+  deploy(): SpawnSyncReturns<string>;
+}
+
+/** A project directory with the flow file and `yaml` as its prefect.yaml, given to `use` and removed after it. */
+async function withProject(yaml: string, use: (project: Project) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'openem-legacy-'));
   mkdirSync(join(dir, 'flows'));
   writeFileSync(join(dir, 'flows', 'report.py'), FLOWS);
-  writeFileSync(join(dir, 'prefect.yaml'), PREFECT_YAML);
-  return dir;
+  const file = join(dir, 'prefect.yaml');
+  writeFileSync(file, yaml);
+  const home = mkdtempSync(join(tmpdir(), 'openem-legacy-home-'));
+  const deploy = () => {
+    ensurePrefect();
+    const env: NodeJS.ProcessEnv = { ...process.env, PREFECT_HOME: home, PREFECT_API_URL: apiUrl(), PYTHONDONTWRITEBYTECODE: '1' };
+    return spawnSync(venvBin('prefect'), ['--no-prompt', 'deploy', '--all'], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+  };
+  try {
+    await use({ dir, file, deploy });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  }
 }
+
+/** The example prefect.yaml with `lines` added to the first deployment, after its work pool. */
+const withFirstDeployment = (lines: string) => PREFECT_YAML.replace('  work_pool:\n    name: legacy-pool\n- name: hourly', `  work_pool:\n    name: legacy-pool\n${lines}- name: hourly`);
 
 async function schedulesOf(flow: string, name: string): Promise<StoredSchedule[]> {
   const deployment = await getJson<{ schedules: StoredSchedule[] }>(apiUrl(), `/deployments/name/${flow}/${name}`);
@@ -87,12 +109,8 @@ describe('the single legacy schedule on a real server', () => {
   });
 
   it('is stored as prefect deploy stores it, and a second apply sends no write', async () => {
-    const dir = project();
-    const home = mkdtempSync(join(tmpdir(), 'openem-legacy-home-'));
-    try {
-      ensurePrefect();
-      const env: NodeJS.ProcessEnv = { ...process.env, PREFECT_HOME: home, PREFECT_API_URL: apiUrl(), PYTHONDONTWRITEBYTECODE: '1' };
-      const deployed = spawnSync(venvBin('prefect'), ['--no-prompt', 'deploy', '--all'], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+    await withProject(PREFECT_YAML, async ({ file, deploy }) => {
+      const deployed = deploy();
       expect(deployed.status, `${deployed.stdout}\n${deployed.stderr}`).toBe(0);
       const byPrefect = {
         nightly: (await schedulesOf('nightly-report', 'nightly')).map(behaviour),
@@ -103,7 +121,6 @@ describe('the single legacy schedule on a real server', () => {
 
       await clearPoolsAndDeployments(apiUrl());
       await postJson(apiUrl(), '/work_pools/', { name: 'legacy-pool', type: 'process' });
-      const file = join(dir, 'prefect.yaml');
       const applied = await runCli(['apply', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
       expect(applied.code, applied.stderr).toBe(EXIT.ok);
       expect(applied.stderr).toContain('the single `schedule` is converted to a one-item `schedules` list');
@@ -121,21 +138,12 @@ describe('the single legacy schedule on a real server', () => {
       const strict = await runCli(['apply', '--strict', '-d', file], { env: { PREFECT_API_URL: apiUrl() } });
       expect(strict.code).toBe(EXIT.invalidInput);
       expect(strict.requests).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(home, { recursive: true, force: true });
-    }
+    });
   }, 240_000);
 
   it('with catchup and max_active_runs in a schedule, prefect deploy deploys nothing; openem-config ignores the two keys with a warning', async () => {
-    const dir = project();
-    const home = mkdtempSync(join(tmpdir(), 'openem-legacy-home-'));
-    try {
-      const file = join(dir, 'prefect.yaml');
-      writeFileSync(file, PREFECT_YAML.replace('    day_or: true\n', '    day_or: true\n    max_active_runs: null\n    catchup: false\n'));
-      ensurePrefect();
-      const env: NodeJS.ProcessEnv = { ...process.env, PREFECT_HOME: home, PREFECT_API_URL: apiUrl(), PYTHONDONTWRITEBYTECODE: '1' };
-      const deployed = spawnSync(venvBin('prefect'), ['--no-prompt', 'deploy', '--all'], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+    await withProject(PREFECT_YAML.replace('    day_or: true\n', '    day_or: true\n    max_active_runs: null\n    catchup: false\n'), async ({ file, deploy }) => {
+      const deployed = deploy();
       expect(deployed.status).not.toBe(0);
       expect(`${deployed.stdout}${deployed.stderr}`).toContain('Skipping deployment configuration due to validation errors');
       expect(await postJson<unknown[]>(apiUrl(), '/deployments/filter', {})).toEqual([]);
@@ -147,27 +155,19 @@ describe('the single legacy schedule on a real server', () => {
       expect((await schedulesOf('nightly-report', 'nightly')).map(behaviour)).toEqual([
         { schedule: { cron: '0 3 * * 1-5', timezone: 'Europe/Zurich', day_or: true }, active: true, parameters: {} },
       ]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(home, { recursive: true, force: true });
-    }
+    });
   }, 240_000);
+
   it('with `sla: []`, prefect deploy writes that deployment and stops before the next, as SLAs are Prefect Cloud\'s; openem-config applies both, and refuses an SLA before any write', async () => {
-    const dir = project();
-    const home = mkdtempSync(join(tmpdir(), 'openem-legacy-home-'));
-    try {
-      const file = join(dir, 'prefect.yaml');
-      writeFileSync(file, PREFECT_YAML.replace('  work_pool:\n    name: legacy-pool\n- name: hourly', '  work_pool:\n    name: legacy-pool\n  sla: []\n- name: hourly'));
-      ensurePrefect();
-      const env: NodeJS.ProcessEnv = { ...process.env, PREFECT_HOME: home, PREFECT_API_URL: apiUrl(), PYTHONDONTWRITEBYTECODE: '1' };
-      const deployed = spawnSync(venvBin('prefect'), ['--no-prompt', 'deploy', '--all'], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+    await withProject(withFirstDeployment('  sla: []\n'), async ({ dir, file, deploy }) => {
+      const deployed = deploy();
       expect(deployed.status).not.toBe(0);
       expect(`${deployed.stdout}${deployed.stderr}`).toContain('SLA configuration is currently only supported on Prefect Cloud');
       expect((await postJson<Array<{ name: string }>>(apiUrl(), '/deployments/filter', {})).map((d) => d.name)).toEqual(['nightly']);
       for (const { id } of await postJson<Array<{ id: string }>>(apiUrl(), '/deployments/filter', {})) await fetch(`${apiUrl()}/deployments/${id}`, { method: 'DELETE' });
 
       const withSla = join(dir, 'with-sla.yaml');
-      writeFileSync(withSla, PREFECT_YAML.replace('  work_pool:\n    name: legacy-pool\n- name: hourly', '  work_pool:\n    name: legacy-pool\n  sla:\n  - {name: late, duration: 60}\n- name: hourly'));
+      writeFileSync(withSla, withFirstDeployment('  sla:\n  - {name: late, duration: 60}\n'));
       const refused = await runCli(['apply', '-d', withSla], { env: { PREFECT_API_URL: apiUrl() } });
       expect(refused.code).toBe(EXIT.invalidInput);
       expect(refused.stderr).toContain('`sla` declares SLAs, which only Prefect Cloud keeps');
@@ -177,9 +177,6 @@ describe('the single legacy schedule on a real server', () => {
       expect(applied.code, applied.stderr).toBe(EXIT.ok);
       expect(applied.stderr).not.toContain('sla');
       expect((await postJson<Array<{ name: string }>>(apiUrl(), '/deployments/filter', {})).map((d) => d.name).sort()).toEqual(['hourly', 'nightly']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(home, { recursive: true, force: true });
-    }
+    });
   }, 240_000);
 });
