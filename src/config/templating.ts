@@ -222,8 +222,8 @@ export class Templater {
     const variable = stepOutputVariable(expression);
     const value = this.options.stepOutputs?.[expression] ?? this.options.env[variable];
     if (!value) {
-      const inPull = where === '' ? '' : ` (no earlier pull step has the id \`${expression.split('.')[0] ?? ''}\`; prefect deploy fills it in when it deploys, as the worker has no build or push step output)`;
       const [root = ''] = expression.split('.');
+      const inPull = where === '' ? '' : ` (no earlier pull step has the id \`${root}\`; prefect deploy fills it in when it deploys, as the worker has no build or push step output)`;
       const runtime = RUNTIME_ROOTS.has(root)
         ? `; for the run's own ${root}, Prefect's workers fill in \`{{ ctx.${expression} }}\` when a run starts, but only in the job's name (\`job_variables: {name: ...}\`), elsewhere it stays as written; prefect deploy leaves \`${full}\` out, with a warning`
         : '';

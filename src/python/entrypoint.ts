@@ -9,11 +9,11 @@ export type Entrypoint =
   | { form: 'module'; module: string; functionName: string };
 
 /** A Python identifier (PEP 3131, as far as a regular expression can tell). */
-export const IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u;
+const ID = String.raw`[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*`;
+const IDENTIFIER = new RegExp(`^${ID}$`, 'u');
 
 const isModulePath = (text: string) => text.split('.').every((part) => IDENTIFIER.test(part));
 
-const ID = String.raw`[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*`;
 /**
  * The texts `parseEntrypoint` accepts, as one pattern (for the editors' JSON Schema; a test holds
  * the two in agreement): a file and a function, a module and a function after a colon or the last
@@ -67,9 +67,9 @@ export function findModuleFile(dir: string, module: string, fs: FileSystem): { f
     }
     base = directory;
   }
-  const last = parts[parts.length - 1]!;
-  for (const file of [join(base, last, '__init__.py'), join(base, `${last}.py`)]) if (fs.isFile(file)) return { file };
-  return { problem: `the module \`${module}\` is neither ${moduleFiles(module).join(' nor ')}` };
+  const candidates = moduleFiles(module);
+  for (const file of candidates.map((candidate) => join(dir, candidate))) if (fs.isFile(file)) return { file };
+  return { problem: `the module \`${module}\` is neither ${candidates.join(' nor ')}` };
 }
 
 export const ENTRYPOINT_FORMS = '`path/to/file.py:function` or a module path such as `package.module:function`';

@@ -225,17 +225,20 @@ export function automationChanges(desired: DesiredAutomation, current: Automatio
 /** Ids of objects found by name during this run's apply, by kind and name. */
 const idsOfRun = new WeakMap<Api, Map<string, Promise<string | undefined>>>();
 
-/** What this run learnt by writing: `name` is the automation `id` (created or updated just now). */
-export function rememberAutomationId(api: Api, name: string, id: string): void {
+function runIds(api: Api): Map<string, Promise<string | undefined>> {
   let cache = idsOfRun.get(api);
   if (!cache) idsOfRun.set(api, (cache = new Map()));
-  cache.set(`automation\u0000${name}`, Promise.resolve(id));
+  return cache;
+}
+
+/** What this run learnt by writing: `name` is the automation `id` (created or updated just now). */
+export function rememberAutomationId(api: Api, name: string, id: string): void {
+  runIds(api).set(`automation\u0000${name}`, Promise.resolve(id));
 }
 
 /** The id of the object an action names; read by name the first time a run asks. */
 export function idOf(api: Api, kind: ReferenceKind, name: string): Promise<string | undefined> {
-  let cache = idsOfRun.get(api);
-  if (!cache) idsOfRun.set(api, (cache = new Map()));
+  const cache = runIds(api);
   const key = `${kind}\u0000${name}`;
   let id = cache.get(key);
   if (!id) {
